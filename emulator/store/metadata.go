@@ -1,0 +1,193 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// PutMetadata stores entity documents (EntityMetadata with Attributes and Keys embedded) and
+// relationship documents, creating each entity's table or adding the columns it lacks, then
+// rebuilds the schema this transaction (and, after Commit, the store) works with.
+func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
+	if err := t.mustWrite(); err != nil {
+		return err
+	}
+	var seq int
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(MAX(seq), 0) FROM "_meta_entity"`).Scan(&seq); err != nil {
+		return fmt.Errorf("store: put metadata: %w", err)
+	}
+	for _, doc := range entities {
+		e, err := ParseEntity(doc)
+		if err != nil {
+			return err
+		}
+		seq++
+		if err := t.putEntity(e, seq); err != nil {
+			return err
+		}
+	}
+	for _, doc := range relationships {
+		r, err := ParseRelationship(doc)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_relationship" (schemaname, metadataid, doc) VALUES (?, ?, ?)
+			ON CONFLICT (schemaname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc`,
+			r.SchemaName, r.MetadataID, string(doc)); err != nil {
+			return fmt.Errorf("store: put relationship %s: %w", r.SchemaName, err)
+		}
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE "_dynlocal" SET value = value + 1 WHERE key = 'schemaversion'`); err != nil {
+		return fmt.Errorf("store: put metadata: %w", err)
+	}
+	sch, err := loadSchema(t.ctx, t.tx)
+	if err != nil {
+		return err
+	}
+	// Index lookup columns now that relationships are known.
+	for _, e := range sch.Entities() {
+		if err := t.ensureIndexes(e); err != nil {
+			return err
+		}
+	}
+	t.schema = sch
+	t.schemaDirty = true
+	return nil
+}
+
+func (t *Tx) putEntity(e *Entity, seq int) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(e.Raw, &m); err != nil {
+		return fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
+	}
+	delete(m, "Attributes")
+	delete(m, "Keys")
+	bare, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var existing int
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT seq FROM "_meta_entity" WHERE logicalname = ?`, e.LogicalName).Scan(&existing); err == nil {
+		seq = existing
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_entity" (logicalname, entitysetname, metadataid, seq, doc) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (logicalname) DO UPDATE SET entitysetname = excluded.entitysetname, metadataid = excluded.metadataid, doc = excluded.doc`,
+		e.LogicalName, e.EntitySetName, e.MetadataID, seq, string(bare)); err != nil {
+		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
+	}
+	for i, a := range e.Attributes {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (entity, logicalname) DO UPDATE SET metadataid = excluded.metadataid, seq = excluded.seq, doc = excluded.doc`,
+			e.LogicalName, a.LogicalName, a.MetadataID, i, string(a.Raw)); err != nil {
+			return fmt.Errorf("store: put attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
+		}
+	}
+	for _, k := range e.Keys {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_key" (entity, logicalname, metadataid, doc) VALUES (?, ?, ?, ?)
+			ON CONFLICT (entity, logicalname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc`,
+			e.LogicalName, k.LogicalName, k.MetadataID, string(k.Raw)); err != nil {
+			return fmt.Errorf("store: put key %s.%s: %w", e.LogicalName, k.LogicalName, err)
+		}
+	}
+	return t.ensureTable(e)
+}
+
+// columns lists the SQL columns of an entity's table: name and type.
+func columns(e *Entity) [][2]string {
+	var cols [][2]string
+	for _, a := range e.Attributes {
+		if !a.Stored() || a.LogicalName == "versionnumber" {
+			continue
+		}
+		typ := sqlType(a)
+		if a.LogicalName == e.PrimaryIDAttribute {
+			typ = "TEXT NOT NULL PRIMARY KEY"
+		}
+		cols = append(cols, [2]string{a.LogicalName, typ})
+		if a.IsPolymorphic() {
+			cols = append(cols, [2]string{typeColumn(a), "TEXT"})
+		}
+	}
+	// Every table keeps a row version, whether or not metadata exposes it.
+	cols = append(cols, [2]string{"versionnumber", "INTEGER NOT NULL DEFAULT 0"})
+	return cols
+}
+
+// ensureTable creates the entity's table, or adds the columns an existing table lacks.
+func (t *Tx) ensureTable(e *Entity) error {
+	have := map[string]bool{}
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT name FROM pragma_table_info(?)`, e.LogicalName)
+	if err != nil {
+		return fmt.Errorf("store: table info %s: %w", e.LogicalName, err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		have[n] = true
+	}
+	rows.Close()
+	cols := columns(e)
+	if len(have) == 0 {
+		var b strings.Builder
+		b.WriteString("CREATE TABLE " + quote(e.LogicalName) + " (")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quote(c[0]) + " " + c[1])
+		}
+		b.WriteString(")")
+		if _, err := t.tx.ExecContext(t.ctx, b.String()); err != nil {
+			return fmt.Errorf("store: create table %s: %w", e.LogicalName, err)
+		}
+	} else {
+		for _, c := range cols {
+			if have[c[0]] {
+				continue
+			}
+			typ := c[1]
+			if strings.Contains(typ, "PRIMARY KEY") {
+				return fmt.Errorf("store: table %s: cannot change the primary key", e.LogicalName)
+			}
+			if _, err := t.tx.ExecContext(t.ctx, "ALTER TABLE "+quote(e.LogicalName)+" ADD COLUMN "+quote(c[0])+" "+typ); err != nil {
+				return fmt.Errorf("store: add column %s.%s: %w", e.LogicalName, c[0], err)
+			}
+		}
+	}
+	return nil
+}
+
+// ensureIndexes indexes lookup columns (so joins and filters on them never scan), alternate keys
+// (unique, as Dataverse enforces them) and modifiedon (change polling).
+func (t *Tx) ensureIndexes(e *Entity) error {
+	table := quote(e.LogicalName)
+	for _, a := range e.Attributes {
+		if !a.Stored() {
+			continue
+		}
+		if a.IsLookup() || a.LogicalName == "modifiedon" {
+			idx := quote("ix_" + e.LogicalName + "_" + a.LogicalName)
+			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"); err != nil {
+				return fmt.Errorf("store: index %s.%s: %w", e.LogicalName, a.LogicalName, err)
+			}
+		}
+	}
+	for _, k := range e.Keys {
+		var cols []string
+		for _, an := range k.Attributes {
+			cols = append(cols, quote(an))
+		}
+		if !validIdent(k.LogicalName) {
+			return fmt.Errorf("store: key %s.%s: invalid name", e.LogicalName, k.LogicalName)
+		}
+		idx := quote("ak_" + e.LogicalName + "_" + k.LogicalName)
+		if _, err := t.tx.ExecContext(t.ctx, "CREATE UNIQUE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+strings.Join(cols, ", ")+")"); err != nil {
+			return fmt.Errorf("store: key %s.%s: %w", e.LogicalName, k.LogicalName, err)
+		}
+	}
+	return nil
+}

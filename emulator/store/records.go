@@ -1,0 +1,484 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// VersionColumn is the row version column every table has.
+const VersionColumn = "versionnumber"
+
+// selectList returns the SQL select list for the given attributes of e and a function that turns a
+// scanned row into a Row. The row's version is always scanned last.
+func selectList(e *Entity, attrs []*Attribute) (string, int, func(vals []any) (Row, int64, error)) {
+	var cols []string
+	for _, a := range attrs {
+		cols = append(cols, quote(a.LogicalName))
+		if a.IsPolymorphic() {
+			cols = append(cols, quote(typeColumn(a)))
+		}
+	}
+	cols = append(cols, quote(VersionColumn))
+	n := len(cols)
+	conv := func(vals []any) (Row, int64, error) {
+		row := make(Row, len(attrs)+1)
+		i := 0
+		for _, a := range attrs {
+			raw := vals[i]
+			i++
+			typ := ""
+			if a.IsPolymorphic() {
+				if vals[i] != nil {
+					typ = asString(vals[i])
+				}
+				i++
+			}
+			v, err := fromSQL(a, raw, typ)
+			if err != nil {
+				return nil, 0, err
+			}
+			row[a.LogicalName] = v
+		}
+		ver, err := asInt(vals[i])
+		if err != nil {
+			return nil, 0, err
+		}
+		if _, ok := e.attrs[VersionColumn]; ok {
+			row[VersionColumn] = ver
+		}
+		return row, ver, nil
+	}
+	return strings.Join(cols, ", "), n, conv
+}
+
+// storedAttrs returns the stored attributes of e named in names, or all of them when names is nil.
+func storedAttrs(e *Entity, names []string) ([]*Attribute, error) {
+	var out []*Attribute
+	if names == nil {
+		for _, a := range e.Attributes {
+			if a.Stored() && a.LogicalName != VersionColumn {
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
+	for _, n := range names {
+		if n == VersionColumn {
+			continue
+		}
+		a, ok := e.attrs[n]
+		if !ok || !a.Stored() {
+			return nil, fmt.Errorf("store: %s has no stored column %s", e.LogicalName, n)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Get reads one row by primary key. names limits the columns (nil = all); the primary key and
+// versionnumber are always included. It returns ErrNotFound when the row does not exist.
+func (t *Tx) Get(e *Entity, id string, names []string) (Row, int64, error) {
+	if names != nil && !contains(names, e.PrimaryIDAttribute) {
+		names = append([]string{e.PrimaryIDAttribute}, names...)
+	}
+	attrs, err := storedAttrs(e, names)
+	if err != nil {
+		return nil, 0, err
+	}
+	list, n, conv := selectList(e, attrs)
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	q := "SELECT " + list + " FROM " + quote(e.LogicalName) + " WHERE " + quote(e.PrimaryIDAttribute) + " = ?"
+	if err := t.tx.QueryRowContext(t.ctx, q, strings.ToLower(id)).Scan(ptrs...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, 0, ErrNotFound
+		}
+		return nil, 0, fmt.Errorf("store: get %s: %w", e.LogicalName, err)
+	}
+	return conv(vals)
+}
+
+// Version returns a row's current version, or ErrNotFound.
+func (t *Tx) Version(e *Entity, id string) (int64, error) {
+	var v int64
+	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(VersionColumn)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: version %s: %w", e.LogicalName, err)
+	}
+	return v, nil
+}
+
+// Exists reports whether a row exists.
+func (t *Tx) Exists(e *Entity, id string) (bool, error) {
+	_, err := t.Version(e, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// bindRow turns a Row into column names and SQL arguments, sorted by column for stable SQL.
+func bindRow(e *Entity, row Row) ([]string, []any, error) {
+	names := make([]string, 0, len(row))
+	for n := range row {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var cols []string
+	var args []any
+	for _, n := range names {
+		if n == VersionColumn {
+			continue
+		}
+		a, ok := e.attrs[n]
+		if !ok || !a.Stored() {
+			return nil, nil, fmt.Errorf("store: %s has no stored column %s", e.LogicalName, n)
+		}
+		v, err := toSQL(a, row[n])
+		if err != nil {
+			return nil, nil, err
+		}
+		cols = append(cols, a.LogicalName)
+		args = append(args, v)
+		if a.IsPolymorphic() {
+			var typ any
+			if l, ok := row[n].(Lookup); ok {
+				typ = l.Entity
+			}
+			cols = append(cols, typeColumn(a))
+			args = append(args, typ)
+		}
+	}
+	return cols, args, nil
+}
+
+// Insert adds a row; the row must hold the primary key. It returns the row's new version, or
+// ErrDuplicate when the primary key or an alternate key value is taken.
+func (t *Tx) Insert(e *Entity, row Row) (int64, error) {
+	if err := t.mustWrite(); err != nil {
+		return 0, err
+	}
+	if _, ok := row[e.PrimaryIDAttribute].(string); !ok {
+		return 0, fmt.Errorf("store: insert %s: primary key missing", e.LogicalName)
+	}
+	cols, args, err := bindRow(e, row)
+	if err != nil {
+		return 0, err
+	}
+	ver := t.NextVersion()
+	cols = append(cols, VersionColumn)
+	args = append(args, ver)
+	q := make([]string, len(cols))
+	marks := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = quote(c)
+		marks[i] = "?"
+	}
+	_, err = t.tx.ExecContext(t.ctx, "INSERT INTO "+quote(e.LogicalName)+" ("+strings.Join(q, ", ")+") VALUES ("+strings.Join(marks, ", ")+")", args...)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return 0, ErrDuplicate
+		}
+		return 0, fmt.Errorf("store: insert %s: %w", e.LogicalName, err)
+	}
+	return ver, nil
+}
+
+// Update writes the columns in row to an existing row and bumps its version. It returns the new
+// version, ErrNotFound, or ErrDuplicate for an alternate key clash.
+func (t *Tx) Update(e *Entity, id string, row Row) (int64, error) {
+	if err := t.mustWrite(); err != nil {
+		return 0, err
+	}
+	delete(row, e.PrimaryIDAttribute)
+	cols, args, err := bindRow(e, row)
+	if err != nil {
+		return 0, err
+	}
+	ver := t.NextVersion()
+	sets := make([]string, 0, len(cols)+1)
+	for _, c := range cols {
+		sets = append(sets, quote(c)+" = ?")
+	}
+	sets = append(sets, quote(VersionColumn)+" = ?")
+	args = append(args, ver, strings.ToLower(id))
+	res, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(e.LogicalName)+" SET "+strings.Join(sets, ", ")+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", args...)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return 0, ErrDuplicate
+		}
+		return 0, fmt.Errorf("store: update %s: %w", e.LogicalName, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, ErrNotFound
+	}
+	return ver, nil
+}
+
+// Delete removes a row and what refers to it: lookups pointing at it are cleared (Dataverse's
+// RemoveLink behaviour, which the emulator applies to every relationship) and its N:N links are
+// removed. It returns ErrNotFound when the row does not exist.
+func (t *Tx) Delete(e *Entity, id string) error {
+	if err := t.mustWrite(); err != nil {
+		return err
+	}
+	id = strings.ToLower(id)
+	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", id)
+	if err != nil {
+		return fmt.Errorf("store: delete %s: %w", e.LogicalName, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	for _, r := range t.schema.Relationships() {
+		switch r.Type {
+		case OneToMany:
+			if r.ReferencedEntity != e.LogicalName {
+				continue
+			}
+			many, ok := t.schema.Entity(r.ReferencingEntity)
+			if !ok {
+				continue
+			}
+			a, ok := many.attrs[r.ReferencingAttribute]
+			if !ok || !a.Stored() {
+				continue
+			}
+			set := quote(a.LogicalName) + " = NULL"
+			where := quote(a.LogicalName) + " = ?"
+			args := []any{}
+			if a.IsPolymorphic() {
+				set += ", " + quote(typeColumn(a)) + " = NULL"
+				where += " AND " + quote(typeColumn(a)) + " = ?"
+			}
+			args = append(args, id)
+			if a.IsPolymorphic() {
+				args = append(args, e.LogicalName)
+			}
+			if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
+				return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
+			}
+		case ManyToMany:
+			inter, ok := t.schema.Entity(r.IntersectEntity)
+			if !ok {
+				continue
+			}
+			for _, side := range [][2]string{{r.Entity1, r.Entity1IntersectAttribute}, {r.Entity2, r.Entity2IntersectAttribute}} {
+				if side[0] != e.LogicalName {
+					continue
+				}
+				if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(inter.LogicalName)+" WHERE "+quote(side[1])+" = ?", id); err != nil {
+					return fmt.Errorf("store: delete %s: unlink %s: %w", e.LogicalName, r.SchemaName, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// FindByKey returns the primary key of the row whose columns equal values (an alternate key).
+func (t *Tx) FindByKey(e *Entity, values Row) (string, error) {
+	cols, args, err := bindRow(e, values)
+	if err != nil {
+		return "", err
+	}
+	if len(cols) == 0 {
+		return "", ErrNotFound
+	}
+	conds := make([]string, len(cols))
+	for i, c := range cols {
+		if args[i] == nil {
+			conds[i] = quote(c) + " IS NULL"
+		} else {
+			conds[i] = quote(c) + " = ?"
+		}
+	}
+	var bound []any
+	for _, a := range args {
+		if a != nil {
+			bound = append(bound, a)
+		}
+	}
+	var id string
+	err = t.tx.QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+strings.Join(conds, " AND ")+" LIMIT 2", bound...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: find %s by key: %w", e.LogicalName, err)
+	}
+	return id, nil
+}
+
+// Associate links two rows through an N:N relationship; id1 belongs to r.Entity1 and linkID becomes
+// the intersect row's key. Linking rows that are already linked returns ErrDuplicate.
+func (t *Tx) Associate(r *Relationship, id1, id2, linkID string) error {
+	if err := t.mustWrite(); err != nil {
+		return err
+	}
+	inter, ok := t.schema.Entity(r.IntersectEntity)
+	if !ok {
+		return fmt.Errorf("store: relationship %s: no intersect table", r.SchemaName)
+	}
+	id1, id2 = strings.ToLower(id1), strings.ToLower(id2)
+	var n int
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(inter.LogicalName)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", id1, id2).Scan(&n); err != nil {
+		return fmt.Errorf("store: associate %s: %w", r.SchemaName, err)
+	}
+	if n > 0 {
+		return ErrDuplicate
+	}
+	row := Row{inter.PrimaryIDAttribute: linkID}
+	a1, ok1 := inter.attrs[r.Entity1IntersectAttribute]
+	a2, ok2 := inter.attrs[r.Entity2IntersectAttribute]
+	if !ok1 || !ok2 {
+		return fmt.Errorf("store: relationship %s: intersect attributes missing", r.SchemaName)
+	}
+	row[a1.LogicalName] = intersectValue(a1, id1, r.Entity1)
+	row[a2.LogicalName] = intersectValue(a2, id2, r.Entity2)
+	_, err := t.Insert(inter, row)
+	return err
+}
+
+func intersectValue(a *Attribute, id, entity string) any {
+	if a.IsLookup() {
+		return Lookup{ID: id, Entity: entity}
+	}
+	return id
+}
+
+// Disassociate removes an N:N link. It returns ErrNotFound when there was none.
+func (t *Tx) Disassociate(r *Relationship, id1, id2 string) error {
+	if err := t.mustWrite(); err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(r.IntersectEntity)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", strings.ToLower(id1), strings.ToLower(id2))
+	if err != nil {
+		return fmt.Errorf("store: disassociate %s: %w", r.SchemaName, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Linked returns the ids on the other side of an N:N relationship for the row id of entity.
+func (t *Tx) Linked(r *Relationship, entity, id string) ([]string, error) {
+	from, to := r.Entity1IntersectAttribute, r.Entity2IntersectAttribute
+	if entity != r.Entity1 {
+		from, to = to, from
+	}
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(to)+" FROM "+quote(r.IntersectEntity)+" WHERE "+quote(from)+" = ? ORDER BY "+quote(to), strings.ToLower(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: linked %s: %w", r.SchemaName, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// CheckReferences verifies that every lookup value of every table points at an existing row. The
+// fixture loader calls it once after loading rows in any order.
+func (t *Tx) CheckReferences() error {
+	for _, e := range t.schema.Entities() {
+		for _, a := range e.Attributes {
+			if !a.IsLookup() || !a.Stored() {
+				continue
+			}
+			for _, target := range a.Targets {
+				te, ok := t.schema.Entity(target)
+				if !ok {
+					continue
+				}
+				q := "SELECT s." + quote(e.PrimaryIDAttribute) + ", s." + quote(a.LogicalName) + " FROM " + quote(e.LogicalName) + " s LEFT JOIN " + quote(te.LogicalName) + " r ON r." + quote(te.PrimaryIDAttribute) + " = s." + quote(a.LogicalName) +
+					" WHERE s." + quote(a.LogicalName) + " IS NOT NULL AND r." + quote(te.PrimaryIDAttribute) + " IS NULL"
+				var args []any
+				if a.IsPolymorphic() {
+					q += " AND s." + quote(typeColumn(a)) + " = ?"
+					args = append(args, target)
+				} else if len(a.Targets) > 1 {
+					continue
+				}
+				var sid, ref string
+				err := t.tx.QueryRowContext(t.ctx, q+" LIMIT 1", args...).Scan(&sid, &ref)
+				if err == nil {
+					return fmt.Errorf("store: %s %s: %s points at missing %s %s", e.LogicalName, sid, a.LogicalName, target, ref)
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("store: check references: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// First returns the primary key of the table's first row in key order, or ErrNotFound.
+func (t *Tx) First(e *Entity) (string, error) {
+	var id string
+	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" ORDER BY "+quote(e.PrimaryIDAttribute)+" LIMIT 1").Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: first %s: %w", e.LogicalName, err)
+	}
+	return id, nil
+}
+
+// Count returns the number of rows in a table.
+func (t *Tx) Count(e *Entity) (int64, error) {
+	var n int64
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(e.LogicalName)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", e.LogicalName, err)
+	}
+	return n, nil
+}
+
+// Referencing returns the primary keys of the rows of e whose lookup attr points at id, in key
+// order.
+func (t *Tx) Referencing(e *Entity, attr, id string) ([]string, error) {
+	a, ok := e.attrs[attr]
+	if !ok || !a.IsLookup() {
+		return nil, fmt.Errorf("store: %s has no lookup %s", e.LogicalName, attr)
+	}
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(attr)+" = ? ORDER BY "+quote(e.PrimaryIDAttribute), strings.ToLower(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: referencing %s.%s: %w", e.LogicalName, attr, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

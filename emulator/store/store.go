@@ -1,0 +1,377 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Options configure Open.
+type Options struct {
+	// Path is the database file. Empty means an in-memory database.
+	Path string
+	// SnapshotDir keeps named snapshots as files. Empty keeps them in memory.
+	SnapshotDir string
+	// ReadConns is the size of the read pool of a file database (default 4).
+	ReadConns int
+}
+
+// Store is an open dynlocal database.
+type Store struct {
+	opts   Options
+	writer *sql.DB
+	reader *sql.DB // == writer for in-memory databases
+	schema atomic.Pointer[Schema]
+
+	snapMu    sync.Mutex
+	snapshots map[string]*sql.DB // in-memory snapshots
+}
+
+var memSeq atomic.Int64
+
+// Open opens (creating if needed) the database described by opts and loads its metadata.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{opts: opts, snapshots: map[string]*sql.DB{}}
+	if opts.Path == "" {
+		// One connection to a private in-memory database: database/sql never closes it while the
+		// pool holds it, and every statement is serialised through it.
+		name := fmt.Sprintf("file:dynlocal-mem-%d-%d?mode=memory&cache=shared&_foreign_keys=0", os.Getpid(), memSeq.Add(1))
+		db, err := sql.Open("sqlite3", name)
+		if err != nil {
+			return nil, fmt.Errorf("store: open: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		s.writer, s.reader = db, db
+	} else {
+		if err := os.MkdirAll(filepath.Dir(opts.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		base := "file:" + opts.Path
+		w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0")
+		if err != nil {
+			return nil, fmt.Errorf("store: open: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		// The writer creates the file and switches it to WAL before readers open it.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+		}
+		r, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_busy_timeout=10000&_query_only=1&_foreign_keys=0")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open: %w", err)
+		}
+		n := opts.ReadConns
+		if n <= 0 {
+			n = 4
+		}
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		s.writer, s.reader = w, r
+	}
+	if err := s.init(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+const internalDDL = `
+CREATE TABLE IF NOT EXISTS "_dynlocal" (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO "_dynlocal" (key, value) VALUES ('versionnumber', 1000), ('schemaversion', 0);
+CREATE TABLE IF NOT EXISTS "_meta_entity" (logicalname TEXT PRIMARY KEY, entitysetname TEXT NOT NULL UNIQUE, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "_meta_attribute" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
+CREATE TABLE IF NOT EXISTS "_meta_key" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
+CREATE TABLE IF NOT EXISTS "_meta_relationship" (schemaname TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "_meta_optionset" (name TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
+`
+
+func (s *Store) init(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, internalDDL); err != nil {
+		return fmt.Errorf("store: init: %w", err)
+	}
+	return s.reloadSchema(ctx)
+}
+
+// Close closes the database and any in-memory snapshots.
+func (s *Store) Close() error {
+	s.snapMu.Lock()
+	for _, db := range s.snapshots {
+		db.Close()
+	}
+	s.snapshots = nil
+	s.snapMu.Unlock()
+	var err error
+	if s.reader != s.writer && s.reader != nil {
+		err = s.reader.Close()
+	}
+	if s.writer != nil {
+		if e := s.writer.Close(); e != nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Schema returns the current metadata.
+func (s *Store) Schema() *Schema { return s.schema.Load() }
+
+// reloadSchema rebuilds the Schema from the metadata tables.
+func (s *Store) reloadSchema(ctx context.Context) error {
+	sch, err := loadSchema(ctx, s.writer)
+	if err != nil {
+		return err
+	}
+	s.schema.Store(sch)
+	return nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
+	var version int64
+	if err := q.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'schemaversion'`).Scan(&version); err != nil {
+		return nil, fmt.Errorf("store: schema version: %w", err)
+	}
+	attrs := map[string][]json.RawMessage{}
+	rows, err := q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_attribute" ORDER BY entity, seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: load attributes: %w", err)
+	}
+	for rows.Next() {
+		var ent, doc string
+		if err := rows.Scan(&ent, &doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		attrs[ent] = append(attrs[ent], json.RawMessage(doc))
+	}
+	rows.Close()
+	keys := map[string][]json.RawMessage{}
+	rows, err = q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_key" ORDER BY entity, logicalname`)
+	if err != nil {
+		return nil, fmt.Errorf("store: load keys: %w", err)
+	}
+	for rows.Next() {
+		var ent, doc string
+		if err := rows.Scan(&ent, &doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		keys[ent] = append(keys[ent], json.RawMessage(doc))
+	}
+	rows.Close()
+	var entities []*Entity
+	rows, err = q.QueryContext(ctx, `SELECT logicalname, doc FROM "_meta_entity" ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: load entities: %w", err)
+	}
+	for rows.Next() {
+		var name, doc string
+		if err := rows.Scan(&name, &doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		full, err := assembleEntity(json.RawMessage(doc), attrs[name], keys[name])
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		e, err := ParseEntity(full)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		entities = append(entities, e)
+	}
+	rows.Close()
+	var rels []*Relationship
+	rows, err = q.QueryContext(ctx, `SELECT doc FROM "_meta_relationship" ORDER BY schemaname`)
+	if err != nil {
+		return nil, fmt.Errorf("store: load relationships: %w", err)
+	}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r, err := ParseRelationship(json.RawMessage(doc))
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		rels = append(rels, r)
+	}
+	rows.Close()
+	return NewSchema(entities, rels, version)
+}
+
+// assembleEntity puts the Attributes and Keys arrays back into an entity document.
+func assembleEntity(doc json.RawMessage, attrs, keys []json.RawMessage) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return nil, fmt.Errorf("store: entity doc: %w", err)
+	}
+	if attrs == nil {
+		attrs = []json.RawMessage{}
+	}
+	if keys == nil {
+		keys = []json.RawMessage{}
+	}
+	a, _ := json.Marshal(attrs)
+	k, _ := json.Marshal(keys)
+	m["Attributes"] = a
+	m["Keys"] = k
+	return json.Marshal(m)
+}
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("store: row not found")
+
+// ErrDuplicate is returned when a primary or alternate key value already exists.
+var ErrDuplicate = errors.New("store: duplicate key")
+
+// Tx is a database transaction. Reads and writes made through one Tx see each other.
+type Tx struct {
+	s      *Store
+	tx     *sql.Tx
+	ctx    context.Context
+	write  bool
+	schema *Schema
+	// version is the last versionnumber handed out; persisted on commit.
+	version      int64
+	versionDirty bool
+	done         bool
+	schemaDirty  bool
+}
+
+// Begin starts a transaction. A write transaction waits for any other write transaction to end.
+func (s *Store) Begin(ctx context.Context, write bool) (*Tx, error) {
+	db := s.reader
+	if write {
+		db = s.writer
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	t := &Tx{s: s, tx: tx, ctx: ctx, write: write, schema: s.Schema()}
+	if write {
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("store: begin: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// Write runs fn in a write transaction, committing when it returns nil and rolling back otherwise.
+func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.Begin(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Read runs fn in a read transaction.
+func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.Begin(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// Schema returns the metadata this transaction works with.
+func (t *Tx) Schema() *Schema { return t.schema }
+
+// Writable reports whether t may write.
+func (t *Tx) Writable() bool { return t.write }
+
+// Commit commits the transaction.
+func (t *Tx) Commit() error {
+	if t.done {
+		return errors.New("store: transaction already ended")
+	}
+	if t.versionDirty {
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE "_dynlocal" SET value = ? WHERE key = 'versionnumber'`, t.version); err != nil {
+			t.Rollback()
+			return fmt.Errorf("store: commit: %w", err)
+		}
+	}
+	t.done = true
+	if err := t.tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	if t.schemaDirty {
+		t.s.schema.Store(t.schema)
+	}
+	return nil
+}
+
+// Rollback abandons the transaction. It is a no-op after Commit.
+func (t *Tx) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	return t.tx.Rollback()
+}
+
+// NextVersion hands out the next value of the store-wide versionnumber counter.
+func (t *Tx) NextVersion() int64 {
+	t.version++
+	t.versionDirty = true
+	return t.version
+}
+
+func (t *Tx) mustWrite() error {
+	if !t.write {
+		return errors.New("store: write in a read transaction")
+	}
+	return nil
+}
+
+// quote quotes an SQL identifier. Identifiers only ever come from validated metadata.
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// typeColumn is the column that keeps the target table of a polymorphic lookup. '@' cannot occur
+// in a Dataverse name, so it never collides with an attribute's column.
+func typeColumn(a *Attribute) string { return a.LogicalName + "@type" }
+
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return false
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,379 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testEntities is a small schema: account (with money, a lookup, an alternate key) and contact.
+func testMetadata() (entities, rels []json.RawMessage) {
+	account := `{"MetadataId":"70816501-edb9-4740-a16c-6a5efbc05d84","LogicalName":"account","SchemaName":"Account","EntitySetName":"accounts",
+	"PrimaryIdAttribute":"accountid","PrimaryNameAttribute":"name","ObjectTypeCode":1,"OwnershipType":"UserOwned",
+	"Attributes":[
+	 {"LogicalName":"accountid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},
+	 {"LogicalName":"name","AttributeType":"String","MaxLength":160,"IsPrimaryName":true},
+	 {"LogicalName":"accountnumber","AttributeType":"String","MaxLength":20},
+	 {"LogicalName":"revenue","AttributeType":"Money","Precision":2},
+	 {"LogicalName":"ratio","AttributeType":"Decimal","Precision":3},
+	 {"LogicalName":"score","AttributeType":"Double"},
+	 {"LogicalName":"numberofemployees","AttributeType":"Integer"},
+	 {"LogicalName":"creditonhold","AttributeType":"Boolean"},
+	 {"LogicalName":"createdon","AttributeType":"DateTime","Format":"DateAndTime"},
+	 {"LogicalName":"founded","AttributeType":"DateTime","Format":"DateOnly"},
+	 {"LogicalName":"tags","AttributeType":"Virtual","AttributeTypeName":{"Value":"MultiSelectPicklistType"},"OptionSet":{"Options":[{"Value":1},{"Value":2}]}},
+	 {"LogicalName":"primarycontactid","AttributeType":"Lookup","Targets":["contact"]},
+	 {"LogicalName":"ownerid","AttributeType":"Owner","Targets":["systemuser","team"]},
+	 {"LogicalName":"versionnumber","AttributeType":"BigInt"}],
+	"Keys":[{"LogicalName":"accountnumber_key","KeyAttributes":["accountnumber"]}]}`
+	contact := `{"MetadataId":"608861bc-50a4-4c5f-a02c-21fe1943e2cf","LogicalName":"contact","EntitySetName":"contacts","PrimaryIdAttribute":"contactid","PrimaryNameAttribute":"fullname",
+	"Attributes":[{"LogicalName":"contactid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},{"LogicalName":"fullname","AttributeType":"String","MaxLength":160}]}`
+	rel := `{"SchemaName":"account_primary_contact","RelationshipType":"OneToManyRelationship","ReferencedEntity":"contact","ReferencedAttribute":"contactid",
+	"ReferencingEntity":"account","ReferencingAttribute":"primarycontactid","ReferencingEntityNavigationPropertyName":"primarycontactid","ReferencedEntityNavigationPropertyName":"account_primary_contact"}`
+	return []json.RawMessage{json.RawMessage(account), json.RawMessage(contact)}, []json.RawMessage{json.RawMessage(rel)}
+}
+
+func openTest(t *testing.T, path string) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if len(s.Schema().Entities()) == 0 {
+		ents, rels := testMetadata()
+		if err := s.Write(ctx, func(tx *Tx) error { return tx.PutMetadata(ents, rels) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func mustDecimal(t *testing.T, s string, scale int) Decimal {
+	t.Helper()
+	d, err := ParseDecimal(s, scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestRoundTripTypes(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	ctx := context.Background()
+	acc, _ := s.Schema().Entity("account")
+	created := time.Date(2024, 1, 15, 9, 30, 0, 0, time.UTC)
+	want := Row{
+		"accountid":         "0f0e0d0c-0000-4000-8000-000000000001",
+		"name":              "Fourth Coffee",
+		"accountnumber":     "A-1",
+		"revenue":           mustDecimal(t, "20000.5", 4),
+		"ratio":             mustDecimal(t, "0.125", 3),
+		"score":             47.63958,
+		"numberofemployees": int64(4300),
+		"creditonhold":      true,
+		"createdon":         created,
+		"founded":           time.Date(1999, 5, 17, 0, 0, 0, 0, time.UTC),
+		"tags":              []int64{1, 2},
+		"primarycontactid":  nil,
+		"ownerid":           Lookup{ID: "0f0e0d0c-0000-4000-8000-0000000000aa", Entity: "team"},
+	}
+	var ver int64
+	if err := s.Write(ctx, func(tx *Tx) error {
+		var err error
+		ver, err = tx.Insert(acc, want)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got Row
+	var gotVer int64
+	if err := s.Read(ctx, func(tx *Tx) error {
+		var err error
+		got, gotVer, err = tx.Get(acc, "0F0E0D0C-0000-4000-8000-000000000001", nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want["versionnumber"] = ver
+	if gotVer != ver {
+		t.Errorf("version = %d, want %d", gotVer, ver)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("row mismatch (-want +got):\n%s", d)
+	}
+	if got["revenue"].(Decimal).String() != "20000.5000" {
+		t.Errorf("revenue = %s, want 20000.5000", got["revenue"].(Decimal))
+	}
+}
+
+func TestParseDecimal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		scale int
+		want  string
+		err   bool
+	}{
+		{"20000", 4, "20000.0000", false},
+		{"0.125", 2, "0.13", false},
+		{"-0.125", 2, "-0.13", false},
+		{"1e3", 2, "1000.00", false},
+		{"1.5E-1", 1, "0.2", false},
+		{"922337203685477.5807", 4, "922337203685477.5807", false},
+		{"922337203685478", 4, "", true},
+		{"abc", 2, "", true},
+		{"1.2.3", 2, "", true},
+		{"", 2, "", true},
+		{"-", 2, "", true},
+	}
+	for _, tt := range tests {
+		d, err := ParseDecimal(tt.in, tt.scale)
+		if (err != nil) != tt.err {
+			t.Errorf("ParseDecimal(%q) error = %v, want error %v", tt.in, err, tt.err)
+			continue
+		}
+		if err == nil && d.String() != tt.want {
+			t.Errorf("ParseDecimal(%q, %d) = %s, want %s", tt.in, tt.scale, d, tt.want)
+		}
+	}
+}
+
+func TestDuplicateAndAlternateKey(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, "")
+	ctx := context.Background()
+	acc, _ := s.Schema().Entity("account")
+	insert := func(id, num string) error {
+		return s.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Insert(acc, Row{"accountid": id, "accountnumber": num})
+			return err
+		})
+	}
+	if err := insert("00000000-0000-4000-8000-000000000001", "A1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert("00000000-0000-4000-8000-000000000001", "A2"); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("same primary key: err = %v, want ErrDuplicate", err)
+	}
+	if err := insert("00000000-0000-4000-8000-000000000002", "a1"); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("same alternate key (case-insensitive): err = %v, want ErrDuplicate", err)
+	}
+	var id string
+	s.Read(ctx, func(tx *Tx) error {
+		var err error
+		id, err = tx.FindByKey(acc, Row{"accountnumber": "A1"})
+		return err
+	})
+	if id != "00000000-0000-4000-8000-000000000001" {
+		t.Errorf("FindByKey = %q", id)
+	}
+}
+
+// TestConcurrentWritersAndReaders hammers a file database with concurrent writers and readers:
+// no "database is locked", no lost writes, versions unique.
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	ctx := context.Background()
+	acc, _ := s.Schema().Entity("account")
+	const writers, perWriter = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*perWriter*2)
+	versions := make(chan int64, writers*perWriter)
+	for w := 0; w < writers; w++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				err := s.Write(ctx, func(tx *Tx) error {
+					v, err := tx.Insert(acc, Row{"accountid": fmt.Sprintf("00000000-0000-4000-8000-%04d%08d", w, i), "name": "n"})
+					versions <- v
+					return err
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				if err := s.Read(ctx, func(tx *Tx) error { _, err := tx.Count(acc); return err }); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(versions)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for v := range versions {
+		if seen[v] {
+			t.Fatalf("version %d handed out twice", v)
+		}
+		seen[v] = true
+	}
+	var n int64
+	s.Read(ctx, func(tx *Tx) error { var err error; n, err = tx.Count(acc); return err })
+	if n != writers*perWriter {
+		t.Errorf("rows = %d, want %d", n, writers*perWriter)
+	}
+}
+
+func TestSnapshotRestoreIsExact(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"memory", "file"} {
+		t.Run(mode, func(t *testing.T) {
+			path := ""
+			if mode == "file" {
+				path = filepath.Join(t.TempDir(), "db.sqlite")
+			}
+			s := openTest(t, path)
+			ctx := context.Background()
+			acc, _ := s.Schema().Entity("account")
+			s.Write(ctx, func(tx *Tx) error {
+				_, err := tx.Insert(acc, Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "before"})
+				return err
+			})
+			before := dump(t, s, acc)
+			if err := s.Snapshot(ctx, "one"); err != nil {
+				t.Fatal(err)
+			}
+			s.Write(ctx, func(tx *Tx) error {
+				if _, err := tx.Update(acc, "00000000-0000-4000-8000-000000000001", Row{"name": "after"}); err != nil {
+					return err
+				}
+				_, err := tx.Insert(acc, Row{"accountid": "00000000-0000-4000-8000-000000000002", "name": "new"})
+				return err
+			})
+			if err := s.Restore(ctx, "one"); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(before, dump(t, s, acc)); d != "" {
+				t.Errorf("restored state differs (-want +got):\n%s", d)
+			}
+			names, _ := s.Snapshots()
+			if d := cmp.Diff([]string{"one"}, names); d != "" {
+				t.Errorf("snapshots (-want +got):\n%s", d)
+			}
+			if err := s.Restore(ctx, "missing"); !errors.Is(err, ErrNoSnapshot) {
+				t.Errorf("restore missing: %v", err)
+			}
+			if err := s.Snapshot(ctx, "../evil"); !errors.Is(err, ErrBadSnapshotName) {
+				t.Errorf("bad name: %v", err)
+			}
+			// Versions continue after the snapshot's counter, never reusing a value.
+			var v int64
+			s.Write(ctx, func(tx *Tx) error { v = tx.NextVersion(); return nil })
+			if v <= before[0]["versionnumber"].(int64) {
+				t.Errorf("version after restore = %d", v)
+			}
+		})
+	}
+}
+
+func dump(t *testing.T, s *Store, e *Entity) []Row {
+	t.Helper()
+	var out []Row
+	err := s.Read(context.Background(), func(tx *Tx) error {
+		ids, err := tx.tx.QueryContext(tx.ctx, `SELECT accountid FROM account ORDER BY accountid`)
+		if err != nil {
+			return err
+		}
+		var list []string
+		for ids.Next() {
+			var id string
+			ids.Scan(&id)
+			list = append(list, id)
+		}
+		ids.Close()
+		for _, id := range list {
+			r, _, err := tx.Get(e, id, nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestFileDatabaseSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	ctx := context.Background()
+	s := openTest(t, path)
+	acc, _ := s.Schema().Entity("account")
+	s.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Insert(acc, Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "kept", "revenue": mustDecimal(t, "1.5", 4)})
+		return err
+	})
+	before := dump(t, s, acc)
+	s.Close()
+	s2, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	acc2, ok := s2.Schema().Entity("account")
+	if !ok {
+		t.Fatal("metadata lost across restart")
+	}
+	if d := cmp.Diff(before, dump(t, s2, acc2)); d != "" {
+		t.Errorf("rows after restart (-want +got):\n%s", d)
+	}
+	if _, ok := acc2.Nav("primarycontactid"); !ok {
+		t.Error("navigation property lost across restart")
+	}
+}
+
+func TestDeleteClearsReferences(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, "")
+	ctx := context.Background()
+	sch := s.Schema()
+	acc, _ := sch.Entity("account")
+	con, _ := sch.Entity("contact")
+	cid := "00000000-0000-4000-8000-0000000000c1"
+	aid := "00000000-0000-4000-8000-0000000000a1"
+	err := s.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.Insert(con, Row{"contactid": cid}); err != nil {
+			return err
+		}
+		if _, err := tx.Insert(acc, Row{"accountid": aid, "primarycontactid": Lookup{ID: cid, Entity: "contact"}}); err != nil {
+			return err
+		}
+		return tx.Delete(con, cid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Read(ctx, func(tx *Tx) error {
+		r, _, err := tx.Get(acc, aid, []string{"primarycontactid"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r["primarycontactid"] != nil {
+			t.Errorf("lookup to deleted row = %v, want nil", r["primarycontactid"])
+		}
+		return nil
+	})
+}
