@@ -1,0 +1,274 @@
+package oauth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// tokenResponse is a successful token endpoint answer, with Entra's member order.
+type tokenResponse struct {
+	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
+	ExpiresIn    int    `json:"expires_in"`
+	ExtExpiresIn int    `json:"ext_expires_in"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+}
+
+// maxFormSize bounds a token request body; real ones are a few hundred bytes.
+const maxFormSize = 64 << 10
+
+// handleToken serves POST /{tenant}/oauth2/v2.0/token for the client_credentials,
+// authorization_code and refresh_token grants.
+//
+// Entra: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+// Entra: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.writeError(w, r, &aadError{http.StatusMethodNotAllowed, "invalid_request", 900561, fmt.Sprintf(
+			"The endpoint only accepts POST requests. Received a %s request.", r.Method)})
+		return
+	}
+	resp, err := s.token(w, r)
+	var ae *aadError
+	switch {
+	case errors.As(err, &ae):
+		s.writeError(w, r, ae)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	default:
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
+	if e := s.checkTenant(mux.Vars(r)["tenant"]); e != nil {
+		return nil, e
+	}
+	form, e := readForm(w, r)
+	if e != nil {
+		return nil, e
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "":
+		return nil, errMissing("grant_type")
+	case "client_credentials":
+		return s.clientCredentials(r, form)
+	case "authorization_code":
+		return s.authorizationCode(r, form)
+	case "refresh_token":
+		return s.refreshToken(r, form)
+	default:
+		return nil, &aadError{http.StatusBadRequest, "unsupported_grant_type", 70003,
+			fmt.Sprintf("The app requested an unsupported grant type '%s'.", gt)}
+	}
+}
+
+// readForm reads the form-encoded body. Parameters in the URL query are ignored, as Entra
+// ignores them: secrets do not belong in URLs.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *aadError) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, errMalformed(fmt.Sprintf("The request body must be application/x-www-form-urlencoded, not '%s'.",
+			r.Header.Get("Content-Type")))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	if err := r.ParseForm(); err != nil {
+		return nil, errMalformed("The request body could not be read as a form: " + err.Error())
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			return nil, errMalformed(fmt.Sprintf("The parameter '%s' is repeated.", k))
+		}
+	}
+	return r.PostForm, nil
+}
+
+// authenticateClient checks the client id and, when one is sent or needSecret is set, the
+// secret. The credentials come from the form (client_secret_post) or from HTTP Basic
+// (client_secret_basic), whose user and password are form-urlencoded first (RFC 6749
+// section 2.3.1).
+func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret bool) *aadError {
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		return errMalformed("dynlocal accepts client secrets only; client_assertion is not supported.")
+	}
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	if user, pass, ok := r.BasicAuth(); ok {
+		bu, err1 := url.QueryUnescape(user)
+		bp, err2 := url.QueryUnescape(pass)
+		switch {
+		case err1 != nil || err2 != nil:
+			return errMalformed("The client credentials in the Authorization header are not form-urlencoded (RFC 6749 section 2.3.1).")
+		case bp != "" && secret != "":
+			return errMalformed("The client sent a secret both in the Authorization header and in the body; use one.")
+		case bu != "" && id != "" && bu != id:
+			return errMalformed("The client_id in the body is not the client in the Authorization header.")
+		}
+		if bu != "" {
+			id = bu
+		}
+		if bp != "" {
+			secret = bp
+		}
+	}
+	switch {
+	case id == "":
+		return errMissing("client_id")
+	case !strings.EqualFold(id, s.cfg.ClientID):
+		return s.errUnknownClient(id)
+	case secret == "" && needSecret:
+		return &aadError{http.StatusUnauthorized, "invalid_client", 7000218,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+	case secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.ClientSecret)) != 1:
+		return &aadError{http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
+			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
+				"not the client secret ID, for a secret added to app '%s'.", s.cfg.ClientID)}
+	}
+	return nil
+}
+
+// clientCredentials issues an app-only token for Config.AppUser.
+func (s *Server) clientCredentials(r *http.Request, form url.Values) (*tokenResponse, error) {
+	if e := s.authenticateClient(r, form, true); e != nil {
+		return nil, e
+	}
+	resource, e := parseAppScope(form.Get("scope"))
+	if e != nil {
+		return nil, e
+	}
+	at, err := s.accessToken(r, s.cfg.Now(), resource, s.cfg.AppUser, "")
+	if err != nil {
+		return nil, err
+	}
+	return &tokenResponse{TokenType: "Bearer", ExpiresIn: s.expiresIn(), ExtExpiresIn: s.expiresIn(), AccessToken: at}, nil
+}
+
+// authorizationCode redeems a code from the authorize endpoint.
+func (s *Server) authorizationCode(r *http.Request, form url.Values) (*tokenResponse, error) {
+	if e := s.authenticateClient(r, form, false); e != nil {
+		return nil, e
+	}
+	for _, p := range []string{"code", "redirect_uri"} {
+		if form.Get(p) == "" {
+			return nil, errMissing(p)
+		}
+	}
+	now := s.cfg.Now()
+	g, e := s.redeemCode(form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"), now)
+	if e != nil {
+		return nil, e
+	}
+	return s.userTokens(r, now, g)
+}
+
+// refreshToken redeems a refresh token for new tokens and a new refresh token. A scope, when
+// sent, replaces the one first granted (refresh tokens in Entra work for any consented
+// resource); offline access carries over either way.
+func (s *Server) refreshToken(r *http.Request, form url.Values) (*tokenResponse, error) {
+	if e := s.authenticateClient(r, form, false); e != nil {
+		return nil, e
+	}
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		return nil, errMissing("refresh_token")
+	}
+	var scope *scopeSet
+	if strings.TrimSpace(form.Get("scope")) != "" {
+		ss, e := parseDelegatedScope(form.Get("scope"))
+		if e != nil {
+			return nil, e
+		}
+		scope = &ss
+	}
+	now := s.cfg.Now()
+	g, e := s.takeRefresh(rt, now)
+	if e != nil {
+		return nil, e
+	}
+	if scope != nil {
+		g.scope = *scope
+	}
+	g.scope.offline = true
+	g.nonce = "" // a nonce belongs to the sign-in's id token only
+	return s.userTokens(r, now, g)
+}
+
+// userTokens answers a delegated grant: an access token, an id token when openid was granted,
+// and a refresh token when offline_access was.
+func (s *Server) userTokens(r *http.Request, now time.Time, g grant) (*tokenResponse, error) {
+	at, err := s.accessToken(r, now, g.scope.resource, g.user, strings.Join(g.scope.perms, " "))
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenResponse{TokenType: "Bearer", Scope: g.scope.String(),
+		ExpiresIn: s.expiresIn(), ExtExpiresIn: s.expiresIn(), AccessToken: at}
+	if g.scope.openid {
+		if resp.IDToken, err = s.idToken(r, now, g); err != nil {
+			return nil, err
+		}
+	}
+	if g.scope.offline {
+		resp.RefreshToken = s.cfg.NewID()
+		g.nonce = ""
+		s.storeRefresh(resp.RefreshToken, &refreshGrant{grant: g, issued: now, expires: now.Add(refreshLifetime)}, now)
+	}
+	return resp, nil
+}
+
+// accessToken signs an access token for u on aud. An empty scp makes an app-only token.
+//
+// Entra: https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
+func (s *Server) accessToken(r *http.Request, now time.Time, aud string, u User, scp string) (string, error) {
+	id := s.cfg.NewID()
+	c := &tokenClaims{
+		Aud: aud, Iss: s.issuer(r),
+		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(s.cfg.TokenLifetime).Unix(),
+		AppID: s.cfg.ClientID, Azp: s.cfg.ClientID,
+		OID: u.ObjectID, TID: s.cfg.TenantID, UTI: id, JTI: id, Ver: "2.0",
+	}
+	if scp == "" {
+		c.IDTyp = "app"
+		c.Sub = u.ObjectID
+	} else {
+		c.Name, c.PreferredUsername, c.UPN = u.Name, u.Username, u.Username
+		c.Scp = scp
+		c.Sub = s.pairwiseSubject(u)
+	}
+	return s.sign(c)
+}
+
+// idToken signs the OpenID Connect id token of a delegated grant; its audience is the client.
+//
+// Entra: https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
+func (s *Server) idToken(r *http.Request, now time.Time, g grant) (string, error) {
+	return s.sign(&tokenClaims{
+		Aud: s.cfg.ClientID, Iss: s.issuer(r),
+		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(s.cfg.TokenLifetime).Unix(),
+		Name: g.user.Name, Nonce: g.nonce, OID: g.user.ObjectID, PreferredUsername: g.user.Username,
+		Sub: s.pairwiseSubject(g.user), TID: s.cfg.TenantID, UTI: s.cfg.NewID(), Ver: "2.0",
+	})
+}
+
+// pairwiseSubject is a user's sub: like Entra's, stable for one user and app but different
+// across apps, so it cannot be used to correlate users between apps.
+func (s *Server) pairwiseSubject(u User) string {
+	sum := sha256.Sum256([]byte(s.cfg.TenantID + "|" + s.cfg.ClientID + "|" + u.ObjectID))
+	return b64.EncodeToString(sum[:])
+}
+
+// expiresIn is the expires_in of a token response. Entra answers 3599 for an hour's token,
+// which leaves clients a second of slack.
+func (s *Server) expiresIn() int {
+	return max(1, int(s.cfg.TokenLifetime/time.Second)-1)
+}
