@@ -1,0 +1,47 @@
+// Package client is a Go client for the Microsoft Dataverse (Dynamics 365) Web API. It talks to a real
+// tenant or to the dynlocal emulator in exactly the same way; only the org URL and the credentials change.
+//
+// A Client is built from the org root and functional options:
+//
+//	c, err := client.New("https://org.crm.dynamics.com",
+//		client.WithClientCredentials(tokenURL, clientID, clientSecret))
+//
+// Every action takes a context first and returns its result, a *Response (status, headers, ETag, the id
+// from OData-EntityId, ...) and an error, in the style of go-github:
+//
+//	_, resp, err := c.CreateRecord(ctx, "accounts", client.Record{"name": "Contoso"}, nil)
+//	// resp.ID holds the new accountid
+//
+// # Records
+//
+// Rows are [Record] values (map[string]any). An absent key is left alone by the service, a nil value is
+// sent as JSON null, and numbers come back as [encoding/json.Number] so that money and decimal columns
+// keep their scale ("20000.0000").
+//
+// # Keys
+//
+// Wherever a key is taken it is either a primary key GUID (curly braces tolerated) or an alternate key
+// such as accountnumber='A1'. Build alternate keys with [AlternateKey], which quotes and escapes values.
+// Anything else is rejected before a request is made, with an error that wraps [ErrInvalidInput].
+//
+// # Errors
+//
+// Error responses from the service come back as *[Error], carrying the HTTP status, the Dataverse hex
+// code and message, and Retry-After. They match the sentinels [ErrNotFound], [ErrPreconditionFailed],
+// [ErrUnauthorized], [ErrForbidden] and [ErrTooManyRequests] with [errors.Is]. A 304 Not Modified is not
+// an error. Failures to obtain an access token come back as *[TokenError].
+//
+// # Authentication
+//
+// Tokens come from golang.org/x/oauth2 token sources: client credentials ([WithClientCredentials]),
+// authorization code with refresh ([WithAuthorizationCode], and [AuthCodeFlow] to run the code exchange
+// with PKCE), any [golang.org/x/oauth2.TokenSource] ([WithTokenSource]) or a fixed token
+// ([WithStaticToken]). A token is fetched once and reused until it is about to expire; the context of
+// the request that needs a new token governs the token call.
+//
+// # Retries
+//
+// By default nothing is retried. [WithRetry] sets a client-wide [RetryPolicy] and [RawRequest.Retry] one
+// per call: bounded, fixed or exponential delay, Retry-After honoured on 429 and 503, every wait
+// cancellable through the context, and writes (POST, PATCH) left alone unless the policy asks for them.
+package client
