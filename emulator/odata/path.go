@@ -432,7 +432,9 @@ func ResolvePath(sch *store.Schema, segs []Segment, isOperation func(string) boo
 			r.Kind, r.Operation, r.Params, r.HasParens, r.Bound = KindOperation, s.Name, s.Parens, s.HasParens, true
 			return r, nil
 		}
-		if a, ok := e.Attribute(s.Name); ok && !s.HasParens {
+		// A lookup's logical name is its navigation property on the wire; the column itself is
+		// addressed as _name_value.
+		if a, ok := e.Attribute(s.Name); ok && !s.HasParens && !a.IsLookup() {
 			if i != len(rest)-1 {
 				return nil, dverr.ResourceNotFound(rest[i+1].Name)
 			}

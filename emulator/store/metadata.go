@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -57,15 +58,9 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 }
 
 func (t *Tx) putEntity(e *Entity, seq int) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(e.Raw, &m); err != nil {
-		return fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
-	}
-	delete(m, "Attributes")
-	delete(m, "Keys")
-	bare, err := json.Marshal(m)
+	bare, err := withoutMembers(e.Raw, "Attributes", "Keys")
 	if err != nil {
-		return err
+		return fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
 	}
 	var existing int
 	if err := t.tx.QueryRowContext(t.ctx, `SELECT seq FROM "_meta_entity" WHERE logicalname = ?`, e.LogicalName).Scan(&existing); err == nil {
@@ -190,4 +185,46 @@ func (t *Tx) ensureIndexes(e *Entity) error {
 		}
 	}
 	return nil
+}
+
+// withoutMembers returns a JSON object document without the named top-level members. The other
+// members keep their order and text.
+func withoutMembers(doc json.RawMessage, names ...string) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("metadata document is not a JSON object")
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	first := true
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, err
+		}
+		skip := false
+		for _, n := range names {
+			if key == n {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		k, _ := json.Marshal(key)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(val)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }

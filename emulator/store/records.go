@@ -175,6 +175,7 @@ func (t *Tx) Insert(e *Entity, row Row) (int64, error) {
 		return 0, err
 	}
 	ver := t.NextVersion()
+	t.touch(e.LogicalName)
 	cols = append(cols, VersionColumn)
 	args = append(args, ver)
 	q := make([]string, len(cols))
@@ -205,6 +206,7 @@ func (t *Tx) Update(e *Entity, id string, row Row) (int64, error) {
 		return 0, err
 	}
 	ver := t.NextVersion()
+	t.touch(e.LogicalName)
 	sets := make([]string, 0, len(cols)+1)
 	for _, c := range cols {
 		sets = append(sets, quote(c)+" = ?")
@@ -232,6 +234,7 @@ func (t *Tx) Delete(e *Entity, id string) error {
 		return err
 	}
 	id = strings.ToLower(id)
+	t.touch(e.LogicalName)
 	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", id)
 	if err != nil {
 		return fmt.Errorf("store: delete %s: %w", e.LogicalName, err)
@@ -264,6 +267,7 @@ func (t *Tx) Delete(e *Entity, id string) error {
 			if a.IsPolymorphic() {
 				args = append(args, e.LogicalName)
 			}
+			t.touch(many.LogicalName)
 			if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
 				return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
 			}
@@ -276,6 +280,7 @@ func (t *Tx) Delete(e *Entity, id string) error {
 				if side[0] != e.LogicalName {
 					continue
 				}
+				t.touch(inter.LogicalName)
 				if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(inter.LogicalName)+" WHERE "+quote(side[1])+" = ?", id); err != nil {
 					return fmt.Errorf("store: delete %s: unlink %s: %w", e.LogicalName, r.SchemaName, err)
 				}
@@ -361,6 +366,7 @@ func (t *Tx) Disassociate(r *Relationship, id1, id2 string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
+	t.touch(r.IntersectEntity)
 	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(r.IntersectEntity)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", strings.ToLower(id1), strings.ToLower(id2))
 	if err != nil {
 		return fmt.Errorf("store: disassociate %s: %w", r.SchemaName, err)

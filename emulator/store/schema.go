@@ -203,7 +203,8 @@ type Entity struct {
 	IsCustom             bool
 	DisplayName          string
 
-	// Attributes in metadata order.
+	// Attributes in metadata order. Raw (below) is the entity's own document; each attribute and
+	// key keeps its document in its own Raw.
 	Attributes []*Attribute
 	Keys       []*Key
 
@@ -369,8 +370,8 @@ type entityDoc struct {
 	IsIntersect          bool              `json:"IsIntersect"`
 	IsCustomEntity       bool              `json:"IsCustomEntity"`
 	DisplayName          *label            `json:"DisplayName"`
-	Attributes           []json.RawMessage `json:"Attributes"`
-	Keys                 []json.RawMessage `json:"Keys"`
+	Attributes           []json.RawMessage `json:"Attributes,omitempty"`
+	Keys                 []json.RawMessage `json:"Keys,omitempty"`
 }
 
 type optionDoc struct {
@@ -451,6 +452,20 @@ func ParseEntity(doc json.RawMessage) (*Entity, error) {
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, fmt.Errorf("store: entity metadata: %w", err)
 	}
+	return newEntity(&d, doc, d.Attributes, d.Keys)
+}
+
+// parseEntityParts reads an entity document stored without its Attributes and Keys, plus those
+// documents, without re-assembling the whole document.
+func parseEntityParts(doc json.RawMessage, attrs, keys []json.RawMessage) (*Entity, error) {
+	var d entityDoc
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("store: entity metadata: %w", err)
+	}
+	return newEntity(&d, doc, attrs, keys)
+}
+
+func newEntity(d *entityDoc, doc json.RawMessage, attrDocs, keyDocs []json.RawMessage) (*Entity, error) {
 	if d.LogicalName == "" || d.EntitySetName == "" || d.PrimaryIDAttribute == "" {
 		return nil, fmt.Errorf("store: entity metadata %q: LogicalName, EntitySetName and PrimaryIdAttribute are required", d.LogicalName)
 	}
@@ -474,7 +489,7 @@ func ParseEntity(doc json.RawMessage) (*Entity, error) {
 		navs:                 map[string]*Nav{},
 		Raw:                  doc,
 	}
-	for _, raw := range d.Attributes {
+	for _, raw := range attrDocs {
 		a, err := ParseAttribute(raw)
 		if err != nil {
 			return nil, fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
@@ -488,7 +503,7 @@ func ParseEntity(doc json.RawMessage) (*Entity, error) {
 	if _, ok := e.attrs[e.PrimaryIDAttribute]; !ok {
 		return nil, fmt.Errorf("store: entity %s: primary id attribute %s is not defined", e.LogicalName, e.PrimaryIDAttribute)
 	}
-	for _, raw := range d.Keys {
+	for _, raw := range keyDocs {
 		var kd keyDoc
 		if err := json.Unmarshal(raw, &kd); err != nil {
 			return nil, fmt.Errorf("store: entity %s: key: %w", e.LogicalName, err)

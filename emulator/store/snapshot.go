@@ -160,6 +160,7 @@ func (s *Store) restoreFrom(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	s.schema.Store(sch)
+	s.bump(nil, true)
 	return nil
 }
 

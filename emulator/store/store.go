@@ -35,13 +35,38 @@ type Store struct {
 
 	snapMu    sync.Mutex
 	snapshots map[string]*sql.DB // in-memory snapshots
+
+	// generation counts committed writes per table (and restores, which change every table), so
+	// callers can cache what they derive from a table and notice when it changed.
+	genMu      sync.Mutex
+	generation map[string]uint64
+	restores   uint64
+}
+
+// Generation returns a number that changes whenever a committed write touched table, or the
+// database was restored.
+func (s *Store) Generation(table string) uint64 {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	return s.generation[table] + s.restores<<32
+}
+
+func (s *Store) bump(tables map[string]bool, restored bool) {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	for t := range tables {
+		s.generation[t]++
+	}
+	if restored {
+		s.restores++
+	}
 }
 
 var memSeq atomic.Int64
 
 // Open opens (creating if needed) the database described by opts and loads its metadata.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	s := &Store{opts: opts, snapshots: map[string]*sql.DB{}}
+	s := &Store{opts: opts, snapshots: map[string]*sql.DB{}, generation: map[string]uint64{}}
 	if opts.Path == "" {
 		// One connection to a private in-memory database: database/sql never closes it while the
 		// pool holds it, and every statement is serialised through it.
@@ -192,12 +217,7 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 			rows.Close()
 			return nil, err
 		}
-		full, err := assembleEntity(json.RawMessage(doc), attrs[name], keys[name])
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		e, err := ParseEntity(full)
+		e, err := parseEntityParts(json.RawMessage(doc), attrs[name], keys[name])
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -227,25 +247,6 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 	return NewSchema(entities, rels, version)
 }
 
-// assembleEntity puts the Attributes and Keys arrays back into an entity document.
-func assembleEntity(doc json.RawMessage, attrs, keys []json.RawMessage) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, fmt.Errorf("store: entity doc: %w", err)
-	}
-	if attrs == nil {
-		attrs = []json.RawMessage{}
-	}
-	if keys == nil {
-		keys = []json.RawMessage{}
-	}
-	a, _ := json.Marshal(attrs)
-	k, _ := json.Marshal(keys)
-	m["Attributes"] = a
-	m["Keys"] = k
-	return json.Marshal(m)
-}
-
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("store: row not found")
 
@@ -264,6 +265,15 @@ type Tx struct {
 	versionDirty bool
 	done         bool
 	schemaDirty  bool
+	touched      map[string]bool
+}
+
+// touch records that the transaction wrote to a table.
+func (t *Tx) touch(table string) {
+	if t.touched == nil {
+		t.touched = map[string]bool{}
+	}
+	t.touched[table] = true
 }
 
 // Begin starts a transaction. A write transaction waits for any other write transaction to end.
@@ -332,6 +342,9 @@ func (t *Tx) Commit() error {
 	}
 	if t.schemaDirty {
 		t.s.schema.Store(t.schema)
+	}
+	if len(t.touched) > 0 {
+		t.s.bump(t.touched, false)
 	}
 	return nil
 }
