@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dynlocal/dynlocal/emulator"
+	"github.com/dynlocal/dynlocal/fixtures"
+)
+
+// run parses flags, starts the emulator and serves until ctx is cancelled. It returns the exit
+// status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
+	fs := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	envBool := func(name string) bool {
+		b, _ := strconv.ParseBool(os.Getenv(name))
+		return b
+	}
+	addr := fs.String("addr", env("DYNLOCAL_ADDR", "127.0.0.1:8080"), "address to listen on (DYNLOCAL_ADDR)")
+	data := fs.String("data", env("DYNLOCAL_DATA", "./.dynlocal"), "directory of the database file and snapshots (DYNLOCAL_DATA)")
+	inMemory := fs.Bool("in-memory", envBool("DYNLOCAL_IN_MEMORY"), "keep everything in memory; nothing is written to disk (DYNLOCAL_IN_MEMORY)")
+	fixturesDir := fs.String("fixtures", env("DYNLOCAL_FIXTURES", ""), "directory of your own metadata and rows, in the format of fixtures/README.md (DYNLOCAL_FIXTURES)")
+	tenant := fs.String("tenant", env("DYNLOCAL_TENANT", emulator.DefaultTenantID), "development tenant id (DYNLOCAL_TENANT)")
+	clientID := fs.String("client-id", env("DYNLOCAL_CLIENT_ID", emulator.DefaultClientID), "development app client id (DYNLOCAL_CLIENT_ID)")
+	secret := fs.String("client-secret", env("DYNLOCAL_CLIENT_SECRET", emulator.DefaultClientSecret), "development app client secret (DYNLOCAL_CLIENT_SECRET)")
+	loose := fs.Bool("loose", envBool("DYNLOCAL_LOOSE"), "ignore query options and headers Dataverse rejects, instead of failing (DYNLOCAL_LOOSE)")
+	logLevel := fs.String("log-level", env("DYNLOCAL_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DYNLOCAL_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "emulator: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "emulator: --log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg := emulator.Config{
+		TenantID:     *tenant,
+		ClientID:     *clientID,
+		ClientSecret: *secret,
+		Loose:        *loose,
+		Logger:       logger,
+	}
+	if !*inMemory {
+		cfg.DataDir = *data
+	}
+	if *fixturesDir != "" {
+		set, err := fixtures.LoadDir(*fixturesDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "emulator: %v\n", err)
+			return 1
+		}
+		cfg.Fixtures = set
+	}
+	srv, err := emulator.New(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	if err := srv.Listen(*addr); err != nil {
+		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		return 1
+	}
+	u := srv.URL()
+	storage := "in memory"
+	if cfg.DataDir != "" {
+		storage = cfg.DataDir
+	}
+	fmt.Fprintf(stdout, `dynlocal Dataverse emulator ready in %s
+  Web API:        %s/api/data/v9.2/
+  Token URL:      %s/%s/oauth2/v2.0/token
+  Authorize URL:  %s/%s/oauth2/v2.0/authorize
+  Tenant ID:      %s
+  Client ID:      %s
+  Client secret:  %s
+  Scope:          %s/.default
+  Data:           %s
+  Admin:          %s/_emulator/health
+`, time.Since(start).Round(time.Millisecond), u, u, *tenant, u, *tenant, *tenant, *clientID, *secret, u, storage, u)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "emulator: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,88 @@
+package emulator
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// adminRoutes registers the admin API. It needs no token: it is served only on the emulator's own
+// listener, which binds to loopback by default.
+//
+//	GET    /_emulator/health              {"status":"ok", ...}
+//	POST   /_emulator/reset               back to the fixtures
+//	GET    /_emulator/snapshots           {"value":["name", ...]}
+//	PUT    /_emulator/snapshots/{name}    save the current state (POST works too)
+//	POST   /_emulator/snapshots/{name}/restore
+func (s *Server) adminRoutes(r *mux.Router) {
+	r.Methods(http.MethodGet).Path("/health").Handler(s.handle(s.health))
+	r.Methods(http.MethodPost).Path("/reset").Handler(s.handle(s.reset))
+	r.Methods(http.MethodGet).Path("/snapshots").Handler(s.handle(s.listSnapshots))
+	r.Methods(http.MethodPut, http.MethodPost).Path("/snapshots/{name}").Handler(s.handle(s.saveSnapshot))
+	r.Methods(http.MethodPost).Path("/snapshots/{name}/restore").Handler(s.handle(s.restoreSnapshot))
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	o := newObject()
+	o.set("status", "ok")
+	o.set("time", s.cfg.Clock().UTC().Format(time.RFC3339))
+	o.set("tenantId", s.cfg.TenantID)
+	o.set("entitySets", len(s.store.Schema().Entities()))
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
+	if err := s.resetToFixtures(r.Context()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
+	names, err := s.store.Snapshots()
+	if err != nil {
+		return err
+	}
+	if names == nil {
+		names = []string{}
+	}
+	o := newObject()
+	o.set("value", names)
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func snapshotErr(err error, name string) error {
+	switch {
+	case errors.Is(err, store.ErrBadSnapshotName):
+		return dverr.BadRequest("Invalid snapshot name '%s': use 1 to 64 letters, digits, '.', '_' or '-'.", name)
+	case errors.Is(err, store.ErrNoSnapshot):
+		return dverr.New(http.StatusNotFound, dverr.CodeNone, "No snapshot named '%s'.", name)
+	}
+	return err
+}
+
+func (s *Server) saveSnapshot(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	if err := s.store.Snapshot(r.Context(), name); err != nil {
+		return snapshotErr(err, name)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	if err := s.store.Restore(r.Context(), name); err != nil {
+		return snapshotErr(err, name)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

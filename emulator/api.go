@@ -1,0 +1,393 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// response is what a handler produces inside its transaction; it is written only after commit, so
+// a failed commit never leaves a success on the wire.
+type response struct {
+	status int
+	header http.Header
+	json   any
+	text   string
+	// contentType overrides the default for text bodies.
+	contentType string
+}
+
+func newResponse(status int) *response { return &response{status: status, header: http.Header{}} }
+
+func (resp *response) write(w http.ResponseWriter) {
+	for k, vs := range resp.header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.Header().Set("OData-Version", "4.0")
+	switch {
+	case resp.json != nil:
+		writeJSON(w, resp.status, resp.json)
+	case resp.text != "":
+		ct := resp.contentType
+		if ct == "" {
+			ct = "text/plain"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(resp.status)
+		w.Write([]byte(resp.text))
+	default:
+		w.WriteHeader(resp.status)
+	}
+}
+
+// apiRequest carries what every Web API handler needs.
+type apiRequest struct {
+	r      *http.Request
+	ctx    context.Context
+	base   string
+	caller caller
+	prefer prefer
+	query  queryOptions
+	res    *odata.Resource
+}
+
+type txKey struct{}
+
+// inTx runs fn in the request's transaction: a $batch change set's when there is one, else a new
+// transaction that commits when fn succeeds.
+func (s *Server) inTx(ctx context.Context, write bool, fn func(*store.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(*store.Tx); ok {
+		if write && !tx.Writable() {
+			return errors.New("emulator: write inside a read transaction")
+		}
+		return fn(tx)
+	}
+	if write {
+		return s.store.Write(ctx, fn)
+	}
+	return s.store.Read(ctx, fn)
+}
+
+// operations are the unbound functions and actions the emulator serves, by name.
+func (s *Server) isOperation(name string) bool {
+	switch name {
+	case "WhoAmI":
+		return true
+	}
+	return false
+}
+
+// serveAPI handles every request under /api/data/v9.x/.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
+	version := mux.Vars(r)["version"]
+	prefix := "/api/data/" + version
+	rest := strings.TrimPrefix(r.URL.Path, prefix)
+	rest = strings.TrimPrefix(rest, "/")
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	req := &apiRequest{r: r, ctx: r.Context(), base: apiBase(r), caller: callerFrom(r.Context()), prefer: parsePrefer(r.Header), query: q}
+	var resp *response
+	switch rest {
+	case "":
+		resp, err = s.serviceDocument(req)
+	default:
+		segs, perr := odata.SplitPath(rest)
+		if perr != nil {
+			return perr
+		}
+		res, perr := odata.ResolvePath(s.store.Schema(), segs, s.isOperation)
+		if perr != nil {
+			return perr
+		}
+		req.res = res
+		resp, err = s.dispatch(req)
+	}
+	if err != nil {
+		return err
+	}
+	resp.write(w)
+	return nil
+}
+
+func methodNotAllowed(r *http.Request) error {
+	return dverr.New(http.StatusMethodNotAllowed, dverr.CodeMethodNotAllowed, "The requested resource does not support http method '%s'.", r.Method)
+}
+
+func (s *Server) dispatch(req *apiRequest) (*response, error) {
+	res, m := req.res, req.r.Method
+	switch res.Kind {
+	case odata.KindOperation:
+		return s.operation(req)
+	case odata.KindEntitySet:
+		switch {
+		case res.Count && m == http.MethodGet:
+			return s.countSet(req)
+		case m == http.MethodPost && !res.Count:
+			return s.createRecord(req)
+		}
+	case odata.KindEntity:
+		switch m {
+		case http.MethodGet:
+			return s.getRecord(req)
+		case http.MethodPatch:
+			return s.upsertRecord(req)
+		case http.MethodDelete:
+			return s.deleteRecord(req)
+		}
+	case odata.KindProperty:
+		switch m {
+		case http.MethodGet:
+			return s.getProperty(req)
+		case http.MethodPut:
+			return s.putProperty(req)
+		case http.MethodDelete:
+			return s.deleteProperty(req)
+		}
+	case odata.KindNavigation:
+		if res.Ref {
+			return s.reference(req)
+		}
+		if m == http.MethodGet && res.Nav.Kind == store.NavSingle && res.NavKey == nil {
+			return s.getSingleNav(req)
+		}
+		if m == http.MethodGet {
+			return nil, dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "dynlocal does not serve collection-valued navigation properties as resources yet.")
+		}
+	}
+	return nil, methodNotAllowed(req.r)
+}
+
+// serviceDocument lists every entity set.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents
+func (s *Server) serviceDocument(req *apiRequest) (*response, error) {
+	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
+		return nil, methodNotAllowed(req.r)
+	}
+	var items []*object
+	for _, e := range s.store.Schema().Entities() {
+		o := newObject()
+		o.set("name", e.EntitySetName)
+		o.set("kind", "EntitySet")
+		o.set("url", e.EntitySetName)
+		items = append(items, o)
+	}
+	body := newObject()
+	body.set("@odata.context", req.base+"$metadata")
+	body.set("value", items)
+	resp := newResponse(http.StatusOK)
+	resp.json = body
+	return resp, nil
+}
+
+// operation serves functions and actions.
+func (s *Server) operation(req *apiRequest) (*response, error) {
+	switch req.res.Operation {
+	case "WhoAmI":
+		return s.whoAmI(req)
+	}
+	return nil, dverr.ResourceNotFound(req.res.Operation)
+}
+
+// whoAmI answers the WhoAmI function (GET only; POST gets Dataverse's 404).
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoami
+func (s *Server) whoAmI(req *apiRequest) (*response, error) {
+	if req.r.Method != http.MethodGet {
+		return nil, dverr.NoHTTPResource(strings.TrimSuffix(req.base, "/") + "/" + strings.TrimPrefix(req.r.URL.Path[strings.Index(req.r.URL.Path, "/api/data/")+len("/api/data/v9.2/"):], "/"))
+	}
+	if req.res.HasParens && strings.TrimSpace(req.res.Params) != "" {
+		return nil, dverr.BadRequest("The function 'WhoAmI' takes no parameters.")
+	}
+	o := newObject()
+	o.set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse")
+	o.set("BusinessUnitId", req.caller.BusinessUnitID)
+	o.set("UserId", req.caller.UserID)
+	org := ""
+	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+		id, err := organizationID(tx)
+		org = id
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.set("OrganizationId", org)
+	resp := newResponse(http.StatusOK)
+	resp.json = o
+	return resp, nil
+}
+
+// organizationID returns the id of the organization row.
+func organizationID(tx *store.Tx) (string, error) {
+	e, ok := tx.Schema().Entity("organization")
+	if !ok {
+		return "", nil
+	}
+	id, err := tx.First(e)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+// countSet answers GET {set}/$count with a text/plain number.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
+func (s *Server) countSet(req *apiRequest) (*response, error) {
+	if err := req.query.allow(s.cfg.Loose); err != nil {
+		return nil, err
+	}
+	var n int64
+	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.Count(req.res.Entity)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := newResponse(http.StatusOK)
+	resp.text = strconv.FormatInt(n, 10)
+	resp.contentType = "text/plain"
+	return resp, nil
+}
+
+// decoderFor returns a body decoder for this request.
+func (s *Server) decoderFor(req *apiRequest, tx *store.Tx) *decoder {
+	d := &decoder{sch: tx.Schema(), base: req.base}
+	d.resolve = d.resolveURL
+	if ref, ok := req.ctx.Value(refResolverKey{}).(refResolver); ok {
+		d.resolve = func(v string) (*store.Entity, *odata.Key, error) {
+			if strings.HasPrefix(v, "$") {
+				return ref(v)
+			}
+			return d.resolveURL(v)
+		}
+	}
+	d.lookup = func(e *store.Entity, k *odata.Key) (string, error) {
+		id, err := lookupKey(tx, e, k)
+		if err != nil {
+			return "", asNotFound(err)
+		}
+		ok, err := tx.Exists(e, id)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", dverr.RecordNotFound(e.LogicalName, id)
+		}
+		return id, nil
+	}
+	return d
+}
+
+// refResolverKey carries a $batch change set's Content-ID resolver.
+type refResolverKey struct{}
+
+// readJSONBody reads and parses a JSON object body.
+func readJSONBody(req *apiRequest, set string) ([]member, error) {
+	if ct := req.r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
+	}
+	body, err := readBody(req.r)
+	if err != nil {
+		return nil, err
+	}
+	return parseObject(body, set)
+}
+
+// selectFor parses $select for e (nil when absent).
+func selectFor(req *apiRequest, e *store.Entity) ([]*store.Attribute, error) {
+	v, ok := req.query.get("$select")
+	if !ok {
+		return nil, nil
+	}
+	return odata.ParseSelect(e, v)
+}
+
+// contextURL builds @odata.context for a row or set with an optional select list.
+func contextURL(base, set string, sel []*store.Attribute, expand []odata.ExpandItem, entity bool) string {
+	var parts []string
+	for _, a := range sel {
+		if a.IsLookup() {
+			parts = append(parts, a.LookupProperty())
+		} else {
+			parts = append(parts, a.LogicalName)
+		}
+	}
+	for _, x := range expand {
+		p := x.Nav.Name
+		if len(x.Select) > 0 {
+			var sub []string
+			for _, a := range x.Select {
+				sub = append(sub, a.LogicalName)
+			}
+			p += "(" + strings.Join(sub, ",") + ")"
+		} else {
+			p += "()"
+		}
+		parts = append(parts, p)
+	}
+	u := base + "$metadata#" + set
+	if len(parts) > 0 {
+		u += "(" + strings.Join(parts, ",") + ")"
+	}
+	if entity {
+		u += "/$entity"
+	}
+	return u
+}
+
+// representation reads a row back for Prefer: return=representation and shapes it.
+func (s *Server) representation(req *apiRequest, tx *store.Tx, e *store.Entity, id string, status int) (*response, error) {
+	sel, err := selectFor(req, e)
+	if err != nil {
+		return nil, err
+	}
+	attrs := readableAttrs(e, sel)
+	row, ver, err := tx.Get(e, id, attrNames(attrs))
+	if err != nil {
+		return nil, mapStoreErr(err, e, id)
+	}
+	body, err := newShaper(tx, req.base, req.prefer).row(e, row, ver, attrs)
+	if err != nil {
+		return nil, err
+	}
+	o := newObject()
+	o.set("@odata.context", contextURL(req.base, e.EntitySetName, sel, nil, true))
+	for _, k := range body.keys {
+		o.set(k, body.vals[k])
+	}
+	resp := newResponse(status)
+	resp.json = o
+	resp.header.Set("ETag", etag(ver))
+	resp.header.Add("Preference-Applied", "return=representation")
+	if req.prefer.Annotations != nil {
+		resp.header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+	}
+	return resp, nil
+}
+
+func entityIDResponse(status int, url string) *response {
+	resp := newResponse(status)
+	resp.header.Set("OData-EntityId", url)
+	return resp
+}
+
+// marshalRaw is used where a handler needs a JSON value as raw text.
+func marshalRaw(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}

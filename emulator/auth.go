@@ -1,0 +1,206 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/oauth"
+	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// caller is who a Web API request acts as.
+type caller struct {
+	// UserID is the systemuser the request acts as: the impersonated user when MSCRMCallerID or
+	// CallerObjectId is sent, else the token's user.
+	UserID string
+	// RealUserID is the token's user. It differs from UserID only under impersonation, and then
+	// becomes createdonbehalfby / modifiedonbehalfby.
+	RealUserID string
+	// BusinessUnitID is UserID's business unit.
+	BusinessUnitID string
+}
+
+// Impersonating reports whether the request acts on behalf of another user.
+func (c caller) Impersonating() bool { return c.UserID != c.RealUserID }
+
+type callerKey struct{}
+
+func callerFrom(ctx context.Context) caller {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
+}
+
+// authenticate checks the bearer token of every Web API request and resolves the caller.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/authenticate-oauth
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticateRequest(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+	})
+}
+
+func (s *Server) unauthorized(r *http.Request) error {
+	e := dverr.New(http.StatusUnauthorized, dverr.CodeNone, "")
+	e.Header = http.Header{}
+	e.Header.Set("WWW-Authenticate", s.idp.Challenge(r, origin(r)))
+	return e
+}
+
+func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return caller{}, s.unauthorized(r)
+	}
+	audiences := []string{origin(r)}
+	if s.cfg.OrgURL != "" {
+		audiences = append(audiences, s.cfg.OrgURL)
+	}
+	claims, err := s.auth.verify(s.idp, strings.TrimSpace(token), audiences, s.cfg.Clock())
+	if err != nil {
+		return caller{}, s.unauthorized(r)
+	}
+	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
+	gen := s.store.Generation("systemuser")
+	if c, ok := s.auth.caller(ck, gen); ok {
+		return c, nil
+	}
+	var c caller
+	err = s.store.Read(r.Context(), func(tx *store.Tx) error {
+		users, ok := tx.Schema().Entity("systemuser")
+		if !ok {
+			return errors.New("emulator: no systemuser table in the metadata")
+		}
+		var id string
+		var err error
+		if claims.IsApp {
+			id, err = tx.FindByKey(users, store.Row{"applicationid": strings.ToLower(claims.AppID)})
+		} else {
+			id, err = tx.FindByKey(users, store.Row{"azureactivedirectoryobjectid": strings.ToLower(claims.ObjectID)})
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			// A valid token for someone with no user in this organization.
+			return dverr.New(http.StatusForbidden, dverr.CodeUserNotInOrganization, "The user is not a member of the organization.")
+		}
+		if err != nil {
+			return err
+		}
+		c.RealUserID, c.UserID = id, id
+		if v := r.Header.Get("CallerObjectId"); v != "" {
+			if !odata.IsGUID(v) {
+				return dverr.BadRequest("Invalid CallerObjectId header value '%s'. It must be a GUID.", v)
+			}
+			imp, err := tx.FindByKey(users, store.Row{"azureactivedirectoryobjectid": strings.ToLower(v)})
+			if errors.Is(err, store.ErrNotFound) {
+				return dverr.RecordNotFound("systemuser", strings.ToLower(v))
+			}
+			if err != nil {
+				return err
+			}
+			c.UserID = imp
+		} else if v := r.Header.Get("MSCRMCallerID"); v != "" {
+			v = strings.Trim(v, "{}")
+			if !odata.IsGUID(v) {
+				return dverr.BadRequest("Invalid MSCRMCallerID header value '%s'. It must be a GUID.", v)
+			}
+			ok, err := tx.Exists(users, v)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return dverr.RecordNotFound("systemuser", strings.ToLower(v))
+			}
+			c.UserID = strings.ToLower(v)
+		}
+		row, _, err := tx.Get(users, c.UserID, []string{"businessunitid"})
+		if err != nil {
+			return err
+		}
+		if l, ok := row["businessunitid"].(store.Lookup); ok {
+			c.BusinessUnitID = l.ID
+		}
+		return nil
+	})
+	if err == nil {
+		s.auth.remember(ck, gen, c)
+	}
+	return c, err
+}
+
+// authCache remembers verified tokens (until they expire) and who they resolve to (until a
+// systemuser row changes), so a request pays for neither the signature check nor the user lookup
+// more than once per token.
+type authCache struct {
+	mu      sync.Mutex
+	tokens  map[string]*oauth.Claims
+	callers map[callerCacheKey]cachedCaller
+}
+
+type callerCacheKey struct {
+	app                bool
+	id                 string
+	objectID, callerID string
+}
+
+type cachedCaller struct {
+	gen uint64
+	c   caller
+}
+
+// maxCached bounds each cache; when full it is simply emptied.
+const maxCached = 4096
+
+func (a *authCache) verify(idp *oauth.Server, token string, audiences []string, now time.Time) (*oauth.Claims, error) {
+	key := strings.Join(audiences, " ") + " " + token
+	a.mu.Lock()
+	c, ok := a.tokens[key]
+	a.mu.Unlock()
+	if ok {
+		if now.Before(c.ExpiresAt) && !now.Before(c.NotBefore) {
+			return c, nil
+		}
+		a.mu.Lock()
+		delete(a.tokens, key)
+		a.mu.Unlock()
+	}
+	c, err := idp.Verify(token, audiences)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if a.tokens == nil || len(a.tokens) >= maxCached {
+		a.tokens = map[string]*oauth.Claims{}
+	}
+	a.tokens[key] = c
+	a.mu.Unlock()
+	return c, nil
+}
+
+func (a *authCache) caller(k callerCacheKey, gen uint64) (caller, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cc, ok := a.callers[k]
+	if !ok || cc.gen != gen {
+		return caller{}, false
+	}
+	return cc.c, true
+}
+
+func (a *authCache) remember(k callerCacheKey, gen uint64, c caller) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.callers == nil || len(a.callers) >= maxCached {
+		a.callers = map[callerCacheKey]cachedCaller{}
+	}
+	a.callers[k] = cachedCaller{gen: gen, c: c}
+}

@@ -1,0 +1,85 @@
+package emulator_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dynlocal/dynlocal/emulator"
+)
+
+// serve sends one request straight into the handler (no network) and checks its status.
+func serve(b *testing.B, h http.Handler, tok, method, path, body string, want int) *httptest.ResponseRecorder {
+	var rd *strings.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	} else {
+		rd = strings.NewReader("")
+	}
+	req := httptest.NewRequest(method, "http://127.0.0.1/api/data/v9.2/"+path, rd)
+	req.Host = strings.TrimPrefix(strings.TrimPrefix(tokHost, "http://"), "https://")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+	}
+	return rec
+}
+
+var tokHost string
+
+func BenchmarkCreate(b *testing.B) {
+	h, tok := benchSetup(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		serve(b, h, tok, "POST", "accounts", fmt.Sprintf(`{"name":"bench %d","revenue":1000.5,"numberofemployees":%d}`, i, i), 204)
+	}
+}
+
+func BenchmarkRetrieveByID(b *testing.B) {
+	h, tok := benchSetup(b)
+	rec := serve(b, h, tok, "POST", "accounts", `{"name":"bench","revenue":1000.5}`, 204)
+	id := idOf(rec.Header().Get("OData-EntityId"))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		serve(b, h, tok, "GET", "accounts("+id+")?$select=name,revenue,numberofemployees", "", 200)
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	h, tok := benchSetup(b)
+	rec := serve(b, h, tok, "POST", "accounts", `{"name":"bench"}`, 204)
+	id := idOf(rec.Header().Get("OData-EntityId"))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		serve(b, h, tok, "PATCH", "accounts("+id+")", fmt.Sprintf(`{"name":"bench %d"}`, i), 204)
+	}
+}
+
+func benchSetup(b *testing.B) (http.Handler, string) {
+	srv, err := emulator.New(context.Background(), emulator.Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	tokHost = hs.URL
+	e := &env{t: &testing.T{}, url: hs.URL}
+	return srv.Handler(), e.clientCredentialsToken(hs.URL + "/.default")
+}
+
+func idOf(entityID string) string {
+	i := strings.LastIndexByte(entityID, '(')
+	return entityID[i+1 : len(entityID)-1]
+}

@@ -1,0 +1,88 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dynlocal/dynlocal/fixtures"
+)
+
+// Well-known development credentials, printed at start-up like Azurite's development account. The
+// ids match the users in the default fixtures.
+const (
+	DefaultTenantID     = "4d2c9a10-5e1f-4b7a-9c3d-0000000000f0"
+	DefaultClientID     = "4d2c9a10-5e1f-4b7a-9c3d-0000000000c0"
+	DefaultClientSecret = "dynlocal-dev-secret"
+
+	// DefaultOrganizationID is the organization row of the default fixtures.
+	DefaultOrganizationID = "4d2c9a10-5e1f-4b7a-9c3d-000000000001"
+	// DefaultAppUserID is the application user that client-credentials tokens act as.
+	DefaultAppUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000010"
+	// DefaultAppUserObjectID is the application user's Entra object id.
+	DefaultAppUserObjectID = "4d2c9a10-5e1f-4b7a-9c3d-0000000000a0"
+	// DefaultHumanUserID is the user the authorization-code flow signs in.
+	DefaultHumanUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000011"
+	// DefaultHumanUserObjectID is the human user's Entra object id.
+	DefaultHumanUserObjectID = "4d2c9a10-5e1f-4b7a-9c3d-0000000000a1"
+	// DefaultHumanUserName is the human user's sign-in name.
+	DefaultHumanUserName = "dana@dynlocal.test"
+)
+
+// Config configures a Server. The zero value is usable: an in-memory database with the default
+// fixtures and the well-known development credentials.
+type Config struct {
+	// DataDir keeps the database file (dynlocal.sqlite) and saved snapshots. Empty means an in-memory
+	// database.
+	DataDir string
+	// Fixtures is the metadata and rows loaded into a new database and restored by reset. Nil means
+	// fixtures.Default().
+	Fixtures *fixtures.Set
+	// TenantID, ClientID and ClientSecret are the development app registration's credentials.
+	TenantID, ClientID, ClientSecret string
+	// OrgURL, when set, is accepted as token audience in addition to the origin of each request.
+	OrgURL string
+	// Loose makes the emulator ignore query options and headers the real service rejects.
+	Loose bool
+	// Logger receives structured request logs. Nil discards them.
+	Logger *slog.Logger
+	// Clock returns the current time; nil means time.Now. Tests inject a fixed clock.
+	Clock func() time.Time
+	// NewID returns a new lower-case GUID; nil means random version 4 UUIDs.
+	NewID func() string
+	// TokenLifetime is the lifetime of access tokens (default one hour).
+	TokenLifetime time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.TenantID == "" {
+		c.TenantID = DefaultTenantID
+	}
+	if c.ClientID == "" {
+		c.ClientID = DefaultClientID
+	}
+	if c.ClientSecret == "" {
+		c.ClientSecret = DefaultClientSecret
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = newUUID
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// newUUID returns a random (version 4) UUID in lower case.
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

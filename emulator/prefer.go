@@ -1,0 +1,96 @@
+package emulator
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// prefer is the parsed Prefer header (one or more headers, comma-separated values, quoted strings
+// kept whole).
+type prefer struct {
+	ReturnRepresentation bool
+	Annotations          []string // patterns from odata.include-annotations, nil if not asked
+	AnnotationsRaw       string
+	MaxPageSize          int
+	ContinueOnError      bool
+	TrackChanges         bool
+}
+
+func parsePrefer(h http.Header) prefer {
+	var p prefer
+	for _, line := range h.Values("Prefer") {
+		for _, item := range splitOutsideQuotes(line, ',') {
+			item = strings.TrimSpace(item)
+			name, val, _ := strings.Cut(item, "=")
+			name = strings.ToLower(strings.TrimSpace(name))
+			val = strings.TrimSpace(val)
+			switch name {
+			case "return":
+				if strings.EqualFold(val, "representation") {
+					p.ReturnRepresentation = true
+				}
+			case "odata.include-annotations":
+				v := strings.Trim(val, `"`)
+				p.AnnotationsRaw = v
+				for _, pat := range strings.Split(v, ",") {
+					if pat = strings.TrimSpace(pat); pat != "" {
+						p.Annotations = append(p.Annotations, pat)
+					}
+				}
+			case "odata.maxpagesize":
+				if n, err := strconv.Atoi(strings.Trim(val, `"`)); err == nil && n > 0 {
+					p.MaxPageSize = n
+				}
+			case "odata.continue-on-error":
+				p.ContinueOnError = true
+			case "odata.track-changes":
+				p.TrackChanges = true
+			}
+		}
+	}
+	return p
+}
+
+// wantsAnnotation reports whether the include-annotations preference covers term (for example
+// "OData.Community.Display.V1.FormattedValue"). Patterns may be "*", "Namespace.*" or exact terms,
+// and a leading "-" excludes.
+func (p prefer) wantsAnnotation(term string) bool {
+	want := false
+	for _, pat := range p.Annotations {
+		neg := strings.HasPrefix(pat, "-")
+		pat = strings.TrimPrefix(pat, "-")
+		match := pat == "*" || pat == term || strings.HasSuffix(pat, ".*") && strings.HasPrefix(term, strings.TrimSuffix(pat, "*"))
+		if match {
+			if neg {
+				return false
+			}
+			want = true
+		}
+	}
+	return want
+}
+
+func splitOutsideQuotes(s string, sep byte) []string {
+	var out []string
+	inQ := false
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			inQ = !inQ
+		case sep:
+			if !inQ {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+const (
+	annFormatted  = "OData.Community.Display.V1.FormattedValue"
+	annLookupName = "Microsoft.Dynamics.CRM.lookuplogicalname"
+	annAssociated = "Microsoft.Dynamics.CRM.associatednavigationproperty"
+)

@@ -1,0 +1,84 @@
+package emulator
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+)
+
+// queryOption is one name=value pair of a query string, in order.
+type queryOption struct {
+	Name, Value string
+}
+
+// queryOptions is a parsed query string. Go's url.ParseQuery cannot be used: OData puts ';' inside
+// $expand options, which it rejects.
+type queryOptions []queryOption
+
+// parseQuery splits a raw query string on '&', decoding names and values once ('+' is a space, as
+// ASP.NET decodes it). A repeated system query option is an error, as in Dataverse.
+func parseQuery(raw string) (queryOptions, error) {
+	var out queryOptions
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(raw, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, dverr.BadRequest("The query string could not be decoded: %v.", err)
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, dverr.BadRequest("The query string could not be decoded: %v.", err)
+		}
+		if strings.HasPrefix(name, "$") || strings.HasPrefix(name, "@") {
+			if seen[name] {
+				return nil, dverr.BadRequest("Query option '%s' was specified more than once, but it must be specified at most once.", name)
+			}
+			seen[name] = true
+		}
+		out = append(out, queryOption{Name: name, Value: val})
+	}
+	return out, nil
+}
+
+// get returns an option's value.
+func (q queryOptions) get(name string) (string, bool) {
+	for _, o := range q {
+		if o.Name == name {
+			return o.Value, true
+		}
+	}
+	return "", false
+}
+
+// allow checks that only the given system query options are present. Unknown system options and
+// options the resource does not take get Dataverse's errors; with loose set they are ignored.
+func (q queryOptions) allow(loose bool, names ...string) error {
+	for _, o := range q {
+		if !strings.HasPrefix(o.Name, "$") {
+			continue
+		}
+		ok := false
+		for _, n := range names {
+			if o.Name == n {
+				ok = true
+				break
+			}
+		}
+		if ok || loose {
+			continue
+		}
+		switch o.Name {
+		case "$skip", "$search", "$format", "$compute", "$index", "$schemaversion", "$levels":
+			return dverr.BadRequest("The query parameter %s is not supported", o.Name)
+		case "$select", "$filter", "$orderby", "$top", "$expand", "$count", "$apply", "$skiptoken", "$id":
+			return dverr.BadRequest("The query parameter %s is not supported on this resource.", o.Name)
+		}
+		return dverr.BadRequest("The query parameter %s is not supported", o.Name)
+	}
+	return nil
+}

@@ -1,0 +1,514 @@
+package emulator
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// createRecord serves POST {set}.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api
+func (s *Server) createRecord(req *apiRequest) (*response, error) {
+	e := req.res.Entity
+	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
+		return nil, err
+	}
+	if _, err := selectFor(req, e); err != nil {
+		return nil, err
+	}
+	members, err := readJSONBody(req, e.EntitySetName)
+	if err != nil {
+		return nil, err
+	}
+	var resp *response
+	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		plan, err := s.decoderFor(req, tx).decodeRecord(e, members, opCreate)
+		if err != nil {
+			return err
+		}
+		id, err := s.newWriter(tx, req.caller).create(plan)
+		if err != nil {
+			return err
+		}
+		if req.prefer.ReturnRepresentation {
+			resp, err = s.representation(req, tx, e, id, http.StatusCreated)
+			return err
+		}
+		resp = entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id))
+		return nil
+	})
+	return resp, err
+}
+
+// getRecord serves GET {set}({key}) with $select and $expand, and conditional GET.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api
+func (s *Server) getRecord(req *apiRequest) (*response, error) {
+	e := req.res.Entity
+	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
+		return nil, err
+	}
+	sel, err := selectFor(req, e)
+	if err != nil {
+		return nil, err
+	}
+	var expand []odata.ExpandItem
+	if v, ok := req.query.get("$expand"); ok {
+		if expand, err = odata.ParseExpand(s.store.Schema(), e, v); err != nil {
+			return nil, err
+		}
+	}
+	var resp *response
+	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+		id, err := lookupKey(tx, e, req.res.Key)
+		if err != nil {
+			return asNotFound(err)
+		}
+		body, ver, err := s.shapeRecord(req, tx, e, id, sel, expand)
+		if err != nil {
+			return err
+		}
+		tag := etag(ver)
+		if inm := req.r.Header.Get("If-None-Match"); inm != "" && len(expand) == 0 && req.prefer.Annotations == nil && etagMatches(inm, ver) {
+			resp = newResponse(http.StatusNotModified)
+			resp.header.Set("ETag", tag)
+			return nil
+		}
+		o := newObject()
+		o.set("@odata.context", contextURL(req.base, e.EntitySetName, sel, expand, true))
+		for _, k := range body.keys {
+			o.set(k, body.vals[k])
+		}
+		resp = newResponse(http.StatusOK)
+		resp.json = o
+		resp.header.Set("ETag", tag)
+		if req.prefer.Annotations != nil {
+			resp.header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+		}
+		return nil
+	})
+	return resp, err
+}
+
+// shapeRecord reads a row with its expansions and shapes it (without @odata.context).
+func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *store.Entity, id string, sel []*store.Attribute, expand []odata.ExpandItem) (*object, int64, error) {
+	attrs := readableAttrs(e, sel)
+	names := attrNames(attrs)
+	for _, x := range expand {
+		if x.Nav.Kind == store.NavSingle && !contains(names, x.Nav.Attribute) {
+			names = append(names, x.Nav.Attribute)
+		}
+	}
+	row, ver, err := tx.Get(e, id, names)
+	if err != nil {
+		return nil, 0, mapStoreErr(err, e, id)
+	}
+	sh := newShaper(tx, req.base, req.prefer)
+	body, err := sh.row(e, row, ver, attrs)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.expand(req, tx, sh, body, e, id, row, expand); err != nil {
+		return nil, 0, err
+	}
+	return body, ver, nil
+}
+
+// expand adds expanded navigation properties to a shaped row.
+func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object, e *store.Entity, id string, row store.Row, items []odata.ExpandItem) error {
+	sch := tx.Schema()
+	for _, x := range items {
+		target, _ := sch.Entity(x.Nav.Target)
+		if x.Nav.Kind == store.NavSingle {
+			l, ok := row[x.Nav.Attribute].(store.Lookup)
+			if !ok || l.ID == "" || l.Entity != target.LogicalName {
+				body.set(x.Nav.Name, nil)
+				continue
+			}
+			if x.Ref {
+				o := newObject()
+				o.set("@odata.id", entityURL(req.base, target, l.ID))
+				body.set(x.Nav.Name, o)
+				continue
+			}
+			if x.Filter != "" || x.OrderBy != "" || x.Top > 0 {
+				return dverr.New(http.StatusBadRequest, dverr.CodeExpandNotSupported, "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship or nested one-to-many relationship.")
+			}
+			child, _, err := s.shapeRecord(req, tx, target, l.ID, x.Select, x.Expand)
+			if errors.Is(err, store.ErrNotFound) {
+				body.set(x.Nav.Name, nil)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			// Expanded single-valued rows carry no ETag in Dataverse's answers.
+			child.remove("@odata.etag")
+			body.set(x.Nav.Name, child)
+			continue
+		}
+		if x.Filter != "" || x.OrderBy != "" || len(x.Expand) > 0 {
+			return dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "dynlocal does not support $filter, $orderby or nested $expand inside a collection-valued $expand yet.")
+		}
+		var ids []string
+		var err error
+		if x.Nav.Kind == store.NavCollection {
+			ids, err = tx.Referencing(target, x.Nav.Attribute, id)
+		} else {
+			ids, err = tx.Linked(x.Nav.Relationship, e.LogicalName, id)
+		}
+		if err != nil {
+			return err
+		}
+		if x.Top > 0 && len(ids) > x.Top {
+			ids = ids[:x.Top]
+		}
+		list := []*object{}
+		for _, cid := range ids {
+			child, _, err := s.shapeRecord(req, tx, target, cid, x.Select, nil)
+			if err != nil {
+				return err
+			}
+			list = append(list, child)
+		}
+		body.set(x.Nav.Name, list)
+	}
+	return nil
+}
+
+// etagMatches reports whether an If-Match / If-None-Match value names the current version. "*"
+// matches any existing row.
+func etagMatches(header string, version int64) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || t == etag(version) || strings.Trim(strings.TrimPrefix(t, "W/"), `"`) == strings.Trim(strings.TrimPrefix(etag(version), "W/"), `"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// upsertRecord serves PATCH {set}({key}): update, or create when the row does not exist, under
+// the If-Match / If-None-Match rules.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api
+// and https://learn.microsoft.com/power-apps/developer/data-platform/use-upsert-insert-update-record
+func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
+	e := req.res.Entity
+	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
+		return nil, err
+	}
+	if _, err := selectFor(req, e); err != nil {
+		return nil, err
+	}
+	members, err := readJSONBody(req, e.EntitySetName)
+	if err != nil {
+		return nil, err
+	}
+	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
+	ifNoneMatch := strings.TrimSpace(req.r.Header.Get("If-None-Match"))
+	var resp *response
+	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		key := req.res.Key
+		id, err := lookupKey(tx, e, key)
+		var missing *altKeyMissing
+		if errors.As(err, &missing) {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+		exists := false
+		var ver int64
+		if id != "" {
+			ver, err = tx.Version(e, id)
+			if err == nil {
+				exists = true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		notFound := func() error {
+			if missing != nil {
+				return missing.notFound()
+			}
+			return dverr.RecordNotFound(e.LogicalName, id)
+		}
+		switch {
+		case ifNoneMatch == "*" && exists:
+			return dverr.DuplicateRecord()
+		case ifMatch != "" && !exists:
+			return notFound()
+		case ifMatch != "" && ifMatch != "*" && !etagMatches(ifMatch, ver):
+			return dverr.VersionMismatch()
+		}
+		d := s.decoderFor(req, tx)
+		w := s.newWriter(tx, req.caller)
+		if exists {
+			plan, err := d.decodeRecord(e, members, opUpdate)
+			if err != nil {
+				return err
+			}
+			if key.Single == nil {
+				// Key columns in the body of an upsert by alternate key are dropped when the row
+				// exists.
+				for _, p := range key.Pairs {
+					delete(plan.Row, strings.TrimSuffix(strings.TrimPrefix(p.Name, "_"), "_value"))
+				}
+			}
+			if err := w.update(plan, id); err != nil {
+				return err
+			}
+			if req.prefer.ReturnRepresentation {
+				resp, err = s.representation(req, tx, e, id, http.StatusOK)
+				return err
+			}
+			resp = entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id))
+			return nil
+		}
+		plan, err := d.decodeRecord(e, members, opCreate)
+		if err != nil {
+			return err
+		}
+		if key.Single != nil {
+			if plan.ID != "" && plan.ID != id {
+				return dverr.BadRequest("The primary key in the body (%s) does not match the key in the URL (%s).", plan.ID, id)
+			}
+			plan.ID = id
+		} else {
+			vals, err := altKeyValues(e, key)
+			if err != nil {
+				return err
+			}
+			for k, v := range vals {
+				if k == e.PrimaryIDAttribute {
+					if s, ok := v.(string); ok && plan.ID == "" {
+						plan.ID = s
+					}
+					continue
+				}
+				if _, given := plan.Row[k]; !given {
+					plan.Row[k] = v
+				}
+			}
+		}
+		newID, err := w.create(plan)
+		if err != nil {
+			return err
+		}
+		if req.prefer.ReturnRepresentation {
+			resp, err = s.representation(req, tx, e, newID, http.StatusCreated)
+			return err
+		}
+		resp = entityIDResponse(http.StatusNoContent, entityURL(req.base, e, newID))
+		return nil
+	})
+	return resp, err
+}
+
+// deleteRecord serves DELETE {set}({key}), with optional If-Match.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#basic-delete
+func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
+	e := req.res.Entity
+	if err := req.query.allow(s.cfg.Loose); err != nil {
+		return nil, err
+	}
+	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
+	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		id, err := lookupKey(tx, e, req.res.Key)
+		if err != nil {
+			return asNotFound(err)
+		}
+		ver, err := tx.Version(e, id)
+		if err != nil {
+			return mapStoreErr(err, e, id)
+		}
+		if ifMatch != "" && !etagMatches(ifMatch, ver) {
+			return dverr.VersionMismatch()
+		}
+		return mapStoreErr(tx.Delete(e, id), e, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newResponse(http.StatusNoContent), nil
+}
+
+// rowID resolves the key of the addressed row inside tx.
+func rowID(tx *store.Tx, req *apiRequest) (string, error) {
+	id, err := lookupKey(tx, req.res.Entity, req.res.Key)
+	if err != nil {
+		return "", asNotFound(err)
+	}
+	return id, nil
+}
+
+// getProperty serves GET {set}({key})/{property}.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api#retrieve-a-single-property-value
+func (s *Server) getProperty(req *apiRequest) (*response, error) {
+	e, a := req.res.Entity, req.res.Property
+	if err := req.query.allow(s.cfg.Loose); err != nil {
+		return nil, err
+	}
+	if !a.Stored() || !a.ValidForRead {
+		return nil, dverr.BadRequest("The property '%s' cannot be read on its own.", a.LogicalName)
+	}
+	var resp *response
+	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		row, _, err := tx.Get(e, id, []string{a.LogicalName})
+		if err != nil {
+			return mapStoreErr(err, e, id)
+		}
+		v := row[a.LogicalName]
+		if v == nil {
+			resp = newResponse(http.StatusNoContent)
+			return nil
+		}
+		name := a.LogicalName
+		if a.IsLookup() {
+			name = a.LookupProperty()
+		}
+		o := newObject()
+		o.set("@odata.context", req.base+"$metadata#"+e.EntitySetName+"("+id+")/"+name)
+		o.set("value", jsonValue(a, v))
+		resp = newResponse(http.StatusOK)
+		resp.json = o
+		return nil
+	})
+	return resp, err
+}
+
+// putProperty serves PUT {set}({key})/{property} with body {"value": ...}.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#update-a-single-property-value
+func (s *Server) putProperty(req *apiRequest) (*response, error) {
+	e, a := req.res.Entity, req.res.Property
+	if err := req.query.allow(s.cfg.Loose); err != nil {
+		return nil, err
+	}
+	if a.IsLookup() {
+		return nil, dverr.BadRequest("CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.")
+	}
+	if a.IsPrimaryID || !a.Stored() {
+		return nil, dverr.BadRequest("The property '%s' cannot be updated.", a.LogicalName)
+	}
+	members, err := readJSONBody(req, e.EntitySetName)
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	for _, m := range members {
+		if m.Name == "value" {
+			raw = m.Value
+		} else if !strings.HasPrefix(m.Name, "@") {
+			return nil, payloadError(e.EntitySetName, "A property value must be sent as {\"value\": ...}; found the property '"+m.Name+"'.")
+		}
+	}
+	if raw == nil {
+		return nil, payloadError(e.EntitySetName, "A property value must be sent as {\"value\": ...}.")
+	}
+	v, err := decodeValue(e, a, raw)
+	if err != nil {
+		return nil, err
+	}
+	return s.writeProperty(req, a, v)
+}
+
+// deleteProperty serves DELETE {set}({key})/{property}: the value becomes null.
+func (s *Server) deleteProperty(req *apiRequest) (*response, error) {
+	a := req.res.Property
+	if err := req.query.allow(s.cfg.Loose); err != nil {
+		return nil, err
+	}
+	if a.IsLookup() {
+		return nil, dverr.BadRequest("A single-valued navigation property cannot be cleared with a property DELETE; use DELETE .../%s/$ref.", a.LogicalName)
+	}
+	if a.IsPrimaryID || !a.Stored() {
+		return nil, dverr.BadRequest("The property '%s' cannot be updated.", a.LogicalName)
+	}
+	return s.writeProperty(req, a, nil)
+}
+
+func (s *Server) writeProperty(req *apiRequest, a *store.Attribute, v any) (*response, error) {
+	e := req.res.Entity
+	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		if !a.ValidForUpdate {
+			// As with PATCH, a column that cannot be updated is left alone.
+			_, err := tx.Version(e, id)
+			return mapStoreErr(err, e, id)
+		}
+		w := s.newWriter(tx, req.caller)
+		return w.update(&writePlan{Entity: e, Row: store.Row{a.LogicalName: v}}, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newResponse(http.StatusNoContent), nil
+}
+
+// getSingleNav serves GET {set}({key})/{single-valued navigation}.
+func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
+	e, nav := req.res.Entity, req.res.Nav
+	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
+		return nil, err
+	}
+	target, _ := s.store.Schema().Entity(nav.Target)
+	sel, err := selectFor(req, target)
+	if err != nil {
+		return nil, err
+	}
+	var expand []odata.ExpandItem
+	if v, ok := req.query.get("$expand"); ok {
+		if expand, err = odata.ParseExpand(s.store.Schema(), target, v); err != nil {
+			return nil, err
+		}
+	}
+	var resp *response
+	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		row, _, err := tx.Get(e, id, []string{nav.Attribute})
+		if err != nil {
+			return mapStoreErr(err, e, id)
+		}
+		l, ok := row[nav.Attribute].(store.Lookup)
+		if !ok || l.ID == "" || l.Entity != target.LogicalName {
+			resp = newResponse(http.StatusNoContent)
+			return nil
+		}
+		body, ver, err := s.shapeRecord(req, tx, target, l.ID, sel, expand)
+		if err != nil {
+			return err
+		}
+		o := newObject()
+		o.set("@odata.context", contextURL(req.base, target.EntitySetName, sel, expand, true))
+		for _, k := range body.keys {
+			o.set(k, body.vals[k])
+		}
+		resp = newResponse(http.StatusOK)
+		resp.json = o
+		resp.header.Set("ETag", etag(ver))
+		return nil
+	})
+	return resp, err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,226 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// reference serves {set}({key})/{nav}/$ref: read, set or clear a single-valued navigation, and
+// associate or disassociate rows through a collection-valued one.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/associate-disassociate-entities-using-web-api
+func (s *Server) reference(req *apiRequest) (*response, error) {
+	nav, m := req.res.Nav, req.r.Method
+	allowed := []string{}
+	if m == http.MethodDelete && nav.Kind != store.NavSingle {
+		allowed = append(allowed, "$id")
+	}
+	if err := req.query.allow(s.cfg.Loose, allowed...); err != nil {
+		return nil, err
+	}
+	switch {
+	case m == http.MethodGet:
+		return s.getReference(req)
+	case m == http.MethodPut && nav.Kind == store.NavSingle && req.res.NavKey == nil:
+		return s.setReference(req)
+	case m == http.MethodPost && nav.Kind != store.NavSingle && req.res.NavKey == nil:
+		return s.addReference(req)
+	case m == http.MethodDelete:
+		return s.removeReference(req)
+	}
+	return nil, methodNotAllowed(req.r)
+}
+
+// readReferenceBody reads {"@odata.id": "<url>"} and resolves it for nav.
+func (s *Server) readReferenceBody(req *apiRequest, tx *store.Tx, nav *store.Nav) (entityRef, error) {
+	members, err := readJSONBody(req, req.res.Entity.EntitySetName)
+	if err != nil {
+		return entityRef{}, err
+	}
+	var url string
+	for _, mb := range members {
+		if mb.Name == "@odata.id" {
+			if err := json.Unmarshal(mb.Value, &url); err != nil {
+				return entityRef{}, payloadError(req.res.Entity.EntitySetName, "The value of '@odata.id' must be a string.")
+			}
+		}
+	}
+	if url == "" {
+		return entityRef{}, payloadError(req.res.Entity.EntitySetName, "An entity reference body must contain '@odata.id'.")
+	}
+	return s.decoderFor(req, tx).ref(url, nav)
+}
+
+func (s *Server) getReference(req *apiRequest) (*response, error) {
+	e, nav := req.res.Entity, req.res.Nav
+	sch := s.store.Schema()
+	target, _ := sch.Entity(nav.Target)
+	var resp *response
+	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		if nav.Kind == store.NavSingle {
+			row, _, err := tx.Get(e, id, []string{nav.Attribute})
+			if err != nil {
+				return mapStoreErr(err, e, id)
+			}
+			l, ok := row[nav.Attribute].(store.Lookup)
+			if !ok || l.ID == "" || l.Entity != target.LogicalName {
+				resp = newResponse(http.StatusNoContent)
+				return nil
+			}
+			o := newObject()
+			o.set("@odata.context", req.base+"$metadata#$ref")
+			o.set("@odata.id", entityURL(req.base, target, l.ID))
+			resp = newResponse(http.StatusOK)
+			resp.json = o
+			return nil
+		}
+		if ok, err := tx.Exists(e, id); err != nil {
+			return err
+		} else if !ok {
+			return dverr.RecordNotFound(e.LogicalName, id)
+		}
+		var ids []string
+		if nav.Kind == store.NavCollection {
+			ids, err = tx.Referencing(target, nav.Attribute, id)
+		} else {
+			ids, err = tx.Linked(nav.Relationship, e.LogicalName, id)
+		}
+		if err != nil {
+			return err
+		}
+		list := []*object{}
+		for _, cid := range ids {
+			o := newObject()
+			o.set("@odata.id", entityURL(req.base, target, cid))
+			list = append(list, o)
+		}
+		o := newObject()
+		o.set("@odata.context", req.base+"$metadata#Collection($ref)")
+		o.set("value", list)
+		resp = newResponse(http.StatusOK)
+		resp.json = o
+		return nil
+	})
+	return resp, err
+}
+
+func (s *Server) setReference(req *apiRequest) (*response, error) {
+	e, nav := req.res.Entity, req.res.Nav
+	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		if ok, err := tx.Exists(e, id); err != nil {
+			return err
+		} else if !ok {
+			return dverr.RecordNotFound(e.LogicalName, id)
+		}
+		ref, err := s.readReferenceBody(req, tx, nav)
+		if err != nil {
+			return err
+		}
+		row := store.Row{nav.Attribute: store.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}}
+		return s.newWriter(tx, req.caller).update(&writePlan{Entity: e, Row: row}, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newResponse(http.StatusNoContent), nil
+}
+
+func (s *Server) addReference(req *apiRequest) (*response, error) {
+	e, nav := req.res.Entity, req.res.Nav
+	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		if ok, err := tx.Exists(e, id); err != nil {
+			return err
+		} else if !ok {
+			return dverr.RecordNotFound(e.LogicalName, id)
+		}
+		ref, err := s.readReferenceBody(req, tx, nav)
+		if err != nil {
+			return err
+		}
+		return s.newWriter(tx, req.caller).associate(e, id, nav, ref)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newResponse(http.StatusNoContent), nil
+}
+
+func (s *Server) removeReference(req *apiRequest) (*response, error) {
+	e, nav := req.res.Entity, req.res.Nav
+	sch := s.store.Schema()
+	target, _ := sch.Entity(nav.Target)
+	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+		id, err := rowID(tx, req)
+		if err != nil {
+			return err
+		}
+		if ok, err := tx.Exists(e, id); err != nil {
+			return err
+		} else if !ok {
+			return dverr.RecordNotFound(e.LogicalName, id)
+		}
+		w := s.newWriter(tx, req.caller)
+		if nav.Kind == store.NavSingle {
+			return w.update(&writePlan{Entity: e, Row: store.Row{nav.Attribute: nil}}, id)
+		}
+		// The related row is named by a key on the navigation segment or by $id.
+		var relatedID string
+		switch {
+		case req.res.NavKey != nil:
+			relatedID, err = lookupKey(tx, target, req.res.NavKey)
+			if err != nil {
+				return asNotFound(err)
+			}
+		default:
+			v, ok := req.query.get("$id")
+			if !ok {
+				return dverr.BadRequest("To disassociate a record from a collection-valued navigation property, name it in the URL (%s(<id>)/$ref) or with $id.", nav.Name)
+			}
+			d := s.decoderFor(req, tx)
+			ref, err := d.ref(v, nav)
+			if err != nil {
+				return err
+			}
+			relatedID = ref.ID
+		}
+		if nav.Kind == store.NavManyToMany {
+			r := nav.Relationship
+			id1, id2 := id, relatedID
+			if e.LogicalName != r.Entity1 {
+				id1, id2 = relatedID, id
+			}
+			err := tx.Disassociate(r, id1, id2)
+			if errors.Is(err, store.ErrNotFound) {
+				return dverr.RecordNotFound(target.LogicalName, relatedID)
+			}
+			return err
+		}
+		row, _, err := tx.Get(target, relatedID, []string{nav.Attribute})
+		if err != nil {
+			return mapStoreErr(err, target, relatedID)
+		}
+		if l, ok := row[nav.Attribute].(store.Lookup); !ok || l.ID != id {
+			return dverr.RecordNotFound(target.LogicalName, relatedID)
+		}
+		return w.update(&writePlan{Entity: target, Row: store.Row{nav.Attribute: nil}}, relatedID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newResponse(http.StatusNoContent), nil
+}

@@ -1,0 +1,272 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/oauth"
+	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/fixtures"
+)
+
+// Server is a running emulator: a store, the identity endpoints and the Web API handlers.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	fixtures *fixtures.Set // nil until first needed when Config.Fixtures is nil
+
+	// baseline holds the freshly loaded fixtures that reset restores. It is built on first use, so
+	// reopening an existing data directory does not pay for loading fixtures.
+	baselineMu sync.Mutex
+	baseline   *store.Store
+	idp        *oauth.Server
+	auth       authCache
+	router     *mux.Router
+
+	mu       sync.Mutex
+	url      string
+	httpSrv  *http.Server
+	listener net.Listener
+}
+
+// New opens the database (creating it from the fixtures when it is new) and builds the handlers.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.fixtures = cfg.Fixtures
+	opts := store.Options{}
+	if cfg.DataDir != "" {
+		opts.Path = filepath.Join(cfg.DataDir, "dynlocal.sqlite")
+		opts.SnapshotDir = filepath.Join(cfg.DataDir, "snapshots")
+	}
+	st, err := store.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	if len(st.Schema().Entities()) == 0 {
+		if err := s.resetToFixtures(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("emulator: load fixtures: %w", err)
+		}
+	}
+	s.idp, err = oauth.New(oauth.Config{
+		TenantID:      cfg.TenantID,
+		ClientID:      cfg.ClientID,
+		ClientSecret:  cfg.ClientSecret,
+		AppUser:       oauth.User{SystemUserID: DefaultAppUserID, ObjectID: DefaultAppUserObjectID, Name: "# dynlocal-app"},
+		HumanUser:     oauth.User{SystemUserID: DefaultHumanUserID, ObjectID: DefaultHumanUserObjectID, Name: "Dana Developer", Username: DefaultHumanUserName},
+		TokenLifetime: cfg.TokenLifetime,
+		Now:           cfg.Clock,
+		NewID:         cfg.NewID,
+	})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.router = s.routes()
+	return s, nil
+}
+
+// Store returns the server's store (for tests and tools in this module).
+func (s *Server) Store() *store.Store { return s.store }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Listen starts serving on addr (for example "127.0.0.1:0") in the background and sets URL.
+func (s *Server) Listen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("emulator: listen: %w", err)
+	}
+	srv := &http.Server{Handler: s.router, ReadHeaderTimeout: 30 * time.Second}
+	s.mu.Lock()
+	s.listener, s.httpSrv = l, srv
+	s.url = "http://" + l.Addr().String()
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", slog.Any("err", err))
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL the server listens on, once Listen has been called.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// Shutdown stops accepting requests and waits for running ones, up to ctx's deadline.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.httpSrv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Shutdown(ctx)
+}
+
+// Close stops the listener (if any) and closes the database.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srv := s.httpSrv
+	s.httpSrv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+	}
+	s.baselineMu.Lock()
+	if s.baseline != nil {
+		s.baseline.Close()
+	}
+	s.baselineMu.Unlock()
+	return err
+}
+
+// resetToFixtures replaces the database with the fixtures, loading them into the in-memory
+// baseline the first time.
+func (s *Server) resetToFixtures(ctx context.Context) error {
+	s.baselineMu.Lock()
+	defer s.baselineMu.Unlock()
+	if s.fixtures == nil {
+		set, err := fixtures.Default()
+		if err != nil {
+			return fmt.Errorf("emulator: fixtures: %w", err)
+		}
+		s.fixtures = set
+	}
+	if s.baseline == nil {
+		b, err := store.Open(ctx, store.Options{})
+		if err != nil {
+			return err
+		}
+		if err := s.loadFixtures(ctx, b, s.fixtures); err != nil {
+			b.Close()
+			return err
+		}
+		s.baseline = b
+	}
+	return s.store.RestoreFrom(ctx, s.baseline)
+}
+
+// routes builds the router. The Web API lives under /api/data/v9.x/; the identity endpoints under
+// /{tenant}/; the admin API under /_emulator/.
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.SkipClean(true)
+	r.Use(s.logRequests)
+	r.Methods(http.MethodGet, http.MethodHead).Path("/").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			fmt.Fprintln(w, "dynlocal: Dataverse Web API emulator. API root: /api/data/v9.2/")
+		}
+	})
+	admin := r.PathPrefix("/_emulator/").Subrouter()
+	s.adminRoutes(admin)
+	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
+	api.Use(s.authenticate)
+	api.PathPrefix("/").Handler(s.handle(s.serveAPI))
+	api.Path("").Handler(s.handle(s.serveAPI))
+	s.idp.Routes(r)
+	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return notFoundURL(r)
+	})
+	r.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return notFoundURL(r)
+	})
+	return r
+}
+
+// handle adapts a handler that returns errors.
+func (s *Server) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if s.log.Enabled(r.Context(), slog.LevelInfo) {
+			// Query strings on the token endpoints never carry secrets (they are POSTed), but the
+			// authorize redirect's code does: log paths only.
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status),
+				slog.Duration("duration", time.Since(start)))
+		}
+	})
+}
+
+// origin is the scheme and host the client used, so URLs in responses point back where it came from.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+// apiBase is the service root the client used, with a trailing slash.
+func apiBase(r *http.Request) string {
+	v := mux.Vars(r)["version"]
+	if v == "" {
+		v = "v9.2"
+	}
+	return origin(r) + "/api/data/" + v + "/"
+}
+
+// notFoundURL is the answer for a URL nothing serves.
+func notFoundURL(r *http.Request) error {
+	return dverr.NoHTTPResource(strings.TrimSuffix(origin(r)+r.URL.Path, "/"))
+}

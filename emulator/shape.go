@@ -1,0 +1,273 @@
+package emulator
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// shaper writes rows as Dataverse JSON for one request.
+type shaper struct {
+	tx     *store.Tx
+	base   string
+	prefer prefer
+	// names caches primary names of looked-up rows, keyed by entity and id.
+	names map[string]string
+}
+
+func newShaper(tx *store.Tx, base string, p prefer) *shaper {
+	return &shaper{tx: tx, base: base, prefer: p, names: map[string]string{}}
+}
+
+// etag is the weak ETag of a row version.
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// entityURL is the canonical URL of a row.
+func entityURL(base string, e *store.Entity, id string) string {
+	return base + e.EntitySetName + "(" + id + ")"
+}
+
+// readableAttrs lists the columns a row shows: the selected ones, or every readable stored column
+// when select is nil. With a select list, the primary key is added at the end and a money column
+// brings its transaction currency, as Dataverse does.
+func readableAttrs(e *store.Entity, sel []*store.Attribute) []*store.Attribute {
+	if sel == nil {
+		var out []*store.Attribute
+		for _, a := range e.Attributes {
+			if a.Stored() && a.ValidForRead {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	out := append([]*store.Attribute(nil), sel...)
+	has := map[string]bool{}
+	for _, a := range sel {
+		has[a.LogicalName] = true
+	}
+	for _, a := range sel {
+		if a.Type == store.TypeMoney && !has["transactioncurrencyid"] {
+			if tc, ok := e.Attribute("transactioncurrencyid"); ok {
+				out = append(out, tc)
+				has["transactioncurrencyid"] = true
+			}
+		}
+	}
+	if !has[e.PrimaryIDAttribute] {
+		out = append(out, e.PrimaryID())
+	}
+	return out
+}
+
+// attrNames returns logical names of stored attributes, for store.Get.
+func attrNames(attrs []*store.Attribute) []string {
+	out := make([]string, 0, len(attrs))
+	for _, a := range attrs {
+		if a.Stored() {
+			out = append(out, a.LogicalName)
+		}
+	}
+	return out
+}
+
+// row writes one row: @odata.etag, then each column (lookups as _x_value with their annotations,
+// formatted values before their property when asked for).
+func (s *shaper) row(e *store.Entity, r store.Row, version int64, attrs []*store.Attribute) (*object, error) {
+	o := newObject()
+	o.set("@odata.etag", etag(version))
+	if err := s.columns(o, e, r, attrs); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (s *shaper) columns(o *object, e *store.Entity, r store.Row, attrs []*store.Attribute) error {
+	fv := s.prefer.wantsAnnotation(annFormatted)
+	for _, a := range attrs {
+		v, present := r[a.LogicalName]
+		if !present {
+			continue
+		}
+		if a.IsLookup() {
+			key := a.LookupProperty()
+			if l, ok := v.(store.Lookup); ok && l.ID != "" {
+				if fv {
+					name, err := s.primaryName(l)
+					if err != nil {
+						return err
+					}
+					if name != "" {
+						o.set(key+"@"+annFormatted, name)
+					}
+				}
+				if s.prefer.wantsAnnotation(annAssociated) {
+					o.set(key+"@"+annAssociated, navFor(e, a, l.Entity))
+				}
+				if s.prefer.wantsAnnotation(annLookupName) {
+					o.set(key+"@"+annLookupName, l.Entity)
+				}
+				o.set(key, l.ID)
+			} else {
+				o.set(key, nil)
+			}
+			continue
+		}
+		if v != nil && fv {
+			if f := formatValue(a, v); f != "" {
+				o.set(a.LogicalName+"@"+annFormatted, f)
+			}
+		}
+		o.set(a.LogicalName, jsonValue(a, v))
+	}
+	return nil
+}
+
+// navFor names the navigation property that writes lookup a for a target table.
+func navFor(e *store.Entity, a *store.Attribute, target string) string {
+	for _, n := range e.SingleNavsFor(a.LogicalName) {
+		if n.Target == target {
+			return n.Name
+		}
+	}
+	return a.LogicalName
+}
+
+// primaryName reads the primary name of a referenced row, for formatted values.
+func (s *shaper) primaryName(l store.Lookup) (string, error) {
+	key := l.Entity + ":" + l.ID
+	if n, ok := s.names[key]; ok {
+		return n, nil
+	}
+	te, ok := s.tx.Schema().Entity(l.Entity)
+	if !ok || te.PrimaryNameAttribute == "" {
+		return "", nil
+	}
+	if pa, ok := te.Attribute(te.PrimaryNameAttribute); !ok || !pa.Stored() {
+		return "", nil
+	}
+	row, _, err := s.tx.Get(te, l.ID, []string{te.PrimaryNameAttribute})
+	if err == store.ErrNotFound {
+		s.names[key] = ""
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	n, _ := row[te.PrimaryNameAttribute].(string)
+	s.names[key] = n
+	return n, nil
+}
+
+// jsonValue converts a store value to what goes in the JSON body.
+func jsonValue(a *store.Attribute, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case time.Time:
+		if a.Format == "DateOnly" {
+			return x.Format(store.DateOnlyLayout)
+		}
+		return x.UTC().Format(store.DateTimeLayout)
+	case []int64:
+		parts := make([]string, len(x))
+		for i, n := range x {
+			parts[i] = strconv.FormatInt(n, 10)
+		}
+		return strings.Join(parts, ",")
+	case store.Lookup:
+		return x.ID
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil
+		}
+	}
+	return v
+}
+
+// formatValue is the OData.Community.Display.V1.FormattedValue of a value, in the en-US formats
+// Dataverse uses for a user in UTC.
+func formatValue(a *store.Attribute, v any) string {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return a.TrueLabel
+		}
+		return a.FalseLabel
+	case int64:
+		if a.IsChoice() {
+			l, _ := a.OptionLabel(x)
+			return l
+		}
+		if a.Type == store.TypeBigInt || a.LogicalName == "versionnumber" {
+			return ""
+		}
+		return group(strconv.FormatInt(x, 10))
+	case []int64:
+		labels := make([]string, 0, len(x))
+		for _, n := range x {
+			if l, ok := a.OptionLabel(n); ok {
+				labels = append(labels, l)
+			}
+		}
+		return strings.Join(labels, "; ")
+	case store.Decimal:
+		if a.Type == store.TypeMoney {
+			p := a.Precision
+			d, err := x.Rescale(p)
+			if err != nil {
+				return ""
+			}
+			s := d.String()
+			neg := strings.HasPrefix(s, "-")
+			s = strings.TrimPrefix(s, "-")
+			out := "$" + groupDecimal(s)
+			if neg {
+				out = "-" + out
+			}
+			return out
+		}
+		return groupDecimal(x.String())
+	case float64:
+		prec := a.Precision
+		if prec <= 0 {
+			prec = 2
+		}
+		return groupDecimal(strconv.FormatFloat(x, 'f', prec, 64))
+	case time.Time:
+		if a.Format == "DateOnly" {
+			return fmt.Sprintf("%d/%d/%d", x.Month(), x.Day(), x.Year())
+		}
+		return x.UTC().Format("1/2/2006 3:04 PM")
+	}
+	return ""
+}
+
+// group inserts thousands separators into an integer string.
+func group(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func groupDecimal(s string) string {
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	out := group(intPart)
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
+}

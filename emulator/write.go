@@ -1,0 +1,594 @@
+package emulator
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// writer applies decoded bodies to the store inside one transaction, maintaining the system
+// columns Dataverse maintains. Lookups in a plan are trusted: the decoder resolved every bound row
+// (and the fixture loader checks references once at the end).
+type writer struct {
+	s   *Server
+	tx  *store.Tx
+	c   caller
+	now time.Time
+}
+
+func (s *Server) newWriter(tx *store.Tx, c caller) *writer {
+	return &writer{s: s, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second)}
+}
+
+// mapStoreErr turns store sentinel errors into Dataverse errors.
+func mapStoreErr(err error, e *store.Entity, id string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return dverr.RecordNotFound(e.LogicalName, id)
+	case errors.Is(err, store.ErrDuplicate):
+		return dverr.DuplicateRecord()
+	}
+	return err
+}
+
+// lookupKey finds the primary key of the row a key addresses: the GUID itself, or the row with the
+// given alternate key values.
+func lookupKey(tx *store.Tx, e *store.Entity, k *odata.Key) (string, error) {
+	if k.Single != nil {
+		if k.Single.Kind != odata.LitGUID {
+			return "", dverr.BadRequest("The key value '%s' is not a valid GUID for the primary key '%s' of '%s'.", k.Single.Text, e.PrimaryIDAttribute, e.LogicalName)
+		}
+		return k.Single.Text, nil
+	}
+	vals, err := altKeyValues(e, k)
+	if err != nil {
+		return "", err
+	}
+	id, err := tx.FindByKey(e, vals)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", &altKeyMissing{e: e, vals: vals, k: k}
+	}
+	return id, err
+}
+
+// altKeyMissing reports an alternate key that matches no row. For reads it becomes a 404; upsert
+// creates the row instead.
+type altKeyMissing struct {
+	e    *store.Entity
+	vals store.Row
+	k    *odata.Key
+}
+
+func (m *altKeyMissing) Error() string { return "no row for alternate key" }
+
+func (m *altKeyMissing) notFound() *dverr.Error {
+	return dverr.New(http.StatusNotFound, dverr.CodeObjectDoesNotExist, "A record with the specified key values does not exist in %s entity", m.e.LogicalName)
+}
+
+// asNotFound converts an altKeyMissing to Dataverse's 404.
+func asNotFound(err error) error {
+	var m *altKeyMissing
+	if errors.As(err, &m) {
+		return m.notFound()
+	}
+	return err
+}
+
+// altKeyValues checks that the pairs name a defined alternate key and converts the values.
+func altKeyValues(e *store.Entity, k *odata.Key) (store.Row, error) {
+	names := make([]string, 0, len(k.Pairs))
+	vals := store.Row{}
+	for _, p := range k.Pairs {
+		attrName := p.Name
+		if strings.HasPrefix(attrName, "_") && strings.HasSuffix(attrName, "_value") && len(attrName) > 7 {
+			attrName = attrName[1 : len(attrName)-6]
+		}
+		a, ok := e.Attribute(attrName)
+		if !ok {
+			return nil, dverr.New(http.StatusBadRequest, dverr.CodeInvalidKey, "The key attribute '%s' is not defined for '%s'.", p.Name, e.LogicalName)
+		}
+		v, err := keyLiteralValue(a, p.Value)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, a.LogicalName)
+		vals[a.LogicalName] = v
+	}
+	for _, key := range e.Keys {
+		if sameSet(key.Attributes, names) {
+			return vals, nil
+		}
+	}
+	// Dataverse also accepts the primary key written as name=value.
+	if len(names) == 1 && names[0] == e.PrimaryIDAttribute {
+		return vals, nil
+	}
+	return nil, dverr.New(http.StatusBadRequest, dverr.CodeInvalidKey, "The specified key attributes are not a defined key for the %s entity", e.LogicalName)
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]bool{}
+	for _, x := range a {
+		m[x] = true
+	}
+	for _, x := range b {
+		if !m[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// keyLiteralValue converts a URL literal to the value of column a.
+func keyLiteralValue(a *store.Attribute, lit odata.Literal) (any, error) {
+	bad := func() error {
+		return dverr.BadRequest("The key value '%s' is not valid for the attribute '%s' of type '%s'.", lit.Text, a.LogicalName, edmType(a))
+	}
+	switch a.Type {
+	case store.TypeString, store.TypeMemo:
+		if lit.Kind != odata.LitString {
+			return nil, bad()
+		}
+		return lit.Text, nil
+	case store.TypeUniqueidentifier:
+		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && odata.IsGUID(lit.Text)) {
+			return nil, bad()
+		}
+		return strings.ToLower(lit.Text), nil
+	case store.TypeLookup, store.TypeCustomer, store.TypeOwner:
+		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && odata.IsGUID(lit.Text)) {
+			return nil, bad()
+		}
+		target := ""
+		if len(a.Targets) > 0 {
+			target = a.Targets[0]
+		}
+		return store.Lookup{ID: strings.ToLower(lit.Text), Entity: target}, nil
+	case store.TypeInteger, store.TypeBigInt, store.TypePicklist, store.TypeState, store.TypeStatus:
+		if lit.Kind != odata.LitNumber {
+			return nil, bad()
+		}
+		v, err := decodeValue(&store.Entity{}, a, []byte(lit.Text))
+		if err != nil {
+			return nil, bad()
+		}
+		return v, nil
+	case store.TypeDecimal, store.TypeMoney, store.TypeDouble:
+		if lit.Kind != odata.LitNumber {
+			return nil, bad()
+		}
+		v, err := decodeValue(&store.Entity{}, a, []byte(lit.Text))
+		if err != nil {
+			return nil, bad()
+		}
+		return v, nil
+	case store.TypeBoolean:
+		if lit.Kind != odata.LitBool {
+			return nil, bad()
+		}
+		return lit.Text == "true", nil
+	case store.TypeDateTime:
+		if lit.Kind == odata.LitNumber || lit.Kind == odata.LitString {
+			v, err := decodeValue(&store.Entity{}, a, []byte(`"`+lit.Text+`"`))
+			if err == nil {
+				return v, nil
+			}
+		}
+		return nil, bad()
+	}
+	return nil, bad()
+}
+
+// create inserts a planned row and its deep inserts and binds, returning the new id.
+func (w *writer) create(p *writePlan) (string, error) {
+	e := p.Entity
+	// Related rows given inline for single-valued navigations are created first.
+	for _, d := range p.Single {
+		id, err := w.create(d.Plan)
+		if err != nil {
+			return "", err
+		}
+		p.Row[d.Nav.Attribute] = store.Lookup{ID: id, Entity: d.Plan.Entity.LogicalName}
+	}
+	id := p.ID
+	if id == "" {
+		id = w.s.cfg.NewID()
+	}
+	row := p.Row
+	row[e.PrimaryIDAttribute] = id
+	if err := w.stampCreate(e, row); err != nil {
+		return "", err
+	}
+	if _, err := w.tx.Insert(e, row); err != nil {
+		return "", mapStoreErr(err, e, id)
+	}
+	for _, d := range p.Children {
+		d.Plan.Row[d.Nav.Attribute] = store.Lookup{ID: id, Entity: e.LogicalName}
+		if _, err := w.create(d.Plan); err != nil {
+			return "", err
+		}
+	}
+	for _, b := range p.Binds {
+		for _, ref := range b.Refs {
+			if err := w.associate(e, id, b.Nav, ref); err != nil {
+				return "", err
+			}
+		}
+	}
+	return id, nil
+}
+
+// update writes a planned row over an existing one.
+func (w *writer) update(p *writePlan, id string) error {
+	e := p.Entity
+	if err := w.stampUpdate(e, id, p.Row); err != nil {
+		return err
+	}
+	_, err := w.tx.Update(e, id, p.Row)
+	return mapStoreErr(err, e, id)
+}
+
+// associate links a row to another through a collection-valued navigation: for 1:N the related
+// row's lookup is pointed at this row, for N:N an intersect row is added.
+func (w *writer) associate(e *store.Entity, id string, nav *store.Nav, ref entityRef) error {
+	switch nav.Kind {
+	case store.NavCollection:
+		row := store.Row{nav.Attribute: store.Lookup{ID: id, Entity: e.LogicalName}}
+		if err := w.stampUpdate(ref.Entity, ref.ID, row); err != nil {
+			return err
+		}
+		_, err := w.tx.Update(ref.Entity, ref.ID, row)
+		return mapStoreErr(err, ref.Entity, ref.ID)
+	case store.NavManyToMany:
+		r := nav.Relationship
+		id1, id2 := id, ref.ID
+		if e.LogicalName != r.Entity1 {
+			id1, id2 = ref.ID, id
+		}
+		if ok, err := w.tx.Exists(ref.Entity, ref.ID); err != nil {
+			return err
+		} else if !ok {
+			return dverr.RecordNotFound(ref.Entity.LogicalName, ref.ID)
+		}
+		err := w.tx.Associate(r, id1, id2, w.s.cfg.NewID())
+		if errors.Is(err, store.ErrDuplicate) {
+			return dverr.New(http.StatusBadRequest, dverr.CodeDuplicateRecord, "Cannot insert duplicate key.")
+		}
+		return err
+	}
+	return dverr.BadRequest("The navigation property '%s' is not a collection.", nav.Name)
+}
+
+func (w *writer) userRef(id string) any {
+	if id == "" {
+		return nil
+	}
+	return store.Lookup{ID: id, Entity: "systemuser"}
+}
+
+// setIf sets a column when the entity has it (and, unless force, when the row lacks it).
+func setIf(e *store.Entity, row store.Row, name string, v any, force bool) {
+	a, ok := e.Attribute(name)
+	if !ok || !a.Stored() {
+		return
+	}
+	if _, has := row[name]; has && !force {
+		return
+	}
+	row[name] = v
+}
+
+// stampCreate fills the system columns of a new row.
+func (w *writer) stampCreate(e *store.Entity, row store.Row) error {
+	if _, ok := row["createdon"]; !ok {
+		setIf(e, row, "createdon", w.now, true)
+	}
+	if _, ok := row["modifiedon"]; !ok {
+		setIf(e, row, "modifiedon", row["createdon"], true)
+	}
+	setIf(e, row, "createdby", w.userRef(w.c.UserID), false)
+	setIf(e, row, "modifiedby", w.userRef(w.c.UserID), false)
+	if w.c.Impersonating() {
+		setIf(e, row, "createdonbehalfby", w.userRef(w.c.RealUserID), true)
+		setIf(e, row, "modifiedonbehalfby", w.userRef(w.c.RealUserID), true)
+	}
+	if _, ok := e.Attribute("ownerid"); ok {
+		if v, has := row["ownerid"]; !has || v == nil {
+			row["ownerid"] = w.userRef(w.c.UserID)
+		}
+		if err := w.stampOwner(e, row); err != nil {
+			return err
+		}
+	}
+	if err := w.stampState(e, row, true); err != nil {
+		return err
+	}
+	if err := w.stampCurrency(e, row); err != nil {
+		return err
+	}
+	return w.stampComputed(e, row, nil)
+}
+
+// stampUpdate fills the system columns of an updated row.
+func (w *writer) stampUpdate(e *store.Entity, id string, row store.Row) error {
+	setIf(e, row, "modifiedon", w.now, true)
+	setIf(e, row, "modifiedby", w.userRef(w.c.UserID), true)
+	var behalf any
+	if w.c.Impersonating() {
+		behalf = w.userRef(w.c.RealUserID)
+	}
+	setIf(e, row, "modifiedonbehalfby", behalf, true)
+	if v, ok := row["ownerid"]; ok {
+		if v == nil {
+			return dverr.BadRequest("The owner of a record cannot be removed.")
+		}
+		if err := w.stampOwner(e, row); err != nil {
+			return err
+		}
+	}
+	if err := w.stampState(e, row, false); err != nil {
+		return err
+	}
+	if _, money := moneyIn(e, row); money {
+		if err := w.stampCurrency(e, row); err != nil {
+			return err
+		}
+	}
+	return w.stampComputed(e, row, func(names []string) (store.Row, error) {
+		r, _, err := w.tx.Get(e, id, names)
+		return r, err
+	})
+}
+
+// stampOwner derives owninguser, owningteam and owningbusinessunit from ownerid.
+func (w *writer) stampOwner(e *store.Entity, row store.Row) error {
+	l, ok := row["ownerid"].(store.Lookup)
+	if !ok {
+		return nil
+	}
+	if l.Entity == "" {
+		l.Entity = "systemuser"
+		row["ownerid"] = l
+	}
+	bu := w.c.BusinessUnitID
+	if te, ok := w.tx.Schema().Entity(l.Entity); ok {
+		if r, _, err := w.tx.Get(te, l.ID, []string{"businessunitid"}); err == nil {
+			if b, ok := r["businessunitid"].(store.Lookup); ok {
+				bu = b.ID
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			if _, has := te.Attribute("businessunitid"); has {
+				return err
+			}
+		}
+	}
+	switch l.Entity {
+	case "systemuser":
+		setIf(e, row, "owninguser", l, true)
+		setIf(e, row, "owningteam", nil, true)
+	case "team":
+		setIf(e, row, "owningteam", l, true)
+		setIf(e, row, "owninguser", nil, true)
+	}
+	if bu != "" {
+		setIf(e, row, "owningbusinessunit", store.Lookup{ID: bu, Entity: "businessunit"}, true)
+	}
+	return nil
+}
+
+// stampState keeps statecode and statuscode consistent: a status implies its state, a state
+// without a status gets that state's default status.
+func (w *writer) stampState(e *store.Entity, row store.Row, creating bool) error {
+	sa, hasState := e.Attribute("statecode")
+	ua, hasStatus := e.Attribute("statuscode")
+	if !hasState || !hasStatus {
+		return nil
+	}
+	status, statusGiven := row["statuscode"].(int64)
+	state, stateGiven := row["statecode"].(int64)
+	switch {
+	case statusGiven:
+		for _, o := range ua.Options {
+			if o.Value == status && o.State >= 0 {
+				if stateGiven && state != o.State {
+					return dverr.New(http.StatusBadRequest, "0x80040278", "%d is not a valid status code for state code %s.%s on %s.", status, sa.SchemaName, stateName(sa, state), e.LogicalName)
+				}
+				row["statecode"] = o.State
+			}
+		}
+	case stateGiven || creating:
+		if !stateGiven {
+			state = 0
+			if len(sa.Options) > 0 {
+				state = sa.Options[0].Value
+			}
+			row["statecode"] = state
+		}
+		for _, o := range ua.Options {
+			if o.State == state {
+				row["statuscode"] = o.Value
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func stateName(a *store.Attribute, v int64) string {
+	l, _ := a.OptionLabel(v)
+	return l
+}
+
+func moneyIn(e *store.Entity, row store.Row) (string, bool) {
+	for name := range row {
+		if a, ok := e.Attribute(name); ok && a.Type == store.TypeMoney {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// stampCurrency gives a row with money columns the organization's base currency when none is
+// bound, and its exchange rate.
+func (w *writer) stampCurrency(e *store.Entity, row store.Row) error {
+	if _, ok := e.Attribute("transactioncurrencyid"); !ok {
+		return nil
+	}
+	if _, money := moneyIn(e, row); !money {
+		return nil
+	}
+	if v, ok := row["transactioncurrencyid"]; !ok || v == nil {
+		tc, ok := w.tx.Schema().Entity("transactioncurrency")
+		if !ok {
+			return nil
+		}
+		id, err := w.tx.FindByKey(tc, store.Row{"isocurrencycode": "USD"})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		row["transactioncurrencyid"] = store.Lookup{ID: id, Entity: "transactioncurrency"}
+	}
+	if a, ok := e.Attribute("exchangerate"); ok && a.Stored() {
+		one, err := store.ParseDecimal("1", a.Scale())
+		if err != nil {
+			return err
+		}
+		row["exchangerate"] = one
+	}
+	return nil
+}
+
+// stampComputed maintains the columns Dataverse computes from others: fullname from first and last
+// name, and address composites from their parts. current reads columns of the existing row when the
+// write does not give them (nil when creating).
+func (w *writer) stampComputed(e *store.Entity, row store.Row, current func([]string) (store.Row, error)) error {
+	get := func(names ...string) (store.Row, bool, error) {
+		touched := false
+		for _, n := range names {
+			if _, ok := row[n]; ok {
+				touched = true
+			}
+		}
+		if !touched {
+			return nil, false, nil
+		}
+		merged := store.Row{}
+		if current != nil {
+			var missing []string
+			for _, n := range names {
+				if _, ok := row[n]; !ok {
+					missing = append(missing, n)
+				}
+			}
+			if len(missing) > 0 {
+				cur, err := current(missing)
+				if err != nil {
+					return nil, false, err
+				}
+				for k, v := range cur {
+					merged[k] = v
+				}
+			}
+		}
+		for _, n := range names {
+			if v, ok := row[n]; ok {
+				merged[n] = v
+			}
+		}
+		return merged, true, nil
+	}
+	if has(e, "fullname", "firstname", "lastname") {
+		m, ok, err := get("firstname", "middlename", "lastname")
+		if err != nil {
+			return err
+		}
+		if ok || current == nil {
+			parts := []string{}
+			for _, n := range []string{"firstname", "middlename", "lastname"} {
+				if s, _ := m[n].(string); s != "" {
+					parts = append(parts, s)
+				}
+			}
+			if _, hasFull := row["fullname"]; !hasFull || current != nil {
+				full := strings.Join(parts, " ")
+				if full == "" {
+					row["fullname"] = nil
+				} else {
+					row["fullname"] = full
+				}
+			}
+		}
+	}
+	for _, prefix := range []string{"address1_", "address2_"} {
+		if !has(e, prefix+"composite", prefix+"line1") {
+			continue
+		}
+		names := []string{prefix + "line1", prefix + "line2", prefix + "line3", prefix + "city", prefix + "stateorprovince", prefix + "postalcode", prefix + "country"}
+		var present []string
+		for _, n := range names {
+			if has(e, n) {
+				present = append(present, n)
+			}
+		}
+		m, ok, err := get(present...)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		str := func(n string) string { s, _ := m[n].(string); return s }
+		var lines []string
+		for _, n := range []string{"line1", "line2", "line3"} {
+			if s := str(prefix + n); s != "" {
+				lines = append(lines, s)
+			}
+		}
+		cityLine := str(prefix + "city")
+		if st := str(prefix + "stateorprovince"); st != "" {
+			if cityLine != "" {
+				cityLine += ", "
+			}
+			cityLine += st
+		}
+		if pc := str(prefix + "postalcode"); pc != "" {
+			if cityLine != "" {
+				cityLine += " "
+			}
+			cityLine += pc
+		}
+		if cityLine != "" {
+			lines = append(lines, cityLine)
+		}
+		if c := str(prefix + "country"); c != "" {
+			lines = append(lines, c)
+		}
+		if len(lines) == 0 {
+			row[prefix+"composite"] = nil
+		} else {
+			row[prefix+"composite"] = strings.Join(lines, "\r\n")
+		}
+	}
+	return nil
+}
+
+func has(e *store.Entity, names ...string) bool {
+	for _, n := range names {
+		a, ok := e.Attribute(n)
+		if !ok || !a.Stored() {
+			return false
+		}
+	}
+	return true
+}
