@@ -242,8 +242,10 @@ type Nav struct {
 	Name         string
 	Kind         NavKind
 	Relationship *Relationship
-	// Target is the logical name of the entity the navigation leads to.
-	Target string
+	// Target is the logical name of the entity the navigation leads to; TargetEntity is that entity
+	// in the same Schema.
+	Target       string
+	TargetEntity *Entity
 	// Attribute is the lookup column: on this entity for NavSingle, on the target for NavCollection.
 	Attribute string
 }
@@ -701,10 +703,10 @@ func NewSchema(entities []*Entity, rels []*Relationship, version int64) (*Schema
 			if r.ReferencedAttribute == "" {
 				r.ReferencedAttribute = one.PrimaryIDAttribute
 			}
-			if err := addNav(many, &Nav{Name: r.ReferencingNav, Kind: NavSingle, Relationship: r, Target: one.LogicalName, Attribute: r.ReferencingAttribute}); err != nil {
+			if err := addNav(many, &Nav{Name: r.ReferencingNav, Kind: NavSingle, Relationship: r, Target: one.LogicalName, TargetEntity: one, Attribute: r.ReferencingAttribute}); err != nil {
 				return nil, err
 			}
-			if err := addNav(one, &Nav{Name: r.ReferencedNav, Kind: NavCollection, Relationship: r, Target: many.LogicalName, Attribute: r.ReferencingAttribute}); err != nil {
+			if err := addNav(one, &Nav{Name: r.ReferencedNav, Kind: NavCollection, Relationship: r, Target: many.LogicalName, TargetEntity: many, Attribute: r.ReferencingAttribute}); err != nil {
 				return nil, err
 			}
 		case ManyToMany:
@@ -713,11 +715,11 @@ func NewSchema(entities []*Entity, rels []*Relationship, version int64) (*Schema
 			if !ok1 || !ok2 {
 				continue
 			}
-			if err := addNav(e1, &Nav{Name: r.Entity1Nav, Kind: NavManyToMany, Relationship: r, Target: e2.LogicalName}); err != nil {
+			if err := addNav(e1, &Nav{Name: r.Entity1Nav, Kind: NavManyToMany, Relationship: r, Target: e2.LogicalName, TargetEntity: e2}); err != nil {
 				return nil, err
 			}
 			if e1 != e2 || r.Entity2Nav != r.Entity1Nav {
-				if err := addNav(e2, &Nav{Name: r.Entity2Nav, Kind: NavManyToMany, Relationship: r, Target: e1.LogicalName}); err != nil {
+				if err := addNav(e2, &Nav{Name: r.Entity2Nav, Kind: NavManyToMany, Relationship: r, Target: e1.LogicalName, TargetEntity: e1}); err != nil {
 					return nil, err
 				}
 			}

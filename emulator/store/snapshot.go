@@ -60,7 +60,7 @@ func (s *Store) snapshotDB(name string, create bool) (*sql.DB, bool, error) {
 		} else if err := os.MkdirAll(s.opts.SnapshotDir, 0o755); err != nil {
 			return nil, false, err
 		}
-		db, err := sql.Open("sqlite3", "file:"+path)
+		db, err := sql.Open(driverName, "file:"+path)
 		if err != nil {
 			return nil, false, err
 		}
@@ -73,7 +73,7 @@ func (s *Store) snapshotDB(name string, create bool) (*sql.DB, bool, error) {
 	if !create {
 		return nil, false, ErrNoSnapshot
 	}
-	db, err := sql.Open("sqlite3", fmt.Sprintf("file:dynlocal-snap-%d-%d?mode=memory&cache=shared", os.Getpid(), memSeq.Add(1)))
+	db, err := sql.Open(driverName, fmt.Sprintf("file:dynlocal-snap-%d-%d?mode=memory&cache=shared", os.Getpid(), memSeq.Add(1)))
 	if err != nil {
 		return nil, false, err
 	}

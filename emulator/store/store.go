@@ -71,7 +71,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// One connection to a private in-memory database: database/sql never closes it while the
 		// pool holds it, and every statement is serialised through it.
 		name := fmt.Sprintf("file:dynlocal-mem-%d-%d?mode=memory&cache=shared&_foreign_keys=0", os.Getpid(), memSeq.Add(1))
-		db, err := sql.Open("sqlite3", name)
+		db, err := sql.Open(driverName, name)
 		if err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
@@ -85,7 +85,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		base := "file:" + opts.Path
-		w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0")
+		w, err := sql.Open(driverName, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0")
 		if err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
@@ -98,7 +98,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			w.Close()
 			return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 		}
-		r, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_busy_timeout=10000&_query_only=1&_foreign_keys=0")
+		r, err := sql.Open(driverName, base+"?_journal_mode=WAL&_busy_timeout=10000&_query_only=1&_foreign_keys=0")
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("store: open: %w", err)

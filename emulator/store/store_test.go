@@ -35,9 +35,17 @@ func testMetadata() (entities, rels []json.RawMessage) {
 	"Keys":[{"LogicalName":"accountnumber_key","KeyAttributes":["accountnumber"]}]}`
 	contact := `{"MetadataId":"608861bc-50a4-4c5f-a02c-21fe1943e2cf","LogicalName":"contact","EntitySetName":"contacts","PrimaryIdAttribute":"contactid","PrimaryNameAttribute":"fullname",
 	"Attributes":[{"LogicalName":"contactid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},{"LogicalName":"fullname","AttributeType":"String","MaxLength":160}]}`
+	task := `{"LogicalName":"task","EntitySetName":"tasks","PrimaryIdAttribute":"activityid","PrimaryNameAttribute":"subject",
+	"Attributes":[{"LogicalName":"activityid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},{"LogicalName":"subject","AttributeType":"String","MaxLength":200},
+	 {"LogicalName":"regardingobjectid","AttributeType":"Lookup","Targets":["account","contact"]}]}`
+	lead := `{"LogicalName":"lead","EntitySetName":"leads","PrimaryIdAttribute":"leadid","Attributes":[{"LogicalName":"leadid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},{"LogicalName":"subject","AttributeType":"String","MaxLength":200}]}`
+	inter := `{"LogicalName":"accountleads","EntitySetName":"accountleadscollection","PrimaryIdAttribute":"accountleadid","IsIntersect":true,"Attributes":[{"LogicalName":"accountleadid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},{"LogicalName":"accountid","AttributeType":"Uniqueidentifier"},{"LogicalName":"leadid","AttributeType":"Uniqueidentifier"}]}`
+	tasks := `{"SchemaName":"Account_Tasks","ReferencedEntity":"account","ReferencingEntity":"task","ReferencingAttribute":"regardingobjectid","ReferencingEntityNavigationPropertyName":"regardingobjectid_account_task","ReferencedEntityNavigationPropertyName":"Account_Tasks"}`
+	nn := `{"SchemaName":"accountleads_association","RelationshipType":"ManyToManyRelationship","Entity1LogicalName":"account","Entity2LogicalName":"lead","IntersectEntityName":"accountleads","Entity1IntersectAttribute":"accountid","Entity2IntersectAttribute":"leadid","Entity1NavigationPropertyName":"accountleads_association","Entity2NavigationPropertyName":"accountleads_association"}`
 	rel := `{"SchemaName":"account_primary_contact","RelationshipType":"OneToManyRelationship","ReferencedEntity":"contact","ReferencedAttribute":"contactid",
 	"ReferencingEntity":"account","ReferencingAttribute":"primarycontactid","ReferencingEntityNavigationPropertyName":"primarycontactid","ReferencedEntityNavigationPropertyName":"account_primary_contact"}`
-	return []json.RawMessage{json.RawMessage(account), json.RawMessage(contact)}, []json.RawMessage{json.RawMessage(rel)}
+	return []json.RawMessage{json.RawMessage(account), json.RawMessage(contact), json.RawMessage(task), json.RawMessage(lead), json.RawMessage(inter)},
+		[]json.RawMessage{json.RawMessage(rel), json.RawMessage(tasks), json.RawMessage(nn)}
 }
 
 func openTest(t *testing.T, path string) *Store {

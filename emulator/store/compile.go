@@ -1,0 +1,699 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// compiler turns a Query into SQL. Table aliases are generated (t0, t1, ...), never taken from the
+// request; column names come from metadata; every value is a bound parameter.
+type compiler struct {
+	q    *Query
+	args []any
+	n    int
+	// links maps each Link to its SQL alias.
+	links map[*Link]string
+	// paths maps a navigation path from the root ("nav1/nav2") to its join alias.
+	paths map[string]string
+	joins []string
+}
+
+// scope is what an unqualified Column refers to: the root, or the related table of an Exists.
+type scope struct {
+	alias  string
+	entity *Entity
+}
+
+func (c *compiler) alias() string {
+	a := "t" + strconv.Itoa(c.n)
+	c.n++
+	return a
+}
+
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "?"
+}
+
+// Compile returns the SQL and arguments of a query, for tests and diagnostics. Select runs it.
+func Compile(q *Query) (string, []any, error) {
+	c, sql, err := compile(q)
+	if err != nil {
+		return "", nil, err
+	}
+	return sql, c.args, nil
+}
+
+func compile(q *Query) (*compiler, string, error) {
+	if q.Entity == nil {
+		return nil, "", errors.New("store: query without an entity")
+	}
+	c := &compiler{q: q, links: map[*Link]string{}, paths: map[string]string{}}
+	root := scope{alias: c.alias(), entity: q.Entity}
+	// Links first, so their aliases are fixed before filters refer to them.
+	for _, l := range q.Links {
+		if err := c.addLink(root, l); err != nil {
+			return nil, "", err
+		}
+	}
+	var where []string
+	if q.Filter != nil {
+		w, err := c.expr(root, q.Filter)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, w)
+	}
+	if len(q.GroupBy) > 0 || len(q.Aggregates) > 0 {
+		return c.aggregate(root, where)
+	}
+	var cols []string
+	attrs := q.Columns
+	if attrs == nil {
+		attrs, _ = storedAttrs(q.Entity, nil)
+	}
+	pk := q.Entity.PrimaryID()
+	cols = append(cols, root.alias+"."+quote(pk.LogicalName), root.alias+"."+quote(VersionColumn))
+	for _, a := range attrs {
+		if !a.Stored() {
+			return nil, "", fmt.Errorf("store: %s.%s is not stored", q.Entity.LogicalName, a.LogicalName)
+		}
+		cols = append(cols, root.alias+"."+quote(a.LogicalName))
+		if a.IsPolymorphic() {
+			cols = append(cols, root.alias+"."+quote(typeColumn(a)))
+		}
+	}
+	for _, l := range q.Links {
+		cols = c.linkColumns(cols, l)
+	}
+	// Order: the given keys, then the primary key so the order is total.
+	var orderExprs []string
+	var orderDesc []bool
+	var orderAttrs []*Attribute
+	for _, o := range q.Order {
+		if o.Column == nil {
+			return nil, "", fmt.Errorf("store: order by alias %q outside an aggregate query", o.Alias)
+		}
+		e, err := c.column(root, o.Column)
+		if err != nil {
+			return nil, "", err
+		}
+		orderExprs = append(orderExprs, e)
+		orderDesc = append(orderDesc, o.Desc)
+		orderAttrs = append(orderAttrs, o.Column.Attr)
+		cols = append(cols, e)
+	}
+	orderExprs = append(orderExprs, root.alias+"."+quote(pk.LogicalName))
+	orderDesc = append(orderDesc, false)
+	orderAttrs = append(orderAttrs, pk)
+	if q.After != nil {
+		w, err := c.keyset(orderExprs, orderDesc, orderAttrs, q.After)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, w)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if q.Distinct {
+		b.WriteString("DISTINCT ")
+	}
+	b.WriteString(strings.Join(cols, ", "))
+	b.WriteString(" FROM " + quote(q.Entity.LogicalName) + " " + root.alias)
+	for _, j := range c.joins {
+		b.WriteString(" " + j)
+	}
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY ")
+	for i, e := range orderExprs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(e)
+		if orderDesc[i] {
+			b.WriteString(" DESC")
+		}
+	}
+	if limit := c.limit(); limit > 0 {
+		b.WriteString(" LIMIT " + c.arg(int64(limit)))
+	}
+	return c, b.String(), nil
+}
+
+// limit is the LIMIT of a row query: one more than a page (to learn whether another follows), or
+// Top.
+func (c *compiler) limit() int {
+	q := c.q
+	switch {
+	case q.PageSize > 0 && q.Top > 0 && q.Top < q.PageSize+1:
+		return q.Top
+	case q.PageSize > 0:
+		return q.PageSize + 1
+	default:
+		return q.Top
+	}
+}
+
+func (c *compiler) addLink(root scope, l *Link) error {
+	parent := root
+	if l.Parent != nil {
+		a, ok := c.links[l.Parent]
+		if !ok {
+			return fmt.Errorf("store: link %q comes before its parent", l.Alias)
+		}
+		parent = scope{alias: a, entity: l.Parent.Entity}
+	}
+	from, ok := l.Entity.Attribute(l.From)
+	if !ok || !from.Stored() {
+		return fmt.Errorf("store: %s has no column %s", l.Entity.LogicalName, l.From)
+	}
+	to, ok := parent.entity.Attribute(l.To)
+	if !ok || !to.Stored() {
+		return fmt.Errorf("store: %s has no column %s", parent.entity.LogicalName, l.To)
+	}
+	a := c.alias()
+	c.links[l] = a
+	on := a + "." + quote(from.LogicalName) + " = " + parent.alias + "." + quote(to.LogicalName)
+	kind := "JOIN"
+	if l.Outer {
+		kind = "LEFT JOIN"
+	}
+	if l.Filter != nil {
+		w, err := c.expr(scope{alias: a, entity: l.Entity}, l.Filter)
+		if err != nil {
+			return err
+		}
+		on += " AND " + w
+	}
+	c.joins = append(c.joins, kind+" "+quote(l.Entity.LogicalName)+" "+a+" ON "+on)
+	return nil
+}
+
+func (c *compiler) linkColumns(cols []string, l *Link) []string {
+	a := c.links[l]
+	for _, at := range l.Columns {
+		cols = append(cols, a+"."+quote(at.LogicalName))
+		if at.IsPolymorphic() {
+			cols = append(cols, a+"."+quote(typeColumn(at)))
+		}
+	}
+	return cols
+}
+
+// column returns the SQL expression of a column, joining single-valued navigation paths from the
+// root on first use.
+func (c *compiler) column(s scope, col *Column) (string, error) {
+	if col == nil || col.Attr == nil {
+		return "", errors.New("store: empty column")
+	}
+	if !col.Attr.Stored() {
+		return "", fmt.Errorf("store: %s is not stored", col.Attr.LogicalName)
+	}
+	alias := s.alias
+	ent := s.entity
+	if col.Link != nil {
+		a, ok := c.links[col.Link]
+		if !ok {
+			return "", fmt.Errorf("store: column of unknown link %q", col.Link.Alias)
+		}
+		alias, ent = a, col.Link.Entity
+	}
+	key := alias
+	for _, nav := range col.Path {
+		if nav.Kind != NavSingle {
+			return "", fmt.Errorf("store: path through collection %s", nav.Name)
+		}
+		lookup, ok := ent.Attribute(nav.Attribute)
+		if !ok {
+			return "", fmt.Errorf("store: %s has no lookup %s", ent.LogicalName, nav.Attribute)
+		}
+		tEnt := nav.TargetEntity
+		if tEnt == nil {
+			return "", fmt.Errorf("store: unknown entity %s", nav.Target)
+		}
+		key += "/" + nav.Name
+		next, ok := c.paths[key]
+		if !ok {
+			next = c.alias()
+			c.paths[key] = next
+			on := next + "." + quote(tEnt.PrimaryIDAttribute) + " = " + alias + "." + quote(lookup.LogicalName)
+			if lookup.IsPolymorphic() {
+				on += " AND " + alias + "." + quote(typeColumn(lookup)) + " = " + c.arg(tEnt.LogicalName)
+			}
+			c.joins = append(c.joins, "LEFT JOIN "+quote(tEnt.LogicalName)+" "+next+" ON "+on)
+		}
+		alias = next
+		ent = tEnt
+	}
+	if _, ok := ent.Attribute(col.Attr.LogicalName); !ok {
+		return "", fmt.Errorf("store: %s has no column %s", ent.LogicalName, col.Attr.LogicalName)
+	}
+	return alias + "." + quote(col.Attr.LogicalName), nil
+}
+
+// sqlValue converts a filter value for column a.
+func sqlValue(a *Attribute, v any) (any, error) {
+	if a.IsLookup() {
+		if s, ok := v.(string); ok {
+			return strings.ToLower(s), nil
+		}
+	}
+	if (a.Type == TypeMoney || a.Type == TypeDecimal) && v != nil {
+		switch x := v.(type) {
+		case int64:
+			v = Decimal{Unscaled: x}
+		case float64:
+			d, err := ParseDecimal(strconv.FormatFloat(x, 'f', -1, 64), a.Scale())
+			if err != nil {
+				return nil, err
+			}
+			v = d
+		}
+	}
+	if a.Type == TypeDouble {
+		switch x := v.(type) {
+		case int64:
+			return float64(x), nil
+		case Decimal:
+			return x.Float(), nil
+		}
+	}
+	if a.Type == TypeDateTime {
+		if t, ok := v.(time.Time); ok {
+			if a.Format == "DateOnly" {
+				return t.UTC().Format(DateOnlyLayout), nil
+			}
+			return t.UTC().Format(DateTimeLayout), nil
+		}
+	}
+	return toSQL(a, v)
+}
+
+func (c *compiler) expr(s scope, e Expr) (string, error) {
+	switch x := e.(type) {
+	case And:
+		return c.list(s, x.Terms, " AND ", "1")
+	case *And:
+		return c.list(s, x.Terms, " AND ", "1")
+	case Or:
+		return c.list(s, x.Terms, " OR ", "0")
+	case *Or:
+		return c.list(s, x.Terms, " OR ", "0")
+	case Not:
+		w, err := c.expr(s, x.X)
+		return "NOT (" + w + ")", err
+	case *Not:
+		w, err := c.expr(s, x.X)
+		return "NOT (" + w + ")", err
+	case Compare:
+		return c.compare(s, &x)
+	case *Compare:
+		return c.compare(s, x)
+	case Match:
+		return c.match(s, &x)
+	case *Match:
+		return c.match(s, x)
+	case In:
+		return c.in(s, &x)
+	case *In:
+		return c.in(s, x)
+	case Null:
+		return c.null(s, &x)
+	case *Null:
+		return c.null(s, x)
+	case ContainValues:
+		return c.containValues(s, &x)
+	case *ContainValues:
+		return c.containValues(s, x)
+	case Exists:
+		return c.exists(s, &x)
+	case *Exists:
+		return c.exists(s, x)
+	}
+	return "", fmt.Errorf("store: unknown filter node %T", e)
+}
+
+func (c *compiler) list(s scope, terms []Expr, sep, empty string) (string, error) {
+	if len(terms) == 0 {
+		return empty, nil
+	}
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		w, err := c.expr(s, t)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = "(" + w + ")"
+	}
+	return strings.Join(parts, sep), nil
+}
+
+func (c *compiler) compare(s scope, x *Compare) (string, error) {
+	l, err := c.column(s, x.Left)
+	if err != nil {
+		return "", err
+	}
+	switch x.Op {
+	case Eq, Ne, Gt, Ge, Lt, Le:
+	default:
+		return "", fmt.Errorf("store: unknown operator %q", x.Op)
+	}
+	if x.Right != nil {
+		r, err := c.column(s, x.Right)
+		if err != nil {
+			return "", err
+		}
+		return l + " " + string(x.Op) + " " + r, nil
+	}
+	if x.Value == nil {
+		switch x.Op {
+		case Eq:
+			return l + " IS NULL", nil
+		case Ne:
+			return l + " IS NOT NULL", nil
+		}
+		// Ordering against null matches nothing, as in SQL Server.
+		return "0", nil
+	}
+	v, err := sqlValue(x.Left.Attr, x.Value)
+	if err != nil {
+		return "", err
+	}
+	return l + " " + string(x.Op) + " " + c.arg(v), nil
+}
+
+// match compiles contains/startswith/endswith/like. Dataverse treats %, _ and [...] in the value
+// as wildcards; patterns without a bracket class use SQLite's LIKE (case-insensitive for ASCII,
+// index-friendly for prefixes), the rest the dv_like function, which implements the whole syntax.
+func (c *compiler) match(s scope, x *Match) (string, error) {
+	l, err := c.column(s, x.Column)
+	if err != nil {
+		return "", err
+	}
+	pat := x.Pattern
+	switch x.Kind {
+	case "contains":
+		pat = "%" + pat + "%"
+	case "startswith":
+		pat = pat + "%"
+	case "endswith":
+		pat = "%" + pat
+	case "like":
+	default:
+		return "", fmt.Errorf("store: unknown match kind %q", x.Kind)
+	}
+	var w string
+	if strings.ContainsRune(pat, '[') {
+		w = "dv_like(" + c.arg(pat) + ", " + l + ")"
+	} else {
+		w = l + " LIKE " + c.arg(pat)
+	}
+	if x.Negate {
+		return "NOT (" + w + ")", nil
+	}
+	return w, nil
+}
+
+func (c *compiler) in(s scope, x *In) (string, error) {
+	l, err := c.column(s, x.Column)
+	if err != nil {
+		return "", err
+	}
+	if len(x.Values) == 0 {
+		if x.Negate {
+			return "1", nil
+		}
+		return "0", nil
+	}
+	marks := make([]string, len(x.Values))
+	for i, v := range x.Values {
+		sv, err := sqlValue(x.Column.Attr, v)
+		if err != nil {
+			return "", err
+		}
+		marks[i] = c.arg(sv)
+	}
+	op := " IN ("
+	if x.Negate {
+		op = " NOT IN ("
+	}
+	return l + op + strings.Join(marks, ", ") + ")", nil
+}
+
+func (c *compiler) null(s scope, x *Null) (string, error) {
+	l, err := c.column(s, x.Column)
+	if err != nil {
+		return "", err
+	}
+	if x.Negate {
+		return l + " IS NOT NULL", nil
+	}
+	return l + " IS NULL", nil
+}
+
+func (c *compiler) containValues(s scope, x *ContainValues) (string, error) {
+	l, err := c.column(s, x.Column)
+	if err != nil {
+		return "", err
+	}
+	if len(x.Values) == 0 {
+		return "0", nil
+	}
+	parts := make([]string, len(x.Values))
+	for i, v := range x.Values {
+		parts[i] = l + " LIKE " + c.arg("%,"+strconv.FormatInt(v, 10)+",%")
+	}
+	w := "(" + strings.Join(parts, " OR ") + ")"
+	if x.Negate {
+		return "(" + l + " IS NULL OR NOT " + w + ")", nil
+	}
+	return w, nil
+}
+
+// exists compiles a test on related rows reached through a navigation property.
+func (c *compiler) exists(s scope, x *Exists) (string, error) {
+	outer := s
+	if x.Link != nil {
+		a, ok := c.links[x.Link]
+		if !ok {
+			return "", fmt.Errorf("store: exists from unknown link %q", x.Link.Alias)
+		}
+		outer = scope{alias: a, entity: x.Link.Entity}
+	}
+	nav := x.Nav
+	target := nav.TargetEntity
+	if target == nil {
+		return "", fmt.Errorf("store: unknown entity %s", nav.Target)
+	}
+	in := scope{alias: c.alias(), entity: target}
+	var from, link string
+	switch nav.Kind {
+	case NavCollection:
+		la, ok := target.Attribute(nav.Attribute)
+		if !ok {
+			return "", fmt.Errorf("store: %s has no lookup %s", target.LogicalName, nav.Attribute)
+		}
+		from = quote(target.LogicalName) + " " + in.alias
+		link = in.alias + "." + quote(la.LogicalName) + " = " + outer.alias + "." + quote(outer.entity.PrimaryIDAttribute)
+		if la.IsPolymorphic() {
+			link += " AND " + in.alias + "." + quote(typeColumn(la)) + " = " + c.arg(outer.entity.LogicalName)
+		}
+	case NavSingle:
+		la, ok := outer.entity.Attribute(nav.Attribute)
+		if !ok {
+			return "", fmt.Errorf("store: %s has no lookup %s", outer.entity.LogicalName, nav.Attribute)
+		}
+		from = quote(target.LogicalName) + " " + in.alias
+		link = in.alias + "." + quote(target.PrimaryIDAttribute) + " = " + outer.alias + "." + quote(la.LogicalName)
+	case NavManyToMany:
+		r := nav.Relationship
+		mine, theirs := r.Entity1IntersectAttribute, r.Entity2IntersectAttribute
+		if outer.entity.LogicalName != r.Entity1 {
+			mine, theirs = theirs, mine
+		}
+		ia := c.alias()
+		from = quote(r.IntersectEntity) + " " + ia + " JOIN " + quote(target.LogicalName) + " " + in.alias + " ON " + in.alias + "." + quote(target.PrimaryIDAttribute) + " = " + ia + "." + quote(theirs)
+		link = ia + "." + quote(mine) + " = " + outer.alias + "." + quote(outer.entity.PrimaryIDAttribute)
+	default:
+		return "", fmt.Errorf("store: unknown navigation kind")
+	}
+	cond := link
+	if x.Filter != nil {
+		w, err := c.expr(in, x.Filter)
+		if err != nil {
+			return "", err
+		}
+		if x.All {
+			cond += " AND NOT COALESCE((" + w + "), 0)"
+		} else {
+			cond += " AND (" + w + ")"
+		}
+	} else if x.All {
+		// all() with no predicate is true.
+		return "1", nil
+	}
+	sub := "EXISTS (SELECT 1 FROM " + from + " WHERE " + cond + ")"
+	if x.All != x.Negate {
+		return "NOT " + sub, nil
+	}
+	return sub, nil
+}
+
+// keyset builds the condition "row comes after pos" for the given order. NULLs sort first in
+// ascending order (as in SQL Server and SQLite).
+func (c *compiler) keyset(exprs []string, desc []bool, attrs []*Attribute, pos *Position) (string, error) {
+	vals := append(append([]any(nil), pos.Values...), pos.ID)
+	if len(vals) != len(exprs) {
+		return "", fmt.Errorf("store: page position has %d values for %d order keys: %w", len(vals), len(exprs), ErrBadPosition)
+	}
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		sv, err := sqlValue(attrs[i], v)
+		if err != nil {
+			return "", fmt.Errorf("store: page position: %v: %w", err, ErrBadPosition)
+		}
+		vals[i] = sv
+	}
+	var build func(i int) string
+	build = func(i int) string {
+		e, v := exprs[i], vals[i]
+		last := i == len(exprs)-1
+		var after string
+		switch {
+		case v == nil && desc[i]:
+			after = "0" // nothing sorts after NULL descending
+		case v == nil:
+			after = e + " IS NOT NULL"
+		case desc[i]:
+			after = "(" + e + " < " + c.arg(v) + " OR " + e + " IS NULL)"
+		default:
+			after = e + " > " + c.arg(v)
+		}
+		if last {
+			return after
+		}
+		equal := e + " IS NULL"
+		if v != nil {
+			equal = e + " = " + c.arg(v)
+		}
+		return "(" + after + " OR (" + equal + " AND " + build(i+1) + "))"
+	}
+	return build(0), nil
+}
+
+// aggregate compiles an aggregate query: grouping columns and aggregates, keyed by alias.
+func (c *compiler) aggregate(root scope, where []string) (*compiler, string, error) {
+	q := c.q
+	var cols, groups []string
+	for _, g := range q.GroupBy {
+		e, err := c.column(root, g.Column)
+		if err != nil {
+			return nil, "", err
+		}
+		e, err = datePart(e, g.DatePart)
+		if err != nil {
+			return nil, "", err
+		}
+		cols = append(cols, e)
+		groups = append(groups, e)
+	}
+	for _, a := range q.Aggregates {
+		var e string
+		if a.Func != AggCount {
+			col, err := c.column(root, a.Column)
+			if err != nil {
+				return nil, "", err
+			}
+			e = col
+		}
+		switch a.Func {
+		case AggCount:
+			cols = append(cols, "COUNT(*)")
+		case AggCountColumn:
+			cols = append(cols, "COUNT("+e+")")
+		case AggCountDistinct:
+			cols = append(cols, "COUNT(DISTINCT "+e+")")
+		case AggSum:
+			cols = append(cols, "SUM("+e+")")
+		case AggAvg:
+			cols = append(cols, "AVG("+e+")")
+		case AggMin:
+			cols = append(cols, "MIN("+e+")")
+		case AggMax:
+			cols = append(cols, "MAX("+e+")")
+		default:
+			return nil, "", fmt.Errorf("store: unknown aggregate %q", a.Func)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + quote(q.Entity.LogicalName) + " " + root.alias)
+	for _, j := range c.joins {
+		b.WriteString(" " + j)
+	}
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	if len(groups) > 0 {
+		b.WriteString(" GROUP BY " + strings.Join(groups, ", "))
+	}
+	var order []string
+	for _, o := range q.Order {
+		idx := -1
+		for i, g := range q.GroupBy {
+			if g.Alias == o.Alias {
+				idx = i
+			}
+		}
+		for i, a := range q.Aggregates {
+			if a.Alias == o.Alias {
+				idx = len(q.GroupBy) + i
+			}
+		}
+		if idx < 0 {
+			return nil, "", fmt.Errorf("store: order by unknown alias %q", o.Alias)
+		}
+		s := strconv.Itoa(idx + 1)
+		if o.Desc {
+			s += " DESC"
+		}
+		order = append(order, s)
+	}
+	if len(order) == 0 {
+		for i := range q.GroupBy {
+			order = append(order, strconv.Itoa(i+1))
+		}
+	}
+	if len(order) > 0 {
+		b.WriteString(" ORDER BY " + strings.Join(order, ", "))
+	}
+	if limit := c.limit(); limit > 0 {
+		b.WriteString(" LIMIT " + c.arg(int64(limit)))
+	}
+	return c, b.String(), nil
+}
+
+// datePart groups a DateTime column (UTC text) by a part of the date.
+func datePart(e, part string) (string, error) {
+	switch part {
+	case "":
+		return e, nil
+	case "year", "fiscal-year":
+		return "CAST(substr(" + e + ", 1, 4) AS INTEGER)", nil
+	case "month":
+		return "CAST(substr(" + e + ", 6, 2) AS INTEGER)", nil
+	case "day":
+		return "CAST(substr(" + e + ", 9, 2) AS INTEGER)", nil
+	case "quarter", "fiscal-period":
+		return "((CAST(substr(" + e + ", 6, 2) AS INTEGER) + 2) / 3)", nil
+	case "week":
+		return "(CAST(strftime('%W', substr(" + e + ", 1, 10)) AS INTEGER) + 1)", nil
+	}
+	return "", fmt.Errorf("store: unknown date grouping %q", part)
+}

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// ResultRow is one row of a query result.
+type ResultRow struct {
+	// ID is the primary key and Version the row version (zero for aggregate rows).
+	ID      string
+	Version int64
+	// Row holds the root columns read, or for aggregate queries the values keyed by alias.
+	Row Row
+	// Links holds the columns read from each link, by link.
+	Links map[*Link]Row
+	// OrderValues are the values of the Order columns, for the next page's position.
+	OrderValues []any
+}
+
+// Result is a page of rows.
+type Result struct {
+	Rows []ResultRow
+	// More is set when another page follows; Next is then the position after the last row.
+	More bool
+	Next *Position
+}
+
+// Select runs a query.
+func (t *Tx) Select(q *Query) (*Result, error) {
+	c, query, err := compile(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.QueryContext(t.ctx, query, c.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: select %s: %w", q.Entity.LogicalName, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	res := &Result{}
+	aggregate := len(q.GroupBy) > 0 || len(q.Aggregates) > 0
+	attrs := q.Columns
+	if attrs == nil {
+		attrs, _ = storedAttrs(q.Entity, nil)
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		var rr ResultRow
+		if aggregate {
+			rr, err = aggregateRow(q, vals)
+		} else {
+			rr, err = plainRow(q, attrs, vals)
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Rows = append(res.Rows, rr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: select %s: %w", q.Entity.LogicalName, err)
+	}
+	if q.PageSize > 0 && len(res.Rows) > q.PageSize && (q.Top == 0 || q.Top > q.PageSize) {
+		res.Rows = res.Rows[:q.PageSize]
+		res.More = true
+		last := res.Rows[len(res.Rows)-1]
+		page := 1
+		if q.After != nil {
+			page = q.After.Page + 1
+		}
+		res.Next = &Position{Values: last.OrderValues, ID: last.ID, Page: page}
+	}
+	return res, nil
+}
+
+func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
+	var rr ResultRow
+	rr.ID = asString(vals[0])
+	ver, err := asInt(vals[1])
+	if err != nil {
+		return rr, err
+	}
+	rr.Version = ver
+	i := 2
+	read := func(list []*Attribute) (Row, error) {
+		row := make(Row, len(list))
+		for _, a := range list {
+			raw := vals[i]
+			i++
+			typ := ""
+			if a.IsPolymorphic() {
+				if vals[i] != nil {
+					typ = asString(vals[i])
+				}
+				i++
+			}
+			v, err := fromSQL(a, raw, typ)
+			if err != nil {
+				return nil, err
+			}
+			row[a.LogicalName] = v
+		}
+		return row, nil
+	}
+	if rr.Row, err = read(attrs); err != nil {
+		return rr, err
+	}
+	if _, ok := q.Entity.attrs[VersionColumn]; ok {
+		rr.Row[VersionColumn] = ver
+	}
+	for _, l := range q.Links {
+		if len(l.Columns) == 0 {
+			continue
+		}
+		lr, err := read(l.Columns)
+		if err != nil {
+			return rr, err
+		}
+		if rr.Links == nil {
+			rr.Links = map[*Link]Row{}
+		}
+		rr.Links[l] = lr
+	}
+	for _, o := range q.Order {
+		v, err := fromSQL(o.Column.Attr, vals[i], "")
+		if err != nil {
+			return rr, err
+		}
+		// Positions carry the stored form of lookups (the id), which is what the keyset compares.
+		if l, ok := v.(Lookup); ok {
+			v = l.ID
+		}
+		rr.OrderValues = append(rr.OrderValues, v)
+		i++
+	}
+	return rr, nil
+}
+
+// aggregateRow reads an aggregate row: group values (typed by their column, or integers for date
+// parts) and aggregates (exact for Money and Decimal sums and averages).
+func aggregateRow(q *Query, vals []any) (ResultRow, error) {
+	rr := ResultRow{Row: Row{}}
+	i := 0
+	for _, g := range q.GroupBy {
+		var v any
+		var err error
+		if g.DatePart != "" {
+			if vals[i] != nil {
+				v, err = asInt(vals[i])
+			}
+		} else {
+			v, err = fromSQL(g.Column.Attr, vals[i], "")
+		}
+		if err != nil {
+			return rr, err
+		}
+		rr.Row[g.Alias] = v
+		i++
+	}
+	for _, a := range q.Aggregates {
+		raw := vals[i]
+		i++
+		switch a.Func {
+		case AggCount, AggCountColumn, AggCountDistinct:
+			n, err := asInt(raw)
+			if err != nil {
+				return rr, err
+			}
+			rr.Row[a.Alias] = n
+			continue
+		}
+		if raw == nil {
+			rr.Row[a.Alias] = nil
+			continue
+		}
+		at := a.Column.Attr
+		switch {
+		case at.Type == TypeMoney || at.Type == TypeDecimal:
+			if a.Func == AggAvg {
+				f, ok := raw.(float64)
+				if !ok {
+					n, err := asInt(raw)
+					if err != nil {
+						return rr, err
+					}
+					f = float64(n)
+				}
+				rr.Row[a.Alias] = Decimal{Unscaled: int64(math.Round(f)), Scale: at.Scale()}
+				continue
+			}
+			n, err := asInt(raw)
+			if err != nil {
+				return rr, err
+			}
+			rr.Row[a.Alias] = Decimal{Unscaled: n, Scale: at.Scale()}
+		case a.Func == AggAvg:
+			switch x := raw.(type) {
+			case float64:
+				rr.Row[a.Alias] = x
+			case int64:
+				rr.Row[a.Alias] = float64(x)
+			default:
+				f, err := strconv.ParseFloat(asString(raw), 64)
+				if err != nil {
+					return rr, err
+				}
+				rr.Row[a.Alias] = f
+			}
+		default:
+			v, err := fromSQL(at, raw, "")
+			if err != nil {
+				return rr, err
+			}
+			rr.Row[a.Alias] = v
+		}
+	}
+	return rr, nil
+}
+
+// CountRows counts the rows a query matches, ignoring its order, paging and columns. A limit above
+// zero stops counting there (Dataverse caps @odata.count at 5,000).
+func (t *Tx) CountRows(q *Query, limit int) (int64, error) {
+	cq := *q
+	cq.Columns = []*Attribute{}
+	cq.Order = nil
+	cq.After = nil
+	cq.PageSize = 0
+	cq.Top = limit
+	cq.Distinct = false
+	c, inner, err := compile(&cq)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM ("+inner+")", c.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", q.Entity.LogicalName, err)
+	}
+	return n, nil
+}
