@@ -1,0 +1,181 @@
+package odata
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// The query parsers' tests share a small schema built from EntityMetadata documents: account,
+// contact, systemuser and task, with the relationships account_primary_contact (account N:1
+// contact), Account_Tasks (account 1:N task), lk_contactbase_createdby (contact N:1 systemuser)
+// and accountcontacts_association (account N:N contact).
+var testEntityDocs = []string{
+	`{"LogicalName":"account","SchemaName":"Account","EntitySetName":"accounts","PrimaryIdAttribute":"accountid","PrimaryNameAttribute":"name","Attributes":[
+		{"LogicalName":"accountid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},
+		{"LogicalName":"name","AttributeType":"String","IsPrimaryName":true,"MaxLength":160},
+		{"LogicalName":"description","AttributeType":"Memo"},
+		{"LogicalName":"revenue","AttributeType":"Money"},
+		{"LogicalName":"exchangerate","AttributeType":"Decimal","Precision":10},
+		{"LogicalName":"address1_latitude","AttributeType":"Double"},
+		{"LogicalName":"numberofemployees","AttributeType":"Integer"},
+		{"LogicalName":"versionnumber","AttributeType":"BigInt"},
+		{"LogicalName":"donotemail","AttributeType":"Boolean"},
+		{"LogicalName":"createdon","AttributeType":"DateTime","Format":"DateAndTime"},
+		{"LogicalName":"accountcategorycode","AttributeType":"Picklist","OptionSet":{"Options":[{"Value":1},{"Value":2}]}},
+		{"LogicalName":"statecode","AttributeType":"State"},
+		{"LogicalName":"primarycontactid","AttributeType":"Lookup","Targets":["contact"]},
+		{"LogicalName":"primarycontactidname","AttributeType":"String","AttributeOf":"primarycontactid"},
+		{"LogicalName":"ownerid","AttributeType":"Owner","Targets":["systemuser","team"]},
+		{"LogicalName":"tags","AttributeType":"Virtual","AttributeTypeName":{"Value":"MultiSelectPicklistType"},"OptionSet":{"Options":[{"Value":1},{"Value":2},{"Value":3}]}},
+		{"LogicalName":"entityimage","AttributeType":"Virtual","AttributeTypeName":{"Value":"ImageType"}}
+	]}`,
+	`{"LogicalName":"contact","SchemaName":"Contact","EntitySetName":"contacts","PrimaryIdAttribute":"contactid","PrimaryNameAttribute":"fullname","Attributes":[
+		{"LogicalName":"contactid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},
+		{"LogicalName":"fullname","AttributeType":"String","IsPrimaryName":true},
+		{"LogicalName":"firstname","AttributeType":"String"},
+		{"LogicalName":"lastname","AttributeType":"String"},
+		{"LogicalName":"numberofchildren","AttributeType":"Integer"},
+		{"LogicalName":"birthdate","AttributeType":"DateTime","Format":"DateOnly"},
+		{"LogicalName":"createdby","AttributeType":"Lookup","Targets":["systemuser"]}
+	]}`,
+	`{"LogicalName":"systemuser","SchemaName":"SystemUser","EntitySetName":"systemusers","PrimaryIdAttribute":"systemuserid","PrimaryNameAttribute":"fullname","Attributes":[
+		{"LogicalName":"systemuserid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},
+		{"LogicalName":"fullname","AttributeType":"String","IsPrimaryName":true}
+	]}`,
+	`{"LogicalName":"task","SchemaName":"Task","EntitySetName":"tasks","PrimaryIdAttribute":"activityid","PrimaryNameAttribute":"subject","IsActivity":true,"Attributes":[
+		{"LogicalName":"activityid","AttributeType":"Uniqueidentifier","IsPrimaryId":true},
+		{"LogicalName":"subject","AttributeType":"String","IsPrimaryName":true},
+		{"LogicalName":"scheduledend","AttributeType":"DateTime"},
+		{"LogicalName":"regardingobjectid","AttributeType":"Lookup","Targets":["account"]}
+	]}`,
+}
+
+var testRelationshipDocs = []string{
+	`{"SchemaName":"account_primary_contact","RelationshipType":"OneToManyRelationship","ReferencedEntity":"contact","ReferencedAttribute":"contactid","ReferencingEntity":"account","ReferencingAttribute":"primarycontactid","ReferencingEntityNavigationPropertyName":"primarycontactid","ReferencedEntityNavigationPropertyName":"account_primary_contact"}`,
+	`{"SchemaName":"Account_Tasks","RelationshipType":"OneToManyRelationship","ReferencedEntity":"account","ReferencedAttribute":"accountid","ReferencingEntity":"task","ReferencingAttribute":"regardingobjectid","ReferencingEntityNavigationPropertyName":"regardingobjectid_account_task","ReferencedEntityNavigationPropertyName":"Account_Tasks"}`,
+	`{"SchemaName":"accountcontacts_association","RelationshipType":"ManyToManyRelationship","Entity1LogicalName":"account","Entity2LogicalName":"contact","IntersectEntityName":"accountcontacts","Entity1IntersectAttribute":"accountid","Entity2IntersectAttribute":"contactid","Entity1NavigationPropertyName":"account_contacts","Entity2NavigationPropertyName":"contact_accounts"}`,
+	`{"SchemaName":"lk_contactbase_createdby","RelationshipType":"OneToManyRelationship","ReferencedEntity":"systemuser","ReferencedAttribute":"systemuserid","ReferencingEntity":"contact","ReferencingAttribute":"createdby","ReferencingEntityNavigationPropertyName":"createdby","ReferencedEntityNavigationPropertyName":"lk_contactbase_createdby"}`,
+}
+
+func testSchema(tb testing.TB) *store.Schema {
+	tb.Helper()
+	var ents []*store.Entity
+	for _, d := range testEntityDocs {
+		e, err := store.ParseEntity(json.RawMessage(d))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ents = append(ents, e)
+	}
+	var rels []*store.Relationship
+	for _, d := range testRelationshipDocs {
+		r, err := store.ParseRelationship(json.RawMessage(d))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rels = append(rels, r)
+	}
+	sch, err := store.NewSchema(ents, rels, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sch
+}
+
+func entity(tb testing.TB, sch *store.Schema, name string) *store.Entity {
+	tb.Helper()
+	if name == "" {
+		name = "account"
+	}
+	e, ok := sch.Entity(name)
+	if !ok {
+		tb.Fatalf("no entity %s", name)
+	}
+	return e
+}
+
+// testEnv is a Wednesday morning.
+var testEnv = Env{
+	Now:            time.Date(2024, 5, 15, 10, 30, 0, 0, time.UTC),
+	UserID:         "11111111-1111-1111-1111-111111111111",
+	BusinessUnitID: "22222222-2222-2222-2222-222222222222",
+	TeamIDs:        []string{"33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"},
+}
+
+// exprOpts compares metadata by name, so expectations can use bare stand-ins.
+var exprOpts = cmp.Options{
+	cmp.Comparer(func(a, b *store.Attribute) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.LogicalName == b.LogicalName
+	}),
+	cmp.Comparer(func(a, b *store.Nav) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.Name == b.Name
+	}),
+	cmp.Comparer(func(a, b *store.Link) bool { return a == b }),
+}
+
+// col builds an expected column: navigation property names, then the column's logical name.
+func col(names ...string) *store.Column {
+	c := &store.Column{Attr: &store.Attribute{LogicalName: names[len(names)-1]}}
+	for _, n := range names[:len(names)-1] {
+		c.Path = append(c.Path, &store.Nav{Name: n})
+	}
+	return c
+}
+
+func cmpx(c *store.Column, op store.CompareOp, v any) store.Compare {
+	return store.Compare{Left: c, Op: op, Value: v}
+}
+
+func and(terms ...store.Expr) store.And { return store.And{Terms: terms} }
+func or(terms ...store.Expr) store.Or   { return store.Or{Terms: terms} }
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+func at(y int, m time.Month, d, h, mi int) time.Time {
+	return time.Date(y, m, d, h, mi, 0, 0, time.UTC)
+}
+
+// checkQueryErr checks that err is the expected 400 with message and position.
+func checkQueryErr(t *testing.T, err error, msg string, pos int) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %q", msg)
+	}
+	de, ok := dverr.As(err)
+	if !ok {
+		t.Fatalf("error %T %v is not a *dverr.Error", err, err)
+	}
+	if de.Status != 400 {
+		t.Errorf("status %d, want 400", de.Status)
+	}
+	if de.Message != msg {
+		t.Errorf("message:\n got %q\nwant %q", de.Message, msg)
+	}
+	if de.Position != pos {
+		t.Errorf("position %d, want %d", de.Position, pos)
+	}
+}
+
+// checkFuzzErr is the fuzz targets' invariant: every error is a 400 naming a position in the text.
+func checkFuzzErr(t *testing.T, err error, text string) {
+	var de *dverr.Error
+	if !errors.As(err, &de) {
+		t.Fatalf("%q: error %T %v is not a *dverr.Error", text, err, err)
+	}
+	if de.Status != 400 || de.Position < 0 || de.Position > len(text) {
+		t.Fatalf("%q: error status %d position %d: %s", text, de.Status, de.Position, de.Message)
+	}
+}
