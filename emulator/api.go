@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -135,7 +134,9 @@ func (s *Server) dispatch(req *apiRequest) (*response, error) {
 	case odata.KindEntitySet:
 		switch {
 		case res.Count && m == http.MethodGet:
-			return s.countSet(req)
+			return s.countRecords(req, res.Entity, nil)
+		case m == http.MethodGet:
+			return s.listRecords(req, res.Entity, nil, res.Entity.EntitySetName)
 		case m == http.MethodPost && !res.Count:
 			return s.createRecord(req)
 		}
@@ -164,8 +165,8 @@ func (s *Server) dispatch(req *apiRequest) (*response, error) {
 		if m == http.MethodGet && res.Nav.Kind == store.NavSingle && res.NavKey == nil {
 			return s.getSingleNav(req)
 		}
-		if m == http.MethodGet {
-			return nil, dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "dynlocal does not serve collection-valued navigation properties as resources yet.")
+		if m == http.MethodGet && res.Nav.Kind != store.NavSingle && res.NavKey == nil {
+			return s.listNavigation(req)
 		}
 	}
 	return nil, methodNotAllowed(req.r)
@@ -241,27 +242,6 @@ func organizationID(tx *store.Tx) (string, error) {
 		return "", nil
 	}
 	return id, err
-}
-
-// countSet answers GET {set}/$count with a text/plain number.
-// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
-func (s *Server) countSet(req *apiRequest) (*response, error) {
-	if err := req.query.allow(s.cfg.Loose); err != nil {
-		return nil, err
-	}
-	var n int64
-	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
-		var err error
-		n, err = tx.Count(req.res.Entity)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	resp := newResponse(http.StatusOK)
-	resp.text = strconv.FormatInt(n, 10)
-	resp.contentType = "text/plain"
-	return resp, nil
 }
 
 // decoderFor returns a body decoder for this request.

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -164,5 +165,57 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	}
 	if who, _, err := c2.WhoAmI(ctx); err != nil || who.UserID != emulator.DefaultHumanUserID {
 		t.Errorf("after refresh: %+v %v", who, err)
+	}
+}
+
+func TestClientQueries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.newClient(t)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		if _, _, err := c.CreateRecord(ctx, "accounts", client.Record{"name": fmt.Sprintf("cq %d", i), "numberofemployees": i}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := &client.QueryOptions{Select: []string{"name"}, Filter: "startswith(name,'cq ')", OrderBy: []string{"numberofemployees desc"}, PageSize: 2, Count: true}
+	page, _, err := c.QueryRecords(ctx, "accounts", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 2 || page.NextLink == "" || page.Count != 5 || page.Records[0]["name"] != "cq 4" {
+		t.Fatalf("first page: %+v", page)
+	}
+	next, _, err := c.QueryRecords(ctx, "accounts", &client.QueryOptions{NextLink: page.NextLink, PageSize: 2})
+	if err != nil || next.Records[0]["name"] != "cq 2" {
+		t.Fatalf("second page: %+v %v", next, err)
+	}
+	var all []string
+	for r, err := range c.QueryAll(ctx, "accounts", opts) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r["name"].(string))
+	}
+	if len(all) != 5 || all[4] != "cq 0" {
+		t.Errorf("QueryAll = %v", all)
+	}
+	limited := *opts
+	limited.MaxPages = 2
+	var gotErr error
+	for _, err := range c.QueryAll(ctx, "accounts", &limited) {
+		gotErr = err
+	}
+	if !errors.Is(gotErr, client.ErrTooManyPages) {
+		t.Errorf("MaxPages: err = %v", gotErr)
+	}
+	n, _, err := c.Count(ctx, "accounts", "startswith(name,'cq ')")
+	if err != nil || n != 5 {
+		t.Errorf("Count = %d, %v", n, err)
+	}
+	_, _, err = c.QueryRecords(ctx, "accounts", &client.QueryOptions{Filter: "nosuch eq 1"})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.StatusCode != 400 || ce.Message != "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.account'." {
+		t.Errorf("bad filter: %v", err)
 	}
 }

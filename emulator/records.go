@@ -134,8 +134,24 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object,
 				body.set(x.Nav.Name, o)
 				continue
 			}
-			if x.Filter != "" || x.OrderBy != "" || x.Top > 0 {
+			if x.OrderBy != "" || x.Top > 0 {
 				return dverr.New(http.StatusBadRequest, dverr.CodeExpandNotSupported, "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship or nested one-to-many relationship.")
+			}
+			if x.Filter != "" {
+				// A filter on a single-valued expansion decides whether the related row shows.
+				f, err := odata.ParseFilter(sch, target, x.Filter, nil, s.env(req))
+				if err != nil {
+					return err
+				}
+				res, err := tx.Select(&store.Query{Entity: target, Columns: []*store.Attribute{}, Top: 1,
+					Filter: store.And{Terms: []store.Expr{f, store.Compare{Left: &store.Column{Attr: target.PrimaryID()}, Op: store.Eq, Value: l.ID}}}})
+				if err != nil {
+					return err
+				}
+				if len(res.Rows) == 0 {
+					body.set(x.Nav.Name, nil)
+					continue
+				}
 			}
 			child, _, err := s.shapeRecord(req, tx, target, l.ID, x.Select, x.Expand)
 			if errors.Is(err, store.ErrNotFound) {
@@ -150,31 +166,9 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object,
 			body.set(x.Nav.Name, child)
 			continue
 		}
-		if x.Filter != "" || x.OrderBy != "" || len(x.Expand) > 0 {
-			return dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "dynlocal does not support $filter, $orderby or nested $expand inside a collection-valued $expand yet.")
-		}
-		var ids []string
-		var err error
-		if x.Nav.Kind == store.NavCollection {
-			ids, err = tx.Referencing(target, x.Nav.Attribute, id)
-		} else {
-			ids, err = tx.Linked(x.Nav.Relationship, e.LogicalName, id)
-		}
-		if err != nil {
+		if err := s.expandCollection(req, tx, sh, e, []store.ResultRow{{ID: id, Row: row}}, []*object{body}, x); err != nil {
 			return err
 		}
-		if x.Top > 0 && len(ids) > x.Top {
-			ids = ids[:x.Top]
-		}
-		list := []*object{}
-		for _, cid := range ids {
-			child, _, err := s.shapeRecord(req, tx, target, cid, x.Select, nil)
-			if err != nil {
-				return err
-			}
-			list = append(list, child)
-		}
-		body.set(x.Nav.Name, list)
 	}
 	return nil
 }

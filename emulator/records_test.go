@@ -498,3 +498,26 @@ func TestAdminResetAndSnapshots(t *testing.T) {
 	e.do("POST", "/_emulator/snapshots/nope/restore", nil).expect(t, 404)
 	e.do("PUT", "/_emulator/snapshots/bad%20name", nil).expect(t, 400)
 }
+
+func TestDeleteBehavioursAndDefaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "accounts?$select=creditonhold", map[string]any{"name": "D", "Account_Tasks": []any{map[string]any{"subject": "x"}}}, "Prefer", "return=representation").expect(t, 201)
+	got := r.JSON(t)
+	if got["creditonhold"] != false {
+		t.Errorf("Boolean default not applied: creditonhold = %v", got["creditonhold"])
+	}
+	aid := got["accountid"].(string)
+	cid := idFromEntityID(t, e.do("POST", "contacts", map[string]any{"lastname": "Primary"}).expect(t, 204).Header)
+	e.do("PUT", "accounts("+aid+")/primarycontactid/$ref", map[string]any{"@odata.id": "contacts(" + cid + ")"}).expect(t, 204)
+	tasks := e.do("GET", "accounts("+aid+")/Account_Tasks?$select=subject", nil).expect(t, 200).JSON(t)["value"].([]any)
+	tid := tasks[0].(map[string]any)["activityid"].(string)
+	// Account_Tasks is parental: deleting the account deletes its tasks. account_primary_contact
+	// removes the link only: the contact stays.
+	e.do("DELETE", "contacts("+cid+")", nil).expect(t, 204)
+	if v := e.do("GET", "accounts("+aid+")?$select=_primarycontactid_value", nil).expect(t, 200).JSON(t)["_primarycontactid_value"]; v != nil {
+		t.Errorf("lookup to a deleted contact = %v", v)
+	}
+	e.do("DELETE", "accounts("+aid+")", nil).expect(t, 204)
+	e.do("GET", "tasks("+tid+")", nil).expect(t, 404)
+}

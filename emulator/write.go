@@ -32,6 +32,9 @@ func mapStoreErr(err error, e *store.Entity, id string) error {
 		return dverr.RecordNotFound(e.LogicalName, id)
 	case errors.Is(err, store.ErrDuplicate):
 		return dverr.DuplicateRecord()
+	case errors.Is(err, store.ErrRestricted):
+		// CannotDeleteDueToAssociation.
+		return dverr.New(http.StatusMethodNotAllowed, "0x80040227", "The object you tried to delete is associated with another object and cannot be deleted.")
 	}
 	return err
 }
@@ -288,6 +291,13 @@ func setIf(e *store.Entity, row store.Row, name string, v any, force bool) {
 
 // stampCreate fills the system columns of a new row.
 func (w *writer) stampCreate(e *store.Entity, row store.Row) error {
+	for _, a := range e.Attributes {
+		if a.Default != nil && a.Stored() {
+			if v, ok := row[a.LogicalName]; !ok || v == nil && !a.ValidForCreate {
+				row[a.LogicalName] = a.Default
+			}
+		}
+	}
 	if _, ok := row["createdon"]; !ok {
 		setIf(e, row, "createdon", w.now, true)
 	}

@@ -156,15 +156,17 @@ func (t *Tx) ensureTable(e *Entity) error {
 	return nil
 }
 
-// ensureIndexes indexes lookup columns (so joins and filters on them never scan), alternate keys
-// (unique, as Dataverse enforces them) and modifiedon (change polling).
+// ensureIndexes indexes lookup columns (so joins and filters on them never scan), the primary
+// name, created and modified dates, and alternate keys (unique, as Dataverse enforces them).
 func (t *Tx) ensureIndexes(e *Entity) error {
 	table := quote(e.LogicalName)
 	for _, a := range e.Attributes {
 		if !a.Stored() {
 			continue
 		}
-		if a.IsLookup() || a.LogicalName == "modifiedon" {
+		// Lookups (joins and filters on them), the primary name (the usual sort and search
+		// column, which Dataverse indexes too) and modifiedon (change polling).
+		if a.IsLookup() || a.IsPrimaryName || a.LogicalName == e.PrimaryNameAttribute || a.LogicalName == "modifiedon" || a.LogicalName == "createdon" {
 			idx := quote("ix_" + e.LogicalName + "_" + a.LogicalName)
 			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"); err != nil {
 				return fmt.Errorf("store: index %s.%s: %w", e.LogicalName, a.LogicalName, err)

@@ -226,14 +226,27 @@ func (t *Tx) Update(e *Entity, id string, row Row) (int64, error) {
 	return ver, nil
 }
 
-// Delete removes a row and what refers to it: lookups pointing at it are cleared (Dataverse's
-// RemoveLink behaviour, which the emulator applies to every relationship) and its N:N links are
-// removed. It returns ErrNotFound when the row does not exist.
+// ErrRestricted is returned by Delete when a relationship with CascadeDelete "Restrict" still has
+// referencing rows.
+var ErrRestricted = errors.New("store: delete restricted by a related row")
+
+// Delete removes a row and applies each relationship's delete behaviour to what refers to it:
+// referencing rows are deleted (Cascade), keep the row from being deleted (Restrict) or have their
+// lookup cleared (RemoveLink); N:N links are removed. It returns ErrNotFound when the row does not
+// exist.
 func (t *Tx) Delete(e *Entity, id string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
-	id = strings.ToLower(id)
+	return t.delete(e, strings.ToLower(id), map[string]bool{})
+}
+
+func (t *Tx) delete(e *Entity, id string, deleting map[string]bool) error {
+	key := e.LogicalName + ":" + id
+	if deleting[key] {
+		return nil
+	}
+	deleting[key] = true
 	t.touch(e.LogicalName)
 	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", id)
 	if err != nil {
@@ -256,20 +269,38 @@ func (t *Tx) Delete(e *Entity, id string) error {
 			if !ok || !a.Stored() {
 				continue
 			}
-			set := quote(a.LogicalName) + " = NULL"
 			where := quote(a.LogicalName) + " = ?"
-			args := []any{}
+			args := []any{id}
 			if a.IsPolymorphic() {
-				set += ", " + quote(typeColumn(a)) + " = NULL"
 				where += " AND " + quote(typeColumn(a)) + " = ?"
-			}
-			args = append(args, id)
-			if a.IsPolymorphic() {
 				args = append(args, e.LogicalName)
 			}
-			t.touch(many.LogicalName)
-			if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
-				return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
+			switch r.CascadeDelete {
+			case "Cascade", "Restrict":
+				children, err := t.ids(many, where, args)
+				if err != nil {
+					return err
+				}
+				for _, cid := range children {
+					if deleting[many.LogicalName+":"+cid] {
+						continue
+					}
+					if r.CascadeDelete == "Restrict" {
+						return ErrRestricted
+					}
+					if err := t.delete(many, cid, deleting); err != nil && !errors.Is(err, ErrNotFound) {
+						return err
+					}
+				}
+			default:
+				set := quote(a.LogicalName) + " = NULL"
+				if a.IsPolymorphic() {
+					set += ", " + quote(typeColumn(a)) + " = NULL"
+				}
+				t.touch(many.LogicalName)
+				if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
+					return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
+				}
 			}
 		case ManyToMany:
 			inter, ok := t.schema.Entity(r.IntersectEntity)
@@ -288,6 +319,24 @@ func (t *Tx) Delete(e *Entity, id string) error {
 		}
 	}
 	return nil
+}
+
+// ids returns the primary keys of the rows of e matching a condition.
+func (t *Tx) ids(e *Entity, where string, args []any) ([]string, error) {
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s ids: %w", e.LogicalName, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // FindByKey returns the primary key of the row whose columns equal values (an alternate key).

@@ -64,6 +64,9 @@ type Attribute struct {
 	Options []Option
 	// TrueLabel and FalseLabel label Boolean values.
 	TrueLabel, FalseLabel string
+	// Default is the value a new row gets when a create does not set the column (Boolean
+	// DefaultValue); nil when the column has none.
+	Default any
 
 	IsPrimaryID    bool
 	IsPrimaryName  bool
@@ -183,6 +186,11 @@ type Relationship struct {
 	Entity1IntersectAttribute string
 	Entity2IntersectAttribute string
 	Entity1Nav, Entity2Nav    string
+
+	// CascadeDelete is CascadeConfiguration.Delete of a one-to-many relationship: "Cascade"
+	// (deleting the referenced row deletes the referencing rows), "Restrict" (refused while they
+	// exist) or "RemoveLink" (their lookup is cleared; also the default).
+	CascadeDelete string
 
 	Raw json.RawMessage
 }
@@ -418,6 +426,7 @@ type attributeDoc struct {
 	} `json:"RequiredLevel"`
 	AttributeOf       string `json:"AttributeOf"`
 	IsCustomAttribute bool   `json:"IsCustomAttribute"`
+	DefaultValue      any    `json:"DefaultValue"`
 }
 
 type keyDoc struct {
@@ -446,6 +455,9 @@ type relationshipDoc struct {
 	Entity2IntersectAttribute     string `json:"Entity2IntersectAttribute"`
 	Entity1NavigationPropertyName string `json:"Entity1NavigationPropertyName"`
 	Entity2NavigationPropertyName string `json:"Entity2NavigationPropertyName"`
+	CascadeConfiguration          *struct {
+		Delete string `json:"Delete"`
+	} `json:"CascadeConfiguration"`
 }
 
 // ParseEntity reads an EntityMetadata document (with its Attributes and Keys) into an Entity.
@@ -591,6 +603,9 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 			a.FalseLabel = d.OptionSet.FalseOption.Label.text()
 		}
 	}
+	if b, ok := d.DefaultValue.(bool); ok && a.Type == TypeBoolean {
+		a.Default = b
+	}
 	if a.Type == TypeBoolean {
 		if a.TrueLabel == "" {
 			a.TrueLabel = "Yes"
@@ -626,6 +641,10 @@ func ParseRelationship(doc json.RawMessage) (*Relationship, error) {
 		Entity1Nav:                d.Entity1NavigationPropertyName,
 		Entity2Nav:                d.Entity2NavigationPropertyName,
 		Raw:                       doc,
+	}
+	r.CascadeDelete = "RemoveLink"
+	if d.CascadeConfiguration != nil && d.CascadeConfiguration.Delete != "" {
+		r.CascadeDelete = d.CascadeConfiguration.Delete
 	}
 	if r.Type == "" {
 		if r.IntersectEntity != "" {
