@@ -33,7 +33,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"--in-memory", "--addr", "127.0.0.1:0", "--log-level", "warn"}, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"--in-memory", "--addr", "127.0.0.1:0", "--log-level", "warn"}, &stdout, &stderr)
+	}()
 	re := regexp.MustCompile(`Web API:\s+(http://127\.0\.0\.1:\d+)/api/data/v9\.2/`)
 	var base string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
