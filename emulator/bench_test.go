@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -83,3 +84,10 @@ func idOf(entityID string) string {
 	i := strings.LastIndexByte(entityID, '(')
 	return entityID[i+1 : len(entityID)-1]
 }
+
+func osTempDir() string { return os.TempDir() }
+
+func pid() int { return os.Getpid() }
+
+// newTokenServer serves srv over loopback so a token can be fetched for its host.
+func newTokenServer(srv *emulator.Server) *httptest.Server { return httptest.NewServer(srv.Handler()) }

@@ -53,6 +53,9 @@ type Config struct {
 	NewID func() string
 	// TokenLifetime is the lifetime of access tokens (default one hour).
 	TokenLifetime time.Duration
+	// AggregateLimit is the most source rows an aggregate query may read (Dataverse's
+	// AggregateQueryRecordLimit, 50,000 by default).
+	AggregateLimit int
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +73,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.NewID == nil {
 		c.NewID = newUUID
+	}
+	if c.AggregateLimit <= 0 {
+		c.AggregateLimit = 50000
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

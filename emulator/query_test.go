@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dynlocal/dynlocal/emulator"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -280,5 +283,27 @@ func TestQueryApply(t *testing.T) {
 	}
 	if body["@odata.context"] != e.api+"$metadata#accounts" {
 		t.Errorf("$apply context = %v", body["@odata.context"])
+	}
+}
+
+func TestQueryApplyLimit(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{}
+	srv, err := emulator.New(context.Background(), emulator.Config{AggregateLimit: 3, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	e := &env{t: t, srv: srv, url: hs.URL, api: hs.URL + "/api/data/v9.2/", clock: clock}
+	clock.now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.token = e.clientCredentialsToken(hs.URL + "/.default")
+	e.seedAccounts(t, map[string]any{"name": "lim 1"}, map[string]any{"name": "lim 2"}, map[string]any{"name": "lim 3"}, map[string]any{"name": "lim 4"})
+	e.do("GET", "accounts?"+escapeQuery("$apply=filter(startswith(name,'lim'))/aggregate($count as n)"), nil).
+		expectError(t, 400, "0x8004E023", "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
+	got := e.do("GET", "accounts?"+escapeQuery("$apply=filter(name eq 'lim 1' or name eq 'lim 2')/aggregate($count as n)"), nil).expect(t, 200).JSON(t)
+	if d := cmp.Diff([]any{map[string]any{"n": json.Number("2")}}, got["value"]); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
 	}
 }

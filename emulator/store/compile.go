@@ -632,6 +632,9 @@ func (c *compiler) aggregate(root scope, where []string) (*compiler, string, err
 			return nil, "", fmt.Errorf("store: unknown aggregate %q", a.Func)
 		}
 	}
+	// The last column counts each group's source rows, so the caller can apply Dataverse's
+	// aggregate row limit without a second scan.
+	cols = append(cols, "COUNT(*)")
 	var b strings.Builder
 	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + quote(q.Entity.LogicalName) + " " + root.alias)
 	for _, j := range c.joins {

@@ -25,6 +25,8 @@ type Result struct {
 	// More is set when another page follows; Next is then the position after the last row.
 	More bool
 	Next *Position
+	// SourceRows is the number of rows an aggregate query read (before grouping).
+	SourceRows int64
 }
 
 // Select runs a query.
@@ -60,6 +62,13 @@ func (t *Tx) Select(q *Query) (*Result, error) {
 		var rr ResultRow
 		if aggregate {
 			rr, err = aggregateRow(q, vals)
+			if err == nil {
+				n, cerr := asInt(vals[len(vals)-1])
+				if cerr != nil {
+					return nil, cerr
+				}
+				res.SourceRows += n
+			}
 		} else {
 			rr, err = plainRow(q, attrs, vals)
 		}
