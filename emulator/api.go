@@ -84,7 +84,7 @@ func (s *Server) isOperation(name string) bool {
 	case "WhoAmI":
 		return true
 	}
-	return false
+	return isMetadataOperation(name)
 }
 
 // serveAPI handles every request under /api/data/v9.x/.
@@ -100,9 +100,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	req := &apiRequest{r: r, ctx: r.Context(), base: apiBase(r), caller: callerFrom(r.Context()), prefer: parsePrefer(r.Header), query: q}
 	var resp *response
-	switch rest {
-	case "":
+	switch {
+	case rest == "":
 		resp, err = s.serviceDocument(req)
+	case isMetadataPath(rest):
+		resp, err = s.serveMetadata(req, rest)
 	default:
 		segs, perr := odata.SplitPath(rest)
 		if perr != nil {
@@ -199,6 +201,9 @@ func (s *Server) operation(req *apiRequest) (*response, error) {
 	switch req.res.Operation {
 	case "WhoAmI":
 		return s.whoAmI(req)
+	}
+	if isMetadataOperation(req.res.Operation) {
+		return s.metadataOperation(req)
 	}
 	return nil, dverr.ResourceNotFound(req.res.Operation)
 }
