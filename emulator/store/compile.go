@@ -139,10 +139,22 @@ func compile(q *Query) (*compiler, string, error) {
 			b.WriteString(" DESC")
 		}
 	}
-	if limit := c.limit(); limit > 0 {
+	c.limitOffset(&b)
+	return c, b.String(), nil
+}
+
+// limitOffset writes LIMIT and OFFSET.
+func (c *compiler) limitOffset(b *strings.Builder) {
+	limit := c.limit()
+	if limit > 0 {
 		b.WriteString(" LIMIT " + c.arg(int64(limit)))
 	}
-	return c, b.String(), nil
+	if c.q.Offset > 0 {
+		if limit <= 0 {
+			b.WriteString(" LIMIT -1")
+		}
+		b.WriteString(" OFFSET " + c.arg(int64(c.q.Offset)))
+	}
 }
 
 // limit is the LIMIT of a row query: one more than a page (to learn whether another follows), or
@@ -676,9 +688,7 @@ func (c *compiler) aggregate(root scope, where []string) (*compiler, string, err
 	if len(order) > 0 {
 		b.WriteString(" ORDER BY " + strings.Join(order, ", "))
 	}
-	if limit := c.limit(); limit > 0 {
-		b.WriteString(" LIMIT " + c.arg(int64(limit)))
-	}
+	c.limitOffset(&b)
 	return c, b.String(), nil
 }
 

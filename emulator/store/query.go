@@ -24,6 +24,9 @@ type Query struct {
 	PageSize int
 	// After is the keyset position of the last row of the previous page.
 	After *Position
+	// Offset skips rows before the first one returned. FetchXML paging by page number alone (no
+	// cookie) needs it; keyset positions are preferred because they are stable while rows change.
+	Offset int
 	// Distinct removes duplicate rows (over the selected columns).
 	Distinct bool
 

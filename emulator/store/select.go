@@ -87,6 +87,8 @@ func (t *Tx) Select(q *Query) (*Result, error) {
 		page := 1
 		if q.After != nil {
 			page = q.After.Page + 1
+		} else if q.PageSize > 0 && q.Offset > 0 {
+			page = q.Offset/q.PageSize + 1
 		}
 		res.Next = &Position{Values: last.OrderValues, ID: last.ID, Page: page}
 	}
@@ -245,6 +247,7 @@ func (t *Tx) CountRows(q *Query, limit int) (int64, error) {
 	cq.Order = nil
 	cq.After = nil
 	cq.PageSize = 0
+	cq.Offset = 0
 	cq.Top = limit
 	cq.Distinct = false
 	c, inner, err := compile(&cq)
