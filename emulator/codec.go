@@ -432,7 +432,7 @@ func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any,
 		return nil, nil
 	}
 	switch a.Type {
-	case store.TypeString, store.TypeMemo:
+	case store.TypeString, store.TypeMemo, store.TypeEntityName:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, convertError(raw, "Edm.String")

@@ -109,8 +109,6 @@ func (a *Attribute) Stored() bool {
 		return false
 	}
 	switch a.Type {
-	case TypeEntityName:
-		return false
 	case TypeMultiSelect:
 		return a.IsMultiSelect()
 	case "CalendarRules", "PartyList", "ManagedProperty", "Image", "File":
