@@ -19,12 +19,24 @@ import (
 //	GET    /_emulator/snapshots           {"value":["name", ...]}
 //	PUT    /_emulator/snapshots/{name}    save the current state (POST works too)
 //	POST   /_emulator/snapshots/{name}/restore
+//	GET    /_emulator/webhooks/deliveries     recent webhook calls and their answers
 func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/health").Handler(s.handle(s.health))
 	r.Methods(http.MethodPost).Path("/reset").Handler(s.handle(s.reset))
 	r.Methods(http.MethodGet).Path("/snapshots").Handler(s.handle(s.listSnapshots))
 	r.Methods(http.MethodPut, http.MethodPost).Path("/snapshots/{name}").Handler(s.handle(s.saveSnapshot))
 	r.Methods(http.MethodPost).Path("/snapshots/{name}/restore").Handler(s.handle(s.restoreSnapshot))
+	r.Methods(http.MethodGet).Path("/webhooks/deliveries").Handler(s.handle(s.webhookDeliveries))
+}
+
+// webhookDeliveries lists recent webhook calls (no secrets: URLs lose their query string).
+func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
+	list := s.hooks.deliveries()
+	if list == nil {
+		list = []DeliveryRecord{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	return nil
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {

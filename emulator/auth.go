@@ -24,6 +24,8 @@ type caller struct {
 	RealUserID string
 	// BusinessUnitID is UserID's business unit.
 	BusinessUnitID string
+	// Host is the host the request was sent to, which webhooks report as the organization.
+	Host string
 }
 
 // Impersonating reports whether the request acts on behalf of another user.
@@ -73,6 +75,7 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
 	gen := s.store.Generation("systemuser")
 	if c, ok := s.auth.caller(ck, gen); ok {
+		c.Host = r.Host
 		return c, nil
 	}
 	var c caller
@@ -134,6 +137,7 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 	if err == nil {
 		s.auth.remember(ck, gen, c)
 	}
+	c.Host = r.Host
 	return c, err
 }
 

@@ -53,6 +53,8 @@ type Config struct {
 	NewID func() string
 	// TokenLifetime is the lifetime of access tokens (default one hour).
 	TokenLifetime time.Duration
+	// WebhookTimeout bounds one webhook call (Dataverse waits 60 seconds).
+	WebhookTimeout time.Duration
 	// AggregateLimit is the most source rows an aggregate query may read (Dataverse's
 	// AggregateQueryRecordLimit, 50,000 by default).
 	AggregateLimit int
@@ -73,6 +75,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.NewID == nil {
 		c.NewID = newUUID
+	}
+	if c.WebhookTimeout <= 0 {
+		c.WebhookTimeout = 60 * time.Second
 	}
 	if c.AggregateLimit <= 0 {
 		c.AggregateLimit = 50000

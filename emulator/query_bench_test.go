@@ -192,4 +192,3 @@ func BenchmarkQueryAggregate(b *testing.B) {
 		}
 	})
 }
-

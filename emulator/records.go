@@ -322,7 +322,7 @@ func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
 		if ifMatch != "" && !etagMatches(ifMatch, ver) {
 			return dverr.VersionMismatch()
 		}
-		return mapStoreErr(tx.Delete(e, id), e, id)
+		return s.newWriter(tx, req.caller).delete(e, id)
 	})
 	if err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ type Server struct {
 	baseline   *store.Store
 	idp        *oauth.Server
 	auth       authCache
+	hooks      *webhooks
 	router     *mux.Router
 
 	mu       sync.Mutex
@@ -76,6 +77,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.hooks = newWebhooks(s)
 	s.router = s.routes()
 	return s, nil
 }
@@ -131,6 +133,9 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	if srv != nil {
 		srv.Close()
+	}
+	if s.hooks != nil {
+		s.hooks.close()
 	}
 	var err error
 	if s.store != nil {

@@ -19,10 +19,89 @@ type writer struct {
 	tx  *store.Tx
 	c   caller
 	now time.Time
+	// noHooks turns webhook steps off (fixture loading, system jobs).
+	noHooks bool
+	// host, correlation and operationID describe the operation to webhook endpoints.
+	host        string
+	correlation string
+	operationID string
+	orgID       string
 }
 
 func (s *Server) newWriter(tx *store.Tx, c caller) *writer {
-	return &writer{s: s, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second)}
+	return &writer{s: s, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), host: c.Host}
+}
+
+// steps returns the webhook steps for an operation, or none when hooks are off.
+func (w *writer) steps(message string, e *store.Entity, changed store.Row) ([]*webhookStep, error) {
+	if w.noHooks || w.s.hooks == nil {
+		return nil, nil
+	}
+	steps, err := w.s.hooks.matching(w.tx, message, e.LogicalName, changed)
+	if err != nil || len(steps) == 0 {
+		return nil, err
+	}
+	if w.correlation == "" {
+		w.correlation = w.s.cfg.NewID()
+		w.operationID = w.s.cfg.NewID()
+		if w.orgID, err = organizationID(w.tx); err != nil {
+			return nil, err
+		}
+	}
+	return steps, nil
+}
+
+// images reads the row for pre- or post-images when a step asks for one.
+func (w *writer) image(steps []*webhookStep, pre bool, e *store.Entity, id string) (store.Row, error) {
+	for _, st := range steps {
+		if st.wants(pre) {
+			row, _, err := w.tx.Get(e, id, nil)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, nil
+			}
+			return row, err
+		}
+	}
+	return nil, nil
+}
+
+var (
+	preStages  = []int{stagePreValidation, stagePreOperation}
+	postStages = []int{stagePostOperation}
+)
+
+// insertRow inserts a row with its system columns and no webhooks (system jobs).
+func (w *writer) insertRow(e *store.Entity, row store.Row) (string, error) {
+	if err := w.stampCreate(e, row); err != nil {
+		return "", err
+	}
+	id, _ := row[e.PrimaryIDAttribute].(string)
+	_, err := w.tx.Insert(e, row)
+	return id, mapStoreErr(err, e, id)
+}
+
+// delete removes a row, running the Delete webhook steps.
+func (w *writer) delete(e *store.Entity, id string) error {
+	steps, err := w.steps("Delete", e, nil)
+	if err != nil {
+		return err
+	}
+	op := &operation{Message: "Delete", Entity: e, ID: id}
+	if len(steps) > 0 {
+		if op.Pre, err = w.image(steps, true, e, id); err != nil {
+			return err
+		}
+		if err := w.s.hooks.run(w, steps, preStages, op); err != nil {
+			return err
+		}
+	}
+	if err := mapStoreErr(w.tx.Delete(e, id), e, id); err != nil {
+		return err
+	}
+	if len(steps) > 0 {
+		return w.s.hooks.run(w, steps, postStages, op)
+	}
+	return nil
 }
 
 // mapStoreErr turns store sentinel errors into Dataverse errors.
@@ -210,8 +289,26 @@ func (w *writer) create(p *writePlan) (string, error) {
 	if err := w.stampCreate(e, row); err != nil {
 		return "", err
 	}
+	steps, err := w.steps("Create", e, row)
+	if err != nil {
+		return "", err
+	}
+	op := &operation{Message: "Create", Entity: e, ID: id, Target: row}
+	if len(steps) > 0 {
+		if err := w.s.hooks.run(w, steps, preStages, op); err != nil {
+			return "", err
+		}
+	}
 	if _, err := w.tx.Insert(e, row); err != nil {
 		return "", mapStoreErr(err, e, id)
+	}
+	if len(steps) > 0 {
+		if op.Post, err = w.image(steps, false, e, id); err != nil {
+			return "", err
+		}
+		if err := w.s.hooks.run(w, steps, postStages, op); err != nil {
+			return "", err
+		}
 	}
 	for _, d := range p.Children {
 		d.Plan.Row[d.Nav.Attribute] = store.Lookup{ID: id, Entity: e.LogicalName}
@@ -235,8 +332,34 @@ func (w *writer) update(p *writePlan, id string) error {
 	if err := w.stampUpdate(e, id, p.Row); err != nil {
 		return err
 	}
-	_, err := w.tx.Update(e, id, p.Row)
-	return mapStoreErr(err, e, id)
+	steps, err := w.steps("Update", e, p.Row)
+	if err != nil {
+		return err
+	}
+	target := store.Row{}
+	for k, v := range p.Row {
+		target[k] = v
+	}
+	target[e.PrimaryIDAttribute] = id
+	op := &operation{Message: "Update", Entity: e, ID: id, Target: target}
+	if len(steps) > 0 {
+		if op.Pre, err = w.image(steps, true, e, id); err != nil {
+			return err
+		}
+		if err := w.s.hooks.run(w, steps, preStages, op); err != nil {
+			return err
+		}
+	}
+	if _, err := w.tx.Update(e, id, p.Row); err != nil {
+		return mapStoreErr(err, e, id)
+	}
+	if len(steps) > 0 {
+		if op.Post, err = w.image(steps, false, e, id); err != nil {
+			return err
+		}
+		return w.s.hooks.run(w, steps, postStages, op)
+	}
+	return nil
 }
 
 // associate links a row to another through a collection-valued navigation: for 1:N the related
@@ -291,6 +414,7 @@ func setIf(e *store.Entity, row store.Row, name string, v any, force bool) {
 
 // stampCreate fills the system columns of a new row.
 func (w *writer) stampCreate(e *store.Entity, row store.Row) error {
+	stampSecretFlag(e, row)
 	for _, a := range e.Attributes {
 		if a.Default != nil && a.Stored() {
 			if v, ok := row[a.LogicalName]; !ok || v == nil && !a.ValidForCreate {
@@ -328,7 +452,15 @@ func (w *writer) stampCreate(e *store.Entity, row store.Row) error {
 }
 
 // stampUpdate fills the system columns of an updated row.
+// stampSecretFlag keeps serviceendpoint.isauthvalueset in step with the secret it describes.
+func stampSecretFlag(e *store.Entity, row store.Row) {
+	if v, ok := row["authvalue"]; ok {
+		setIf(e, row, "isauthvalueset", v != nil && v != "", true)
+	}
+}
+
 func (w *writer) stampUpdate(e *store.Entity, id string, row store.Row) error {
+	stampSecretFlag(e, row)
 	setIf(e, row, "modifiedon", w.now, true)
 	setIf(e, row, "modifiedby", w.userRef(w.c.UserID), true)
 	var behalf any

@@ -692,7 +692,7 @@ func literalValue(a *store.Attribute, t token, mismatch func() *dverr.Error) (an
 		case t.kind == tString && IsGUID(t.text):
 			return strings.ToLower(t.text), nil
 		}
-	case a.Type == store.TypeString || a.Type == store.TypeMemo:
+	case a.Type == store.TypeString || a.Type == store.TypeMemo || a.Type == store.TypeEntityName:
 		if t.kind == tString {
 			return t.text, nil
 		}

@@ -326,7 +326,7 @@ func (c *fnCall) convert(v jsonItem) (any, *dverr.Error) {
 		if IsGUID(s) {
 			return strings.ToLower(s), nil
 		}
-	case a.Type == store.TypeString || a.Type == store.TypeMemo:
+	case a.Type == store.TypeString || a.Type == store.TypeMemo || a.Type == store.TypeEntityName:
 		return text, nil
 	case a.Type == store.TypeInteger || a.Type == store.TypeBigInt || a.IsChoice():
 		if n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64); err == nil && v.kind != jBool {

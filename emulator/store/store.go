@@ -266,7 +266,12 @@ type Tx struct {
 	done         bool
 	schemaDirty  bool
 	touched      map[string]bool
+	onCommit     []func()
 }
+
+// OnCommit registers f to run after the transaction commits (not after a rollback), for work
+// that must only happen once the data is durable, such as asynchronous webhook deliveries.
+func (t *Tx) OnCommit(f func()) { t.onCommit = append(t.onCommit, f) }
 
 // touch records that the transaction wrote to a table.
 func (t *Tx) touch(table string) {
@@ -345,6 +350,9 @@ func (t *Tx) Commit() error {
 	}
 	if len(t.touched) > 0 {
 		t.s.bump(t.touched, false)
+	}
+	for _, f := range t.onCommit {
+		f()
 	}
 	return nil
 }
