@@ -103,6 +103,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case rest == "":
 		resp, err = s.serviceDocument(req)
+	case rest == "$batch":
+		return s.serveBatch(w, req)
 	case isMetadataPath(rest):
 		resp, err = s.serveMetadata(req, rest)
 	default:

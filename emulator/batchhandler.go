@@ -1,0 +1,240 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/dynlocal/dynlocal/emulator/batch"
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// maxBatchBytes bounds a $batch body (1,000 operations with sizeable bodies).
+const maxBatchBytes = 128 << 20
+
+// serveBatch runs a $batch request: each operation through the same handler as a standalone
+// request, with the batch's caller; each change set inside one transaction, committed only when
+// every operation in it succeeds. Without Prefer: odata.continue-on-error processing stops at the
+// first failure and the batch answers 400 with that failure alone.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api
+func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
+	if req.r.Method != http.MethodPost {
+		return methodNotAllowed(req.r)
+	}
+	body, err := readBatchBody(req.r)
+	if err != nil {
+		return err
+	}
+	parts, err := batch.Parse(req.r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return err
+	}
+	cont := req.prefer.ContinueOnError
+	var out []batch.ResponsePart
+	failed := false
+	for _, p := range parts {
+		if p.IsChangeSet() {
+			resps, ok, err := s.runChangeSet(req, p.ChangeSet)
+			if err != nil {
+				return err
+			}
+			if !ok && !cont {
+				// Only the failing operation is reported, inside its change set.
+				out = []batch.ResponsePart{{ChangeSet: resps[len(resps)-1:]}}
+				failed = true
+				break
+			}
+			out = append(out, batch.ResponsePart{ChangeSet: resps})
+			continue
+		}
+		resp := s.runOperation(req.ctx, req, p.Request, nil)
+		if resp.Status >= 400 && !cont {
+			out = []batch.ResponsePart{{Response: resp}}
+			failed = true
+			break
+		}
+		out = append(out, batch.ResponsePart{Response: resp})
+	}
+	var buf bytes.Buffer
+	ct, err := batch.Write(&buf, out, s.cfg.NewID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("OData-Version", "4.0")
+	if cont {
+		w.Header().Set("Preference-Applied", "odata.continue-on-error")
+	}
+	if failed {
+		w.WriteHeader(http.StatusBadRequest)
+	} else {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.Write(buf.Bytes())
+	return nil
+}
+
+func readBatchBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, maxBatchBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, dverr.New(http.StatusRequestEntityTooLarge, dverr.CodeNone, "The $batch request body is larger than %d bytes.", maxBatchBytes)
+		}
+		return nil, dverr.BadRequest("The request body could not be read: %v", err)
+	}
+	_ = n
+	return buf.Bytes(), nil
+}
+
+// changeSetRefs maps Content-IDs of a change set to the URLs of the rows their operations wrote.
+type changeSetRefs map[string]string
+
+// runChangeSet runs the operations of a change set in one transaction. It reports whether all
+// succeeded; on failure the transaction is rolled back and the last response is the failure.
+func (s *Server) runChangeSet(req *apiRequest, ops []*batch.Request) ([]*batch.Response, bool, error) {
+	tx, err := s.store.Begin(req.ctx, true)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+	refs := changeSetRefs{}
+	ctx := context.WithValue(req.ctx, txKey{}, tx)
+	ctx = context.WithValue(ctx, refResolverKey{}, refResolver(func(v string) (*store.Entity, *odata.Key, error) {
+		u, err := refs.resolve(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		d := &decoder{sch: tx.Schema(), base: req.base}
+		return d.resolveURL(u)
+	}))
+	var resps []*batch.Response
+	for _, op := range ops {
+		resp := s.runOperation(ctx, req, op, refs)
+		resps = append(resps, resp)
+		if resp.Status >= 400 {
+			return resps, false, nil
+		}
+		if op.ContentID != "" {
+			if u := resp.Header.Get("OData-EntityId"); u != "" {
+				refs[op.ContentID] = u
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, err
+	}
+	return resps, true, nil
+}
+
+// resolve turns "$n" (optionally followed by a path) into the URL of the row operation n wrote.
+func (refs changeSetRefs) resolve(v string) (string, error) {
+	id, rest := v[1:], ""
+	if i := strings.IndexByte(id, '/'); i >= 0 {
+		id, rest = id[:i], id[i:]
+	}
+	u, ok := refs[id]
+	if !ok {
+		return "", dverr.BadRequest("Content-ID Reference: '$%s' does not exist in the batch context.", id)
+	}
+	return u + rest, nil
+}
+
+// runOperation runs one operation through the API handler and captures its response.
+func (s *Server) runOperation(ctx context.Context, outer *apiRequest, op *batch.Request, refs changeSetRefs) *batch.Response {
+	target := op.Target
+	if strings.HasPrefix(target, "$") {
+		if refs == nil {
+			return errorResponse(dverr.BadRequest("Content-ID Reference: '%s' does not exist in the batch context.", target))
+		}
+		u, err := refs.resolve(target)
+		if err != nil {
+			return errorResponse(err)
+		}
+		target = u
+	}
+	u, version, err := batchURL(outer, target)
+	if err != nil {
+		return errorResponse(err)
+	}
+	if strings.TrimPrefix(u.Path, "/api/data/"+version+"/") == "$batch" {
+		return errorResponse(dverr.BadRequest("A $batch request cannot contain another $batch request."))
+	}
+	r, err := http.NewRequestWithContext(ctx, op.Method, u.String(), bytes.NewReader(op.Body))
+	if err != nil {
+		return errorResponse(dverr.BadRequest("The request target '%s' is not a valid URL.", op.Target))
+	}
+	r.Host = outer.r.Host
+	r.TLS = outer.r.TLS
+	for k, vs := range op.Header {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	if op.Body == nil {
+		r.Body = http.NoBody
+	}
+	r = mux.SetURLVars(r, map[string]string{"version": version})
+	rec := httptest.NewRecorder()
+	if err := s.serveAPI(rec, r); err != nil {
+		s.writeError(rec, r, err)
+	}
+	resp := &batch.Response{ContentID: op.ContentID, Status: rec.Code, Header: rec.Header().Clone(), Body: rec.Body.Bytes()}
+	if id := resp.Header.Get("OData-EntityId"); id != "" && resp.Status == http.StatusNoContent {
+		resp.Header.Set("Location", id)
+	}
+	if op.Method == http.MethodGet && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		resp.Header.Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true")
+	}
+	if resp.Status >= 400 {
+		resp.Header.Set("REQ_ID", s.cfg.NewID())
+	}
+	return resp
+}
+
+// errorResponse renders an error as an operation's response.
+func errorResponse(err error) *batch.Response {
+	de, ok := dverr.As(err)
+	if !ok {
+		de = dverr.New(http.StatusInternalServerError, "0x80040216", "An unexpected error occurred.")
+	}
+	body, _ := marshalValue(errorEnvelope{Error: errorBody{Code: de.Code, Message: de.Message}})
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; odata.metadata=minimal")
+	h.Set("OData-Version", "4.0")
+	return &batch.Response{Status: de.Status, Header: h, Body: body}
+}
+
+// batchURL resolves an operation's target: absolute, server-relative or relative to the service
+// root. Raw spaces and quotes, which clients leave in batch request lines, are escaped first.
+func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
+	t := strings.NewReplacer(" ", "%20", `"`, "%22").Replace(target)
+	var u *url.URL
+	var err error
+	switch {
+	case strings.Contains(t, "://"):
+		u, err = url.Parse(t)
+	case strings.HasPrefix(t, "/"):
+		u, err = url.Parse(origin(outer.r) + t)
+	default:
+		u, err = url.Parse(outer.base + t)
+	}
+	if err != nil {
+		return nil, "", dverr.BadRequest("The request target '%s' is not a valid URL.", target)
+	}
+	rest, ok := strings.CutPrefix(u.Path, "/api/data/")
+	version, _, _ := strings.Cut(rest, "/")
+	if !ok || (version != "v9.0" && version != "v9.1" && version != "v9.2") {
+		return nil, "", dverr.BadRequest("The request target '%s' is not a Web API URL of this service.", target)
+	}
+	return u, version, nil
+}
