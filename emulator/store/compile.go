@@ -76,7 +76,10 @@ func compile(q *Query) (*compiler, string, error) {
 		attrs, _ = storedAttrs(q.Entity, nil)
 	}
 	pk := q.Entity.PrimaryID()
-	cols = append(cols, root.alias+"."+quote(pk.LogicalName), root.alias+"."+quote(VersionColumn))
+	if !q.Distinct {
+		// Distinct rows are compared on the selected columns only.
+		cols = append(cols, root.alias+"."+quote(pk.LogicalName), root.alias+"."+quote(VersionColumn))
+	}
 	for _, a := range attrs {
 		if !a.Stored() {
 			return nil, "", fmt.Errorf("store: %s.%s is not stored", q.Entity.LogicalName, a.LogicalName)
@@ -106,9 +109,13 @@ func compile(q *Query) (*compiler, string, error) {
 		orderAttrs = append(orderAttrs, o.Column.Attr)
 		cols = append(cols, e)
 	}
-	orderExprs = append(orderExprs, root.alias+"."+quote(pk.LogicalName))
-	orderDesc = append(orderDesc, false)
-	orderAttrs = append(orderAttrs, pk)
+	if !q.Distinct {
+		orderExprs = append(orderExprs, root.alias+"."+quote(pk.LogicalName))
+		orderDesc = append(orderDesc, false)
+		orderAttrs = append(orderAttrs, pk)
+	} else if q.After != nil {
+		return nil, "", fmt.Errorf("store: a distinct query pages by offset, not by position: %w", ErrBadPosition)
+	}
 	if q.After != nil {
 		w, err := c.keyset(orderExprs, orderDesc, orderAttrs, q.After)
 		if err != nil {
@@ -129,7 +136,9 @@ func compile(q *Query) (*compiler, string, error) {
 	if len(where) > 0 {
 		b.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
-	b.WriteString(" ORDER BY ")
+	if len(orderExprs) > 0 {
+		b.WriteString(" ORDER BY ")
+	}
 	for i, e := range orderExprs {
 		if i > 0 {
 			b.WriteString(", ")

@@ -97,13 +97,17 @@ func (t *Tx) Select(q *Query) (*Result, error) {
 
 func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 	var rr ResultRow
-	rr.ID = asString(vals[0])
-	ver, err := asInt(vals[1])
-	if err != nil {
-		return rr, err
+	var ver int64
+	i := 0
+	if !q.Distinct {
+		rr.ID = asString(vals[0])
+		var err error
+		if ver, err = asInt(vals[1]); err != nil {
+			return rr, err
+		}
+		rr.Version = ver
+		i = 2
 	}
-	rr.Version = ver
-	i := 2
 	read := func(list []*Attribute) (Row, error) {
 		row := make(Row, len(list))
 		for _, a := range list {
@@ -124,10 +128,11 @@ func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 		}
 		return row, nil
 	}
+	var err error
 	if rr.Row, err = read(attrs); err != nil {
 		return rr, err
 	}
-	if _, ok := q.Entity.attrs[VersionColumn]; ok {
+	if _, ok := q.Entity.attrs[VersionColumn]; ok && !q.Distinct {
 		rr.Row[VersionColumn] = ver
 	}
 	for _, l := range q.Links {
