@@ -140,6 +140,9 @@ func (s *Server) dispatch(req *apiRequest) (*response, error) {
 		case res.Count && m == http.MethodGet:
 			return s.countRecords(req, res.Entity, nil)
 		case m == http.MethodGet:
+			if fx, ok := req.query.get("fetchXml"); ok {
+				return s.fetchRecords(req, res.Entity, fx)
+			}
 			return s.listRecords(req, res.Entity, nil, res.Entity.EntitySetName)
 		case m == http.MethodPost && !res.Count:
 			return s.createRecord(req)
