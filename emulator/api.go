@@ -309,6 +309,18 @@ func selectFor(req *apiRequest, e *store.Entity) ([]*store.Attribute, error) {
 
 // contextURL builds @odata.context for a row or set with an optional select list.
 func contextURL(base, set string, sel []*store.Attribute, expand []odata.ExpandItem, entity bool) string {
+	u := base + "$metadata#" + set
+	if p := contextSelect(sel, expand); p != "" {
+		u += "(" + p + ")"
+	}
+	if entity {
+		u += "/$entity"
+	}
+	return u
+}
+
+// contextSelect lists selected columns and expansions (recursively) as @odata.context names them.
+func contextSelect(sel []*store.Attribute, expand []odata.ExpandItem) string {
 	var parts []string
 	for _, a := range sel {
 		if a.IsLookup() {
@@ -318,26 +330,13 @@ func contextURL(base, set string, sel []*store.Attribute, expand []odata.ExpandI
 		}
 	}
 	for _, x := range expand {
-		p := x.Nav.Name
-		if len(x.Select) > 0 {
-			var sub []string
-			for _, a := range x.Select {
-				sub = append(sub, a.LogicalName)
-			}
-			p += "(" + strings.Join(sub, ",") + ")"
-		} else {
-			p += "()"
+		if x.Ref {
+			parts = append(parts, x.Nav.Name, x.Nav.Name+"/$ref()")
+			continue
 		}
-		parts = append(parts, p)
+		parts = append(parts, x.Nav.Name+"("+contextSelect(x.Select, x.Expand)+")")
 	}
-	u := base + "$metadata#" + set
-	if len(parts) > 0 {
-		u += "(" + strings.Join(parts, ",") + ")"
-	}
-	if entity {
-		u += "/$entity"
-	}
-	return u
+	return strings.Join(parts, ",")
 }
 
 // representation reads a row back for Prefer: return=representation and shapes it.

@@ -89,11 +89,8 @@ func (s *Server) parseCollection(req *apiRequest, e *store.Entity, base store.Ex
 		cq.q.Filter = store.And{Terms: filters}
 	}
 	if v, ok := req.query.get("$orderby"); ok {
-		if cq.q.Order, err = odata.ParseOrderBy(sch, e, v); err != nil {
+		if cq.q.Order, err = s.parseOrder(sch, e, v, cq); err != nil {
 			return nil, err
-		}
-		if cq.apply != nil && (len(cq.q.GroupBy) > 0 || len(cq.q.Aggregates) > 0) {
-			return nil, dverr.BadRequest("The query node SingleValueOpenPropertyAccess is not supported.")
 		}
 	}
 	if v, ok := req.query.get("$count"); ok {
@@ -183,6 +180,33 @@ func attrNames2(attrs []*store.Attribute) []*store.Attribute {
 		}
 	}
 	return out
+}
+
+// parseOrder parses $orderby. With $apply only grouped columns can be sorted on: Dataverse answers
+// an order on an aggregate value with the OData library's SingleValueOpenPropertyAccess error.
+func (s *Server) parseOrder(sch *store.Schema, e *store.Entity, text string, cq *collectionQuery) ([]store.Order, error) {
+	grouped := cq.apply != nil && (len(cq.q.GroupBy) > 0 || len(cq.q.Aggregates) > 0)
+	order, err := odata.ParseOrderBy(sch, e, text)
+	if !grouped {
+		return order, err
+	}
+	unsupported := dverr.BadRequest("The query node SingleValueOpenPropertyAccess is not supported.")
+	if err != nil {
+		return nil, unsupported
+	}
+	for i, o := range order {
+		alias := ""
+		for _, g := range cq.q.GroupBy {
+			if g.DatePart == "" && len(g.Column.Path) == len(o.Column.Path) && g.Column.Attr == o.Column.Attr {
+				alias = g.Alias
+			}
+		}
+		if alias == "" {
+			return nil, unsupported
+		}
+		order[i] = store.Order{Alias: alias, Desc: o.Desc}
+	}
+	return order, nil
 }
 
 // checkNestedExpand applies Dataverse's rule: with a nested $expand and paging, collection expands
@@ -328,6 +352,13 @@ func shapeAggregate(sh *shaper, cq *collectionQuery, r store.ResultRow) *object 
 				o.set(a.Alias+"@"+annFormatted, formatValue(a.Column.Attr, x))
 			}
 		}
+		if d, ok := v.(store.Decimal); ok {
+			// Dataverse writes Money and Decimal aggregates of $apply with nine decimal places
+			// (440000.000000000 in its documentation).
+			if r, err := d.Rescale(9); err == nil {
+				v = r
+			}
+		}
 		if a.Column != nil {
 			o.set(a.Alias, jsonValue(a.Column.Attr, v))
 		} else {
@@ -381,6 +412,12 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		q.Order = o
 	}
 	attrs := readableAttrs(target, x.Select)
+	if x.Nav.Kind == store.NavCollection && x.Select != nil {
+		// Dataverse returns the lookup to the parent with each expanded row.
+		if la, ok := target.Attribute(x.Nav.Attribute); ok && !containsAttr(attrs, la) {
+			attrs = append(attrs, la)
+		}
+	}
 	cols := attrNames2(attrs)
 	byParent := map[string][]store.ResultRow{}
 	ids := make([]any, len(rows))

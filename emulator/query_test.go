@@ -275,8 +275,8 @@ func TestQueryApply(t *testing.T) {
 	r := e.do("GET", "accounts?"+escapeQuery("$apply=filter(startswith(name,'agg'))/groupby((accountcategorycode),aggregate(revenue with sum as total,$count as count))"), nil).expect(t, 200)
 	body := r.JSON(t)
 	want := []any{
-		map[string]any{"accountcategorycode": json.Number("1"), "total": json.Number("300.7500"), "count": json.Number("2")},
-		map[string]any{"accountcategorycode": json.Number("2"), "total": json.Number("50.0000"), "count": json.Number("1")},
+		map[string]any{"accountcategorycode": json.Number("1"), "total": json.Number("300.750000000"), "count": json.Number("2")},
+		map[string]any{"accountcategorycode": json.Number("2"), "total": json.Number("50.000000000"), "count": json.Number("1")},
 	}
 	if d := cmp.Diff(want, body["value"]); d != "" {
 		t.Errorf("$apply (-want +got):\n%s", d)
@@ -305,5 +305,21 @@ func TestQueryApplyLimit(t *testing.T) {
 	got := e.do("GET", "accounts?"+escapeQuery("$apply=filter(name eq 'lim 1' or name eq 'lim 2')/aggregate($count as n)"), nil).expect(t, 200).JSON(t)
 	if d := cmp.Diff([]any{map[string]any{"n": json.Number("2")}}, got["value"]); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestQueryApplyOrderAndContext(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedAccounts(t, map[string]any{"name": "ord 1", "accountcategorycode": 1}, map[string]any{"name": "ord 2", "accountcategorycode": 2})
+	e.do("GET", "accounts?"+escapeQuery("$apply=groupby((accountcategorycode),aggregate($count as count))&$orderby=count"), nil).
+		expectError(t, 400, "0x0", "The query node SingleValueOpenPropertyAccess is not supported.")
+	got := e.do("GET", "accounts?"+escapeQuery("$apply=filter(startswith(name,'ord'))/groupby((accountcategorycode))&$orderby=accountcategorycode desc"), nil).expect(t, 200).JSON(t)
+	if d := cmp.Diff([]any{map[string]any{"accountcategorycode": json.Number("2")}, map[string]any{"accountcategorycode": json.Number("1")}}, got["value"]); d != "" {
+		t.Errorf("order by a grouped column (-want +got):\n%s", d)
+	}
+	ctx := e.do("GET", "tasks?"+escapeQuery("$select=subject&$expand=regardingobjectid_account_task($select=name;$expand=primarycontactid($select=fullname))"), nil).expect(t, 200).JSON(t)["@odata.context"]
+	if ctx != e.api+"$metadata#tasks(subject,regardingobjectid_account_task(name,primarycontactid(fullname)))" {
+		t.Errorf("nested expand context = %v", ctx)
 	}
 }
