@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dynlocal/dynlocal/client"
@@ -135,6 +136,29 @@ type disassociateInput struct {
 	Key         string `json:"key"`
 	NavProperty string `json:"navProperty"`
 	RelatedKey  string `json:"relatedKey,omitempty"`
+}
+
+// queryInput mirrors client.QueryOptions (MaxPages only bounds QueryAll and is left out).
+type queryInput struct {
+	EntitySet          string          `json:"entitySet"`
+	Select             []string        `json:"select,omitempty"`
+	Filter             string          `json:"filter,omitempty"`
+	OrderBy            []string        `json:"orderBy,omitempty"`
+	Expand             []expandInput   `json:"expand,omitempty"`
+	Top                int             `json:"top,omitempty"`
+	Count              bool            `json:"count,omitempty"`
+	Apply              string          `json:"apply,omitempty"`
+	Params             []keyValueInput `json:"params,omitempty"`
+	PageSize           int             `json:"pageSize,omitempty"`
+	IncludeAnnotations string          `json:"includeAnnotations,omitempty"`
+	NextLink           string          `json:"nextLink,omitempty"`
+	CallerID           string          `json:"callerId,omitempty"`
+	CallerObjectID     string          `json:"callerObjectId,omitempty"`
+}
+
+type countInput struct {
+	EntitySet string `json:"entitySet"`
+	Filter    string `json:"filter,omitempty"`
 }
 
 type noInput struct{}
@@ -272,6 +296,40 @@ var actions = map[string]action{
 			return observeRecord(nil, resp, err)
 		},
 	},
+	"QueryRecords": {
+		newInput: func() any { return &queryInput{} },
+		run: func(ctx context.Context, c *client.Client, x any) observation {
+			in := x.(*queryInput)
+			opts := &client.QueryOptions{
+				Select: in.Select, Filter: in.Filter, OrderBy: in.OrderBy, Expand: toExpand(in.Expand),
+				Top: in.Top, Count: in.Count, Apply: in.Apply, PageSize: in.PageSize,
+				IncludeAnnotations: in.IncludeAnnotations, NextLink: in.NextLink,
+				CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+			}
+			for _, p := range in.Params {
+				opts.Params = append(opts.Params, client.KeyValue{Key: p.Key, Value: textOf(p.Value)})
+			}
+			page, resp, err := c.QueryRecords(ctx, in.EntitySet, opts)
+			obs := observeRecord(nil, resp, err)
+			if err == nil && page != nil {
+				obs.body, obs.hasBody = pageBody(page), true
+			}
+			return obs
+		},
+	},
+	"Count": {
+		newInput: func() any { return &countInput{} },
+		run: func(ctx context.Context, c *client.Client, x any) observation {
+			in := x.(*countInput)
+			n, resp, err := c.Count(ctx, in.EntitySet, in.Filter)
+			obs := observeRecord(nil, resp, err)
+			if err == nil && resp != nil {
+				// The client hands back only the number; the body is shown as {"value": n}.
+				obs.body, obs.hasBody = map[string]any{"value": json.Number(strconv.FormatInt(n, 10))}, true
+			}
+			return obs
+		},
+	},
 	"WhoAmI": {
 		newInput: func() any { return &noInput{} },
 		run: func(ctx context.Context, c *client.Client, _ any) observation {
@@ -334,6 +392,30 @@ var actions = map[string]action{
 			return obs
 		},
 	},
+}
+
+// pageBody shows a page as the collection Dataverse sent: @odata.context, @odata.count (when asked
+// for), the other root annotations, value, and @odata.nextLink (when there is a next page).
+func pageBody(p *client.Page) map[string]any {
+	body := make(map[string]any, len(p.Annotations)+4)
+	for k, v := range p.Annotations {
+		body[k] = v
+	}
+	if p.Context != "" {
+		body["@odata.context"] = p.Context
+	}
+	if p.Count >= 0 {
+		body["@odata.count"] = json.Number(strconv.FormatInt(p.Count, 10))
+	}
+	rows := make([]any, len(p.Records))
+	for i, r := range p.Records {
+		rows[i] = map[string]any(r)
+	}
+	body["value"] = rows
+	if p.NextLink != "" {
+		body["@odata.nextLink"] = p.NextLink
+	}
+	return body
 }
 
 // ActionNames lists the actions a step can name, sorted.

@@ -70,6 +70,8 @@ func TestMerge(t *testing.T) {
 		{"keeps matchers, updates literals, adds and drops keys",
 			`{"a":"{{any}}","b":"x","gone":1,"abs":"{{absent}}"}`, `{"a":5,"b":"y","new":"z"}`,
 			`{"a":"{{any}}","abs":"{{absent}}","b":"y","new":"z"}`},
+		{"keeps matchers that accept null", `{"a":"{{any}}","c":"{{capture c}}"}`, `{"a":null,"c":null}`, `{"a":"{{any}}","c":"{{capture c}}"}`},
+		{"replaces matchers that refuse null", `{"s":"{{string}}","g":"{{guid}}"}`, `{"s":null,"g":null}`, `{"g":null,"s":null}`},
 		{"keeps an equal literal", `{"id":"` + guidB + `"}`, `{"id":"` + guidB + `"}`, `{"id":"` + guidB + `"}`},
 		{"tightens a generic guid", `{"id":"{{guid}}"}`, `{"id":"` + guidA + `"}`, `{"id":"{{account.id}}"}`},
 		{"tightens a generic pattern", `{"u":"{{api}}accounts({{guid}})"}`, `{"u":"` + url + `"}`, `{"u":"{{api}}accounts({{account.id}})"}`},
