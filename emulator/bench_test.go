@@ -91,3 +91,15 @@ func pid() int { return os.Getpid() }
 
 // newTokenServer serves srv over loopback so a token can be fetched for its host.
 func newTokenServer(srv *emulator.Server) *httptest.Server { return httptest.NewServer(srv.Handler()) }
+
+func serveBatch(b *testing.B, h http.Handler, tok, body, ct string) {
+	req := httptest.NewRequest("POST", "http://127.0.0.1/api/data/v9.2/$batch", strings.NewReader(body))
+	req.Host = strings.TrimPrefix(tokHost, "http://")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", ct)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		b.Fatalf("$batch: %d %.300s", rec.Code, rec.Body)
+	}
+}

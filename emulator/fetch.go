@@ -21,6 +21,10 @@ func (s *Server) fetchRecords(req *apiRequest, e *store.Entity, text string) (*r
 	if err != nil {
 		return nil, err
 	}
+	if f.AggregateLimit == fetchxml.DefaultAggregateLimit {
+		// Without an aggregatelimit attribute the server's limit applies (Config.AggregateLimit).
+		f.AggregateLimit = s.cfg.AggregateLimit
+	}
 	if f.Entity != e {
 		return nil, dverr.BadRequest("The entity '%s' of the FetchXML query does not match the entity set '%s' (entity '%s').", f.Entity.LogicalName, e.EntitySetName, e.LogicalName)
 	}
