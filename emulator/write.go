@@ -70,6 +70,13 @@ var (
 	postStages = []int{stagePostOperation}
 )
 
+// forgetOwners drops remembered owner business units when owners themselves change.
+func (w *writer) forgetOwners(e *store.Entity) {
+	if e.LogicalName == "systemuser" || e.LogicalName == "team" {
+		clear(w.tx.Memo())
+	}
+}
+
 // insertRow inserts a row with its system columns and no webhooks (system jobs).
 func (w *writer) insertRow(e *store.Entity, row store.Row) (string, error) {
 	if err := w.stampCreate(e, row); err != nil {
@@ -82,6 +89,7 @@ func (w *writer) insertRow(e *store.Entity, row store.Row) (string, error) {
 
 // delete removes a row, running the Delete webhook steps.
 func (w *writer) delete(e *store.Entity, id string) error {
+	w.forgetOwners(e)
 	steps, err := w.steps("Delete", e, nil)
 	if err != nil {
 		return err
@@ -284,6 +292,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 	if id == "" {
 		id = w.s.cfg.NewID()
 	}
+	w.forgetOwners(e)
 	row := p.Row
 	row[e.PrimaryIDAttribute] = id
 	if err := w.stampCreate(e, row); err != nil {
@@ -329,6 +338,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 // update writes a planned row over an existing one.
 func (w *writer) update(p *writePlan, id string) error {
 	e := p.Entity
+	w.forgetOwners(e)
 	if err := w.stampUpdate(e, id, p.Row); err != nil {
 		return err
 	}
@@ -500,17 +510,27 @@ func (w *writer) stampOwner(e *store.Entity, row store.Row) error {
 		l.Entity = "systemuser"
 		row["ownerid"] = l
 	}
-	bu := w.c.BusinessUnitID
-	if te, ok := w.tx.Schema().Entity(l.Entity); ok {
-		if r, _, err := w.tx.Get(te, l.ID, []string{"businessunitid"}); err == nil {
-			if b, ok := r["businessunitid"].(store.Lookup); ok {
-				bu = b.ID
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+	// Owners' business units are remembered for the transaction (a change set creates many rows
+	// for the same owner).
+	memo := w.tx.Memo()
+	key := "ownerbu:" + l.Entity + ":" + l.ID
+	bu, cached := memo[key].(string)
+	if !cached {
+		bu = w.c.BusinessUnitID
+		if te, ok := w.tx.Schema().Entity(l.Entity); ok {
 			if _, has := te.Attribute("businessunitid"); has {
-				return err
+				r, _, err := w.tx.Get(te, l.ID, []string{"businessunitid"})
+				switch {
+				case err == nil:
+					if b, ok := r["businessunitid"].(store.Lookup); ok {
+						bu = b.ID
+					}
+				case !errors.Is(err, store.ErrNotFound):
+					return err
+				}
 			}
 		}
+		memo[key] = bu
 	}
 	switch l.Entity {
 	case "systemuser":

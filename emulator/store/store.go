@@ -267,6 +267,16 @@ type Tx struct {
 	schemaDirty  bool
 	touched      map[string]bool
 	onCommit     []func()
+	memo         map[string]any
+}
+
+// Memo is a scratch map that lives as long as the transaction, for callers to cache what they
+// derive from rows they read in it (it is only valid while nothing they depend on changes).
+func (t *Tx) Memo() map[string]any {
+	if t.memo == nil {
+		t.memo = map[string]any{}
+	}
+	return t.memo
 }
 
 // OnCommit registers f to run after the transaction commits (not after a rollback), for work
