@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -185,12 +186,19 @@ func (s *Server) serviceDocument(req *apiRequest) (*response, error) {
 	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
 		return nil, methodNotAllowed(req.r)
 	}
-	var items []*object
+	var names []string
 	for _, e := range s.store.Schema().Entities() {
+		names = append(names, e.EntitySetName)
+	}
+	// The metadata sets are entity sets of the service too.
+	names = append(names, "EntityDefinitions", "RelationshipDefinitions", "GlobalOptionSetDefinitions")
+	sort.Strings(names)
+	var items []*object
+	for _, n := range names {
 		o := newObject()
-		o.set("name", e.EntitySetName)
+		o.set("name", n)
 		o.set("kind", "EntitySet")
-		o.set("url", e.EntitySetName)
+		o.set("url", n)
 		items = append(items, o)
 	}
 	body := newObject()
