@@ -24,6 +24,18 @@
 // such as accountnumber='A1'. Build alternate keys with [AlternateKey], which quotes and escapes values.
 // Anything else is rejected before a request is made, with an error that wraps [ErrInvalidInput].
 //
+// # Table and column metadata
+//
+// The metadata actions (ListEntityTypes, ListEntities, GetEntitiesMetadata, GetEntityMetadata,
+// ListAttributes, GetAttribute, QueryAttributes, CreateAttribute, UpdateAttribute, CreateEntity and
+// the deletes) name a table by its logical name (account), its MetadataId or its entity set name
+// (accounts). A name is tried as a logical name first; on a 404 it is looked up as an entity set name
+// and the call is repeated with that table's MetadataId, so only set names cost an extra request.
+// Results come as [EntityDefinition] and [AttributeDefinition], which type the common properties and
+// keep the whole definition in Raw. Column types are given as [AttributeType] names such as "Money",
+// which the client turns into the cast Dataverse needs; [AttributeSpec], [EntitySpec] and [Label]
+// build definitions to send.
+//
 // # Errors
 //
 // Error responses from the service come back as *[Error], carrying the HTTP status, the Dataverse hex
