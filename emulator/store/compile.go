@@ -65,7 +65,8 @@ func compile(q *Query) (*compiler, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		where = append(where, w)
+		// Parenthesised: the keyset condition is ANDed on, and "a OR b AND k" would bind wrongly.
+		where = append(where, "("+w+")")
 	}
 	if len(q.GroupBy) > 0 || len(q.Aggregates) > 0 {
 		return c.aggregate(root, where)
@@ -121,7 +122,7 @@ func compile(q *Query) (*compiler, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		where = append(where, w)
+		where = append(where, "("+w+")")
 	}
 	var b strings.Builder
 	b.WriteString("SELECT ")
@@ -209,7 +210,7 @@ func (c *compiler) addLink(root scope, l *Link) error {
 		if err != nil {
 			return err
 		}
-		on += " AND " + w
+		on += " AND (" + w + ")"
 	}
 	c.joins = append(c.joins, kind+" "+quote(l.Entity.LogicalName)+" "+a+" ON "+on)
 	return nil

@@ -245,3 +245,40 @@ func TestDecodePositionRejectsForeignCookies(t *testing.T) {
 	}
 	_ = time.Now
 }
+
+// TestPagingWithTopLevelOr pages a query whose filter is an OR: the keyset condition must apply to
+// the whole filter, not to its last term.
+func TestPagingWithTopLevelOr(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, "")
+	ctx := context.Background()
+	acc, _ := s.Schema().Entity("account")
+	name, _ := acc.Attribute("name")
+	s.Write(ctx, func(tx *Tx) error {
+		for i := 1; i <= 5; i++ {
+			if _, err := tx.Insert(acc, Row{"accountid": fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i), "name": fmt.Sprintf("or %d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	q := &Query{Entity: acc, Columns: []*Attribute{name}, PageSize: 2, Order: []Order{{Column: &Column{Attr: name}}},
+		Filter: Or{Terms: []Expr{Match{Column: &Column{Attr: name}, Kind: "startswith", Pattern: "or"}, Compare{Left: &Column{Attr: name}, Op: Eq, Value: "zzz"}}}}
+	var got []string
+	for i := 0; i < 10; i++ {
+		var res *Result
+		if err := s.Read(ctx, func(tx *Tx) error { var err error; res, err = tx.Select(q); return err }); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Rows {
+			got = append(got, r.Row["name"].(string))
+		}
+		if !res.More {
+			break
+		}
+		q.After = res.Next
+	}
+	if strings.Join(got, ",") != "or 1,or 2,or 3,or 4,or 5" {
+		t.Errorf("pages = %v", got)
+	}
+}
