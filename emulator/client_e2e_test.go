@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,5 +218,56 @@ func TestClientQueries(t *testing.T) {
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.StatusCode != 400 || ce.Message != "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.account'." {
 		t.Errorf("bad filter: %v", err)
+	}
+}
+
+func TestClientFetchXMLAndBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.newClient(t)
+	ctx := context.Background()
+	results, _, err := c.Batch(ctx, []client.BatchAction{
+		{Collection: "accounts", Action: "create", Data: client.Record{"name": "cfb parent"}, ContentID: "1"},
+		{Collection: "contacts", Action: "create", Data: client.Record{"lastname": "cfb child", "parentcustomerid_account@odata.bind": "$1"}},
+		{Collection: "accounts", Action: "update", Key: "$1", Data: client.Record{"telephone1": "555"}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 3 || results[0].ID == "" || results[1].ID == "" || results[2].Err != nil {
+		t.Fatalf("batch results: %+v", results)
+	}
+	for i := 0; i < 5; i++ {
+		if _, _, err := c.CreateRecord(ctx, "accounts", client.Record{"name": fmt.Sprintf("cfx %d", i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	xml := `<fetch count="2"><entity name="account"><attribute name="name"/><order attribute="name"/>` +
+		`<filter type="or"><condition attribute="name" operator="begins-with" value="cfx "/><condition attribute="name" operator="eq" value="none"/></filter></entity></fetch>`
+	var names []string
+	pages := 0
+	for page, err := range c.FetchXMLPages(ctx, "accounts", xml, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range page.Records {
+			names = append(names, r["name"].(string))
+		}
+	}
+	if pages != 3 || len(names) != 5 || names[0] != "cfx 0" || names[4] != "cfx 4" {
+		t.Errorf("FetchXML pages %d rows %v", pages, names)
+	}
+	// A failing change set rolls back and says which action failed.
+	results, _, err = c.Batch(ctx, []client.BatchAction{
+		{Collection: "accounts", Action: "create", Data: client.Record{"name": "cfb rolled back"}},
+		{Collection: "accounts", Action: "create", Data: client.Record{"name": strings.Repeat("x", 161)}},
+	}, nil)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Code != "0x80044331" || !results[0].NotRun || results[1].Err == nil {
+		t.Errorf("failed change set: %v %+v", err, results)
+	}
+	if n, _, _ := c.Count(ctx, "accounts", "name eq 'cfb rolled back'"); n != 0 {
+		t.Errorf("rolled back row exists")
 	}
 }
