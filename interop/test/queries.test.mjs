@@ -129,6 +129,22 @@ describe("collection queries", () => {
     assert.equal(all.oDataNextLink, undefined);
   });
 
+  it("pages a filter whose top level is an or", async () => {
+    const request = { collection: "accounts", select: ["name"], filter: `${mine} or name eq '${prefix} nobody'`, orderBy: ["name"], maxPageSize: 4 };
+    // Follow the nextLinks the way retrieveAll does, with a bound, so a regression fails instead of hanging.
+    const seen = [];
+    let link;
+    for (let page = 1; page <= 4; page++) {
+      const res = await api.retrieveMultiple(request, link);
+      seen.push(...res.value.map((r) => r.name));
+      link = res.oDataNextLink;
+      if (!link) {
+        break;
+      }
+    }
+    assert.deepEqual(seen, names);
+  });
+
   it("count with a filter uses $count=true", async () => {
     assert.equal(await api.count({ collection: "accounts", filter: mine }), 6);
     assert.equal(await api.count({ collection: "accounts", filter: `${mine} and numberofemployees gt 35` }), 3);
@@ -229,10 +245,8 @@ describe("collection queries", () => {
     assert.match(res.oDataContext, /\$metadata#accounts$/);
   });
 
-  it("refuses to order by an aggregate value", {
-    todo: "emulator answers 400 \"Could not find a property named 'count' on type 'Microsoft.Dynamics.CRM.account'.\"; " +
-      "Dataverse documents \"The query node SingleValueOpenPropertyAccess is not supported.\" (aggregate-data doc)",
-  }, async () => {
+  // Dataverse documents "The query node SingleValueOpenPropertyAccess is not supported." (aggregate-data doc).
+  it("refuses to order by an aggregate value", async () => {
     await assert.rejects(api.retrieveMultiple({
       collection: "accounts",
       apply: `filter(${mine})/groupby((accountcategorycode),aggregate($count as count))`,
