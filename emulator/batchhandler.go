@@ -214,10 +214,13 @@ func errorResponse(err error) *batch.Response {
 	return &batch.Response{Status: de.Status, Header: h, Body: body}
 }
 
+// targetEscaper escapes what clients leave raw in batch request lines.
+var targetEscaper = strings.NewReplacer(" ", "%20", `"`, "%22")
+
 // batchURL resolves an operation's target: absolute, server-relative or relative to the service
 // root. Raw spaces and quotes, which clients leave in batch request lines, are escaped first.
 func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
-	t := strings.NewReplacer(" ", "%20", `"`, "%22").Replace(target)
+	t := targetEscaper.Replace(target)
 	var u *url.URL
 	var err error
 	switch {
