@@ -1,0 +1,928 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultWebhookMaxBody is the largest request body a WebhookReceiver reads unless
+// WithMaxBodyBytes says otherwise. Dataverse trims execution contexts above 256 KB (and says so in
+// x-ms-dynamics-msg-size-exceeded), so 1 MiB leaves room without letting a caller exhaust memory.
+const DefaultWebhookMaxBody = 1 << 20
+
+// WebhookAuth is what a WebhookReceiver expects from Dataverse, matching the authentication type of
+// the service endpoint registration. Fields left empty are not checked, so the zero value accepts
+// every request; set the one that matches the registration (several may be combined, and then all
+// must pass).
+type WebhookAuth struct {
+	// Key is the WebhookKey secret (authtype 4), which Dataverse sends as the code query parameter,
+	// the convention of Azure Functions. A repeated code parameter is refused.
+	Key string
+	// Headers are the HttpHeader pairs (authtype 5): each header must be present once with exactly
+	// this value. Names are case-insensitive, as in HTTP.
+	Headers map[string]string
+	// Query are the HttpQueryString pairs (authtype 6): each query parameter must be present once
+	// with exactly this value. Names are case-sensitive.
+	Query map[string]string
+}
+
+// WebhookOption adjusts a WebhookReceiver in NewWebhookReceiver.
+type WebhookOption func(*WebhookReceiver)
+
+// WithMaxBodyBytes bounds the size of a request body; a larger one is refused with 413 before it is
+// decoded. n <= 0 keeps DefaultWebhookMaxBody.
+func WithMaxBodyBytes(n int64) WebhookOption {
+	return func(wr *WebhookReceiver) {
+		if n > 0 {
+			wr.maxBody = n
+		}
+	}
+}
+
+// WithAsyncHandling makes the receiver acknowledge each event with 200 as soon as it is decoded and
+// run the handler afterwards in its own goroutine, at most workers at a time (workers <= 0 means 1).
+// Handler errors then no longer reach Dataverse, which cannot retry them; they go to the error
+// handler (see WithHandlerErrors).
+//
+// When every worker is busy the request waits for one before it is acknowledged, so an event is never
+// accepted that nothing will process and a burst slows Dataverse down instead of piling up goroutines.
+// A request whose caller gives up while waiting is not handled. Wait lets a server drain handlers
+// still running at shutdown.
+func WithAsyncHandling(workers int) WebhookOption {
+	return func(wr *WebhookReceiver) {
+		if workers <= 0 {
+			workers = 1
+		}
+		wr.slots = make(chan struct{}, workers)
+	}
+}
+
+// WithHandlerErrors sets the function told about every handler error and recovered handler panic,
+// in both modes. The default logs them with slog.Default at error level. It must be safe for
+// concurrent use.
+func WithHandlerErrors(f func(ctx context.Context, ev *Event, err error)) WebhookOption {
+	return func(wr *WebhookReceiver) {
+		if f != nil {
+			wr.onError = f
+		}
+	}
+}
+
+// WebhookReceiver is an http.Handler for the requests a Dataverse webhook service endpoint sends
+// (serviceendpoint contract 8): it checks the configured authentication, decodes the
+// RemoteExecutionContext and hands it to a function. Build it with NewWebhookReceiver.
+//
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/use-webhooks
+type WebhookReceiver struct {
+	auth    WebhookAuth
+	handle  func(ctx context.Context, ev *Event) error
+	maxBody int64
+	slots   chan struct{} // nil: handle synchronously
+	onError func(ctx context.Context, ev *Event, err error)
+	running sync.WaitGroup
+
+	// equal compares a received secret with the expected one; tests wrap it to see that every
+	// configured secret is compared.
+	equal func(got, want string) bool
+}
+
+// NewWebhookReceiver returns a receiver that answers Dataverse webhook calls:
+//
+//   - Authentication comes first, for every method: the code parameter (Key), every configured
+//     header and every configured query parameter are compared in constant time, and all of them are
+//     compared even when one already failed. A failure is a 401 whose body says nothing about the
+//     expected values.
+//   - GET and HEAD are probes (a registration tool or a health check making sure the URL and its
+//     key work): 200 with an empty body, handle is not called.
+//   - A POST whose x-ms-dynamics-request-name is URL_VALIDATION, or whose body is empty, is a
+//     validation call: 200 with an empty body, handle is not called. Dataverse itself does not
+//     document such calls; integration platforms send them, and answering them is harmless.
+//   - Any other method is a 405.
+//   - A body over the size limit is a 413 and a body that is not an execution context a 400.
+//   - Otherwise handle gets the decoded Event and the request's context. An error (or a panic) from
+//     it is a 500, which Dataverse records as a failed delivery and, for a synchronous step, as a
+//     failed operation; nil is a 200 with an empty body. Dataverse waits 60 seconds at most, so a
+//     slow handle belongs behind WithAsyncHandling.
+//
+// Secret headers configured in auth are removed from Event.Headers, so that logging an event never
+// prints them.
+func NewWebhookReceiver(auth WebhookAuth, handle func(ctx context.Context, ev *Event) error, opts ...WebhookOption) *WebhookReceiver {
+	wr := &WebhookReceiver{
+		auth:    cloneAuth(auth),
+		handle:  handle,
+		maxBody: DefaultWebhookMaxBody,
+		onError: logHandlerError,
+		equal:   secretEqual,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(wr)
+		}
+	}
+	return wr
+}
+
+func cloneAuth(a WebhookAuth) WebhookAuth {
+	out := WebhookAuth{Key: a.Key}
+	if len(a.Headers) > 0 {
+		out.Headers = make(map[string]string, len(a.Headers))
+		for k, v := range a.Headers {
+			out.Headers[http.CanonicalHeaderKey(k)] = v
+		}
+	}
+	if len(a.Query) > 0 {
+		out.Query = make(map[string]string, len(a.Query))
+		for k, v := range a.Query {
+			out.Query[k] = v
+		}
+	}
+	return out
+}
+
+func logHandlerError(ctx context.Context, ev *Event, err error) {
+	args := []any{"error", err}
+	if ev != nil {
+		args = append(args, "message", ev.MessageName, "entity", ev.PrimaryEntityName, "id", ev.PrimaryEntityID,
+			"correlation_id", ev.CorrelationID)
+	}
+	slog.Default().ErrorContext(ctx, "dataverse webhook handler failed", args...)
+}
+
+// secretEqual compares two secrets in time that depends on neither their contents nor their
+// lengths: both are hashed first, so subtle.ConstantTimeCompare always sees 32 bytes (it returns
+// early on a length mismatch, which would leak the expected length).
+func secretEqual(got, want string) bool {
+	g := sha256.Sum256([]byte(got))
+	w := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// authorized checks every configured secret without stopping at the first mismatch, so the time
+// taken does not say which one failed.
+func (wr *WebhookReceiver) authorized(r *http.Request) bool {
+	ok := true
+	q := r.URL.Query()
+	check := func(present bool, got, want string) {
+		// Compare even when the value is missing, so a missing value costs the same as a wrong one.
+		eq := wr.equal(got, want)
+		ok = ok && present && eq
+	}
+	if wr.auth.Key != "" {
+		check(len(q["code"]) == 1, q.Get("code"), wr.auth.Key)
+	}
+	for name, want := range wr.auth.Headers {
+		vals := r.Header.Values(name)
+		got := ""
+		if len(vals) > 0 {
+			got = vals[0]
+		}
+		check(len(vals) == 1, got, want)
+	}
+	for name, want := range wr.auth.Query {
+		vals := q[name]
+		got := ""
+		if len(vals) > 0 {
+			got = vals[0]
+		}
+		check(len(vals) == 1, got, want)
+	}
+	return ok
+}
+
+// ServeHTTP implements http.Handler; see NewWebhookReceiver.
+func (wr *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !wr.authorized(r) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		w.WriteHeader(http.StatusOK)
+		return
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "POST, GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-ms-dynamics-request-name")), "URL_VALIDATION") {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wr.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("body larger than %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	ev, err := DecodeExecutionContext(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ev.Headers = r.Header.Clone()
+	for name := range wr.auth.Headers {
+		ev.Headers.Del(name)
+	}
+	ev.SizeExceeded = sizeExceeded(ev.Headers.Get("x-ms-dynamics-msg-size-exceeded"))
+
+	if wr.slots == nil {
+		if err := wr.call(r.Context(), ev); err != nil {
+			// The reason stays on this side: Dataverse stores response bodies in its system jobs.
+			http.Error(w, "event handler failed", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	select {
+	case wr.slots <- struct{}{}:
+	case <-r.Context().Done():
+		http.Error(w, "receiver busy", http.StatusServiceUnavailable)
+		return
+	}
+	// The handler outlives the request: keep the request's values, drop its cancellation.
+	ctx := context.WithoutCancel(r.Context())
+	wr.running.Add(1)
+	go func() {
+		defer wr.running.Done()
+		defer func() { <-wr.slots }()
+		wr.call(ctx, ev)
+	}()
+	w.WriteHeader(http.StatusOK)
+}
+
+// call runs handle, turning a panic into an error, and reports failures to the error handler.
+func (wr *WebhookReceiver) call(ctx context.Context, ev *Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("client: webhook handler panicked: %v", p)
+		}
+		if err != nil {
+			wr.onError(ctx, ev, err)
+		}
+	}()
+	if wr.handle == nil {
+		return nil
+	}
+	return wr.handle(ctx, ev)
+}
+
+// Wait blocks until the handlers started by WithAsyncHandling have returned, or ctx ends. Call it
+// after http.Server.Shutdown so that acknowledged events are not dropped on exit. Without async
+// handling it returns at once.
+func (wr *WebhookReceiver) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		wr.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func sizeExceeded(v string) bool {
+	v = strings.TrimSpace(v)
+	return v != "" && !strings.EqualFold(v, "false") && v != "0"
+}
+
+// Stages of the event pipeline, as in Event.Stage and sdkmessageprocessingstep.stage.
+const (
+	StagePreValidation = 10
+	StagePreOperation  = 20
+	StageMainOperation = 30 // only seen in a ParentContext
+	StagePostOperation = 40
+)
+
+// Execution modes, as in Event.Mode and sdkmessageprocessingstep.mode.
+const (
+	ModeSynchronous  = 0
+	ModeAsynchronous = 1
+)
+
+// Event is a decoded RemoteExecutionContext: the body of a Dataverse webhook call (and of Service Bus
+// and Event Hub messages). Key/value lists become maps, WCF dates become UTC time.Time values and
+// typed values become Go types; see DecodeExecutionContext.
+//
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/understand-the-data-context
+type Event struct {
+	// MessageName is the operation, such as Create, Update, Delete, Associate or a custom API name.
+	MessageName string
+	// PrimaryEntityName is the table's logical name ("none" for messages without a table) and
+	// PrimaryEntityID the row's id.
+	PrimaryEntityName   string
+	PrimaryEntityID     string
+	SecondaryEntityName string
+	// Stage is one of the Stage constants, Mode one of the Mode constants and Depth the number of
+	// nested pipeline calls that led here (1 for a direct call).
+	Stage, Mode, Depth int
+	IsolationMode      int
+	IsInTransaction    bool
+	IsExecutingOffline bool
+	IsOfflinePlayback  bool
+	// UserID is the user the operation runs as; InitiatingUserID the user who started it.
+	UserID, InitiatingUserID, BusinessUnitID, OrganizationID, OrganizationName string
+	// CorrelationID ties together every operation triggered by one request; Dataverse uses it to
+	// stop infinite loops, and also sends it as x-ms-correlation-request-id.
+	CorrelationID, RequestID, OperationID string
+	OperationCreatedOn                    time.Time
+	// OwningExtension is the registered step (sdkmessageprocessingstep) that sent the event.
+	OwningExtension *EntityReference
+	// InputParameters are the message's request parameters: "Target" (an *Entity for Create and
+	// Update, an *EntityReference for Delete), "ColumnSet", custom API inputs, ...
+	InputParameters map[string]any
+	// OutputParameters are the response parameters, such as "id" after a Create (post-operation).
+	OutputParameters map[string]any
+	// PreEntityImages and PostEntityImages are the images registered on the step, by alias.
+	PreEntityImages, PostEntityImages map[string]*Entity
+	// SharedVariables are the values plug-ins passed along the pipeline.
+	SharedVariables map[string]any
+	// ParentContext is the context of the operation that caused this one, if any.
+	ParentContext *Event
+	// Target is InputParameters["Target"] when it is an entity (Create, Update); TargetReference when
+	// it is a reference (Delete, Assign, ...). At most one of them is set.
+	Target          *Entity
+	TargetReference *EntityReference
+	// SizeExceeded reports x-ms-dynamics-msg-size-exceeded: the context was over 256 KB and
+	// Dataverse dropped ParentContext, InputParameters and the images from it.
+	SizeExceeded bool
+	// Headers are the request headers (x-ms-dynamics-organization, x-ms-dynamics-entity-name,
+	// x-ms-dynamics-request-name, x-ms-correlation-request-id, ...) without the secret ones
+	// configured in WebhookAuth.Headers; nil from DecodeExecutionContext.
+	Headers http.Header
+	// Raw is the JSON of this context, for fields Event does not carry.
+	Raw json.RawMessage
+}
+
+// Entity is a row as the SDK serialises it (Microsoft.Xrm.Sdk.Entity): a target or an image.
+type Entity struct {
+	LogicalName string
+	ID          string
+	// Attributes are the columns, decoded as in Event.InputParameters. It is never nil. A target
+	// holds only the columns the operation set; a nil value is a column set to null.
+	Attributes map[string]any
+	// FormattedValues are the display texts of choice, money, date and lookup columns.
+	FormattedValues map[string]string
+	// KeyAttributes are the alternate key values the row was addressed by, if any.
+	KeyAttributes map[string]any
+	RowVersion    string
+}
+
+// EntityReference points at a row (Microsoft.Xrm.Sdk.EntityReference): a lookup value, or the
+// target of a Delete.
+type EntityReference struct {
+	LogicalName string
+	ID          string
+	Name        string
+	// KeyAttributes are the alternate key values when the reference uses one instead of ID.
+	KeyAttributes map[string]any
+}
+
+// OptionSetValue is the value of a choice column.
+type OptionSetValue struct{ Value int }
+
+// Money is the value of a currency column, kept as the exact decimal text Dataverse sent (such as
+// "345.678") so that no precision is lost; parse it with math/big or a decimal package.
+type Money struct{ Value string }
+
+// DecodeExecutionContext decodes the JSON body of a webhook call (a RemoteExecutionContext, in the
+// DataContract JSON format). Values are decoded as follows:
+//
+//   - key/value lists ([{"key":k,"value":v}, ...]) become maps;
+//   - WCF dates ("\/Date(1506384247000)\/", with or without an offset such as -0700, which does
+//     not change the instant) become time.Time in UTC; other strings, GUIDs included, stay strings;
+//   - numbers become json.Number, keeping their exact text;
+//   - values with a __type become *Entity, *EntityReference, OptionSetValue, Money or, for an
+//     EntityCollection, []*Entity; other typed objects become map[string]any with the __type kept;
+//   - arrays become []any, except that an array made only of option set values (a multi-select
+//     choice, OptionSetValueCollection) becomes []OptionSetValue, and likewise []*EntityReference
+//     (EntityReferenceCollection) and []*Entity.
+//
+// OperationCreatedOn also accepts an RFC 3339 date. The body must be a JSON object; the error of a
+// malformed one names the offending field, such as InputParameters[0].value.Attributes[2].
+func DecodeExecutionContext(body []byte) (*Event, error) {
+	body = bytes.TrimPrefix(body, utf8BOM)
+	// Check the whole body first: a json.Decoder stops after the first value and accepts some
+	// trailing bytes, such as the ] of {}].
+	var whole json.RawMessage
+	if err := json.Unmarshal(body, &whole); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			err = fmt.Errorf("at byte %d: %w", syntax.Offset, err)
+		}
+		return nil, fmt.Errorf("client: decode execution context: %w", err)
+	}
+	ev, err := decodeContext(body, "")
+	if err != nil {
+		return nil, fmt.Errorf("client: decode execution context: %w", err)
+	}
+	return ev, nil
+}
+
+func decodeContext(raw []byte, path string) (*Event, error) {
+	var fields map[string]json.RawMessage
+	if err := decodeJSON(raw, &fields); err != nil {
+		if path == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if fields == nil {
+		return nil, fmt.Errorf("%s: want an object, got null", ctxPathOrRoot(path))
+	}
+	ev := &Event{Raw: append(json.RawMessage(nil), raw...)}
+	at := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	value := func(name string) (any, error) {
+		r, ok := fields[name]
+		if !ok {
+			return nil, nil
+		}
+		var v any
+		if err := decodeJSON(r, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", at(name), err)
+		}
+		return v, nil
+	}
+	strs := []struct {
+		name string
+		dst  *string
+	}{
+		{"MessageName", &ev.MessageName},
+		{"PrimaryEntityName", &ev.PrimaryEntityName},
+		{"PrimaryEntityId", &ev.PrimaryEntityID},
+		{"SecondaryEntityName", &ev.SecondaryEntityName},
+		{"UserId", &ev.UserID},
+		{"InitiatingUserId", &ev.InitiatingUserID},
+		{"BusinessUnitId", &ev.BusinessUnitID},
+		{"OrganizationId", &ev.OrganizationID},
+		{"OrganizationName", &ev.OrganizationName},
+		{"CorrelationId", &ev.CorrelationID},
+		{"RequestId", &ev.RequestID},
+		{"OperationId", &ev.OperationID},
+	}
+	for _, f := range strs {
+		v, err := value(f.name)
+		if err != nil {
+			return nil, err
+		}
+		if *f.dst, err = ctxString(v, at(f.name)); err != nil {
+			return nil, err
+		}
+	}
+	ints := []struct {
+		name string
+		dst  *int
+	}{
+		{"Stage", &ev.Stage}, {"Mode", &ev.Mode}, {"Depth", &ev.Depth}, {"IsolationMode", &ev.IsolationMode},
+	}
+	for _, f := range ints {
+		v, err := value(f.name)
+		if err != nil {
+			return nil, err
+		}
+		if *f.dst, err = ctxInt(v, at(f.name)); err != nil {
+			return nil, err
+		}
+	}
+	bools := []struct {
+		name string
+		dst  *bool
+	}{
+		{"IsInTransaction", &ev.IsInTransaction},
+		{"IsExecutingOffline", &ev.IsExecutingOffline},
+		{"IsOfflinePlayback", &ev.IsOfflinePlayback},
+	}
+	for _, f := range bools {
+		v, err := value(f.name)
+		if err != nil {
+			return nil, err
+		}
+		if *f.dst, err = ctxBool(v, at(f.name)); err != nil {
+			return nil, err
+		}
+	}
+
+	v, err := value("OperationCreatedOn")
+	if err != nil {
+		return nil, err
+	}
+	if ev.OperationCreatedOn, err = ctxTime(v, at("OperationCreatedOn")); err != nil {
+		return nil, err
+	}
+	if v, err = value("OwningExtension"); err != nil {
+		return nil, err
+	}
+	if v != nil {
+		if ev.OwningExtension, err = decodeEntityReference(v, at("OwningExtension")); err != nil {
+			return nil, err
+		}
+	}
+	params := []struct {
+		name string
+		dst  *map[string]any
+	}{
+		{"InputParameters", &ev.InputParameters},
+		{"OutputParameters", &ev.OutputParameters},
+		{"SharedVariables", &ev.SharedVariables},
+	}
+	for _, f := range params {
+		v, err := value(f.name)
+		if err != nil {
+			return nil, err
+		}
+		if *f.dst, err = decodeCtxValues(v, at(f.name)); err != nil {
+			return nil, err
+		}
+	}
+	images := []struct {
+		name string
+		dst  *map[string]*Entity
+	}{
+		{"PreEntityImages", &ev.PreEntityImages},
+		{"PostEntityImages", &ev.PostEntityImages},
+	}
+	for _, f := range images {
+		v, err := value(f.name)
+		if err != nil {
+			return nil, err
+		}
+		err = eachKeyValue(v, at(f.name), func(key string, val any, p string) error {
+			if val == nil {
+				return nil
+			}
+			e, err := decodeEntity(val, p)
+			if err != nil {
+				return err
+			}
+			if *f.dst == nil {
+				*f.dst = map[string]*Entity{}
+			}
+			(*f.dst)[key] = e
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch t := ev.InputParameters["Target"].(type) {
+	case *Entity:
+		ev.Target = t
+	case *EntityReference:
+		ev.TargetReference = t
+	}
+	if r, ok := fields["ParentContext"]; ok && !bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+		if ev.ParentContext, err = decodeContext(r, at("ParentContext")); err != nil {
+			return nil, err
+		}
+	}
+	return ev, nil
+}
+
+func ctxPathOrRoot(path string) string {
+	if path == "" {
+		return "execution context"
+	}
+	return path
+}
+
+func ctxString(v any, path string) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	}
+	return "", fmt.Errorf("%s: want a string, got %s", path, ctxKind(v))
+}
+
+func ctxInt(v any, path string) (int, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case json.Number:
+		n, err := strconv.ParseInt(x.String(), 10, 0)
+		if err != nil {
+			return 0, fmt.Errorf("%s: want an integer, got %s", path, x)
+		}
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("%s: want an integer, got %s", path, ctxKind(v))
+}
+
+func ctxBool(v any, path string) (bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return x, nil
+	}
+	return false, fmt.Errorf("%s: want true or false, got %s", path, ctxKind(v))
+}
+
+func ctxTime(v any, path string) (time.Time, error) {
+	switch x := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case string:
+		if x == "" {
+			return time.Time{}, nil
+		}
+		if t, ok := parseWCFDate(x); ok {
+			return t, nil
+		}
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t.UTC(), nil
+		}
+		return time.Time{}, fmt.Errorf("%s: %q is not a date", path, x)
+	}
+	return time.Time{}, fmt.Errorf("%s: want a date, got %s", path, ctxKind(v))
+}
+
+// wcfDate matches a WCF DataContract date once JSON has unescaped it: /Date(ms)/ or
+// /Date(ms+hhmm)/. The milliseconds count from the Unix epoch in UTC; the offset only records the
+// time zone of the server that wrote it.
+var wcfDate = regexp.MustCompile(`^/Date\((-?[0-9]{1,19})(?:[+-][0-9]{4})?\)/$`)
+
+func parseWCFDate(s string) (time.Time, bool) {
+	if !strings.HasPrefix(s, "/Date(") {
+		return time.Time{}, false
+	}
+	m := wcfDate.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
+func ctxKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// eachKeyValue walks a DataContract key/value list. null and an absent list are empty.
+func eachKeyValue(v any, path string, f func(key string, val any, path string) error) error {
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s: want a key/value list, got %s", path, ctxKind(v))
+	}
+	for i, it := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		pair, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: want a {\"key\":...,\"value\":...} object, got %s", p, ctxKind(it))
+		}
+		k, hasKey := pair["key"]
+		if !hasKey {
+			k = pair["Key"]
+		}
+		key, ok := k.(string)
+		if !ok {
+			return fmt.Errorf("%s: want a string key, got %s", p, ctxKind(k))
+		}
+		val, hasValue := pair["value"]
+		if !hasValue {
+			val = pair["Value"]
+		}
+		if err := f(key, val, p+".value"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeCtxValues turns a key/value list of values into a map, nil when the list is empty.
+func decodeCtxValues(v any, path string) (map[string]any, error) {
+	var out map[string]any
+	err := eachKeyValue(v, path, func(key string, val any, p string) error {
+		d, err := decodeCtxValue(val, p)
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			out = map[string]any{}
+		}
+		out[key] = d
+		return nil
+	})
+	return out, err
+}
+
+// contractType returns the name part of a DataContract __type such as
+// "Entity:http://schemas.microsoft.com/xrm/2011/Contracts".
+func contractType(obj map[string]any) string {
+	t, _ := obj["__type"].(string)
+	name, _, _ := strings.Cut(t, ":")
+	return name
+}
+
+func decodeCtxValue(v any, path string) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if t, ok := parseWCFDate(x); ok {
+			return t, nil
+		}
+		return x, nil
+	case []any:
+		return decodeCtxArray(x, path)
+	case map[string]any:
+		return decodeCtxObject(x, path)
+	}
+	return v, nil // nil, bool, json.Number
+}
+
+func decodeCtxArray(list []any, path string) (any, error) {
+	out := make([]any, len(list))
+	var options, refs, entities int
+	for i, it := range list {
+		d, err := decodeCtxValue(it, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		switch d.(type) {
+		case OptionSetValue:
+			options++
+		case *EntityReference:
+			refs++
+		case *Entity:
+			entities++
+		}
+		out[i] = d
+	}
+	switch n := len(out); {
+	case n == 0:
+		return out, nil
+	case options == n:
+		return ctxSlice[OptionSetValue](out), nil
+	case refs == n:
+		return ctxSlice[*EntityReference](out), nil
+	case entities == n:
+		return ctxSlice[*Entity](out), nil
+	}
+	return out, nil
+}
+
+func ctxSlice[T any](list []any) []T {
+	out := make([]T, len(list))
+	for i, v := range list {
+		out[i] = v.(T)
+	}
+	return out
+}
+
+func decodeCtxObject(obj map[string]any, path string) (any, error) {
+	switch contractType(obj) {
+	case "Entity":
+		return decodeEntity(obj, path)
+	case "EntityReference":
+		return decodeEntityReference(obj, path)
+	case "OptionSetValue":
+		n, err := ctxInt(obj["Value"], path+".Value")
+		if err != nil {
+			return nil, err
+		}
+		return OptionSetValue{Value: n}, nil
+	case "Money":
+		n, ok := obj["Value"].(json.Number)
+		if !ok {
+			return nil, fmt.Errorf("%s.Value: want a number, got %s", path, ctxKind(obj["Value"]))
+		}
+		return Money{Value: n.String()}, nil
+	case "EntityCollection":
+		list, ok := obj["Entities"].([]any)
+		if !ok && obj["Entities"] != nil {
+			return nil, fmt.Errorf("%s.Entities: want an array, got %s", path, ctxKind(obj["Entities"]))
+		}
+		out := make([]*Entity, 0, len(list))
+		for i, it := range list {
+			e, err := decodeEntity(it, fmt.Sprintf("%s.Entities[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	}
+	out := make(map[string]any, len(obj))
+	for k, it := range obj {
+		d, err := decodeCtxValue(it, path+"."+k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = d
+	}
+	return out, nil
+}
+
+func decodeEntity(v any, path string) (*Entity, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want an entity object, got %s", path, ctxKind(v))
+	}
+	e := &Entity{}
+	var err error
+	if e.LogicalName, err = ctxString(obj["LogicalName"], path+".LogicalName"); err != nil {
+		return nil, err
+	}
+	if e.ID, err = ctxString(obj["Id"], path+".Id"); err != nil {
+		return nil, err
+	}
+	if e.RowVersion, err = ctxString(obj["RowVersion"], path+".RowVersion"); err != nil {
+		return nil, err
+	}
+	if e.Attributes, err = decodeCtxValues(obj["Attributes"], path+".Attributes"); err != nil {
+		return nil, err
+	}
+	if e.Attributes == nil {
+		e.Attributes = map[string]any{}
+	}
+	if e.KeyAttributes, err = decodeCtxValues(obj["KeyAttributes"], path+".KeyAttributes"); err != nil {
+		return nil, err
+	}
+	err = eachKeyValue(obj["FormattedValues"], path+".FormattedValues", func(key string, val any, p string) error {
+		s, err := ctxString(val, p)
+		if err != nil {
+			return err
+		}
+		if e.FormattedValues == nil {
+			e.FormattedValues = map[string]string{}
+		}
+		e.FormattedValues[key] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func decodeEntityReference(v any, path string) (*EntityReference, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want an entity reference object, got %s", path, ctxKind(v))
+	}
+	r := &EntityReference{}
+	var err error
+	if r.LogicalName, err = ctxString(obj["LogicalName"], path+".LogicalName"); err != nil {
+		return nil, err
+	}
+	if r.ID, err = ctxString(obj["Id"], path+".Id"); err != nil {
+		return nil, err
+	}
+	if r.Name, err = ctxString(obj["Name"], path+".Name"); err != nil {
+		return nil, err
+	}
+	if r.KeyAttributes, err = decodeCtxValues(obj["KeyAttributes"], path+".KeyAttributes"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
