@@ -161,6 +161,22 @@ func bindRow(e *Entity, row Row) ([]string, []any, error) {
 	return cols, args, nil
 }
 
+// current returns the transaction's view of e. A request may have resolved e before another
+// transaction changed the table's columns; writes use the columns the table has now, and values
+// for columns deleted meanwhile are dropped rather than failing on a missing SQL column.
+func (t *Tx) current(e *Entity, row Row) *Entity {
+	cur, ok := t.schema.Entity(e.LogicalName)
+	if !ok || cur == e {
+		return e
+	}
+	for name := range row {
+		if _, ok := cur.attrs[name]; !ok && name != VersionColumn {
+			delete(row, name)
+		}
+	}
+	return cur
+}
+
 // Insert adds a row; the row must hold the primary key. It returns the row's new version, or
 // ErrDuplicate when the primary key or an alternate key value is taken.
 func (t *Tx) Insert(e *Entity, row Row) (int64, error) {
@@ -170,6 +186,7 @@ func (t *Tx) Insert(e *Entity, row Row) (int64, error) {
 	if _, ok := row[e.PrimaryIDAttribute].(string); !ok {
 		return 0, fmt.Errorf("store: insert %s: primary key missing", e.LogicalName)
 	}
+	e = t.current(e, row)
 	cols, args, err := bindRow(e, row)
 	if err != nil {
 		return 0, err
@@ -201,6 +218,7 @@ func (t *Tx) Update(e *Entity, id string, row Row) (int64, error) {
 		return 0, err
 	}
 	delete(row, e.PrimaryIDAttribute)
+	e = t.current(e, row)
 	cols, args, err := bindRow(e, row)
 	if err != nil {
 		return 0, err
