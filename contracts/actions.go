@@ -18,7 +18,10 @@ import (
 // decodes into (unknown fields are errors).
 type action struct {
 	newInput func() any
-	run      func(ctx context.Context, c *client.Client, in any) observation
+	// check, when set, refuses a decoded input that does not make sense (such as two ways of giving
+	// the same thing); it runs when the suite is loaded and again before the step runs.
+	check func(in any) error
+	run   func(ctx context.Context, c *client.Client, in any) observation
 }
 
 // observation is what a step saw: the response and, for errors, the body as the client parsed it.

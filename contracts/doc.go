@@ -2,7 +2,8 @@
 // what must come back, run unchanged against the dynlocal emulator or a live tenant.
 //
 // A suite is a list of cases; a case is a list of steps; a step names an action of the client package
-// (CreateRecord, GetRecord, ..., Do for raw HTTP), gives its input and states the expected status,
+// (CreateRecord, GetRecord, ..., the table and column actions such as GetEntityMetadata and
+// CreateAttribute, Do for raw HTTP), gives its input and states the expected status,
 // headers and body. Values that differ between runs and targets are written as matchers ({{guid}},
 // {{etag}}, {{datetime}}, {{any}}, ...); values needed by later steps are captured
 // ({{capture account.id}}) and used as {{account.id}}. Every step runs through the real client, so a

@@ -36,10 +36,13 @@ type approx struct {
 	src              string
 }
 
-// unordered is {"$unordered": [...]}: the same elements in any order.
+// unordered is {"$unordered": [...]}: the same elements in any order; or, with subset set,
+// {"$contains": [...]}: an array holding a distinct match for each element, in any order, beside
+// any number of others.
 type unordered struct {
-	elems []any
-	src   string
+	elems  []any
+	subset bool
+	src    string
 }
 
 var (
@@ -72,8 +75,8 @@ func tokenPattern(kind string) string {
 
 var errNotSpecial = errors.New("not a special object")
 
-// compileSpecial compiles {"$approx": ...}, {"$unordered": [...]} and {"$regex": "..."}; other
-// objects give errNotSpecial. vs may be nil when only checking syntax.
+// compileSpecial compiles {"$approx": ...}, {"$unordered": [...]}, {"$contains": [...]} and
+// {"$regex": "..."}; other objects give errNotSpecial. vs may be nil when only checking syntax.
 func compileSpecial(m map[string]any, vs *vars) (any, error) {
 	var special string
 	for k := range m {
@@ -98,13 +101,14 @@ func compileSpecial(m map[string]any, vs *vars) (any, error) {
 			return nil, fmt.Errorf("$approx and tolerance must be numbers, tolerance not negative: %s", src)
 		}
 		return &approx{value: v, tolerance: t, src: src}, nil
-	case "$unordered":
-		list, ok := m["$unordered"].([]any)
+	case "$unordered", "$contains":
+		list, ok := m[special].([]any)
 		if len(m) != 1 || !ok {
-			return nil, fmt.Errorf("$unordered takes an array and nothing else: %s", src)
+			return nil, fmt.Errorf("%s takes an array and nothing else: %s", special, src)
 		}
+		subset := special == "$contains"
 		if vs == nil {
-			return &unordered{src: src}, nil
+			return &unordered{subset: subset, src: src}, nil
 		}
 		elems := make([]any, len(list))
 		for i, e := range list {
@@ -114,7 +118,7 @@ func compileSpecial(m map[string]any, vs *vars) (any, error) {
 			}
 			elems[i] = c
 		}
-		return &unordered{elems: elems, src: src}, nil
+		return &unordered{elems: elems, subset: subset, src: src}, nil
 	case "$regex":
 		p, ok := m["$regex"].(string)
 		if len(m) != 1 || !ok {
@@ -126,7 +130,7 @@ func compileSpecial(m map[string]any, vs *vars) (any, error) {
 		}
 		return &matcher{kind: "regex", re: re, src: src}, nil
 	}
-	return nil, fmt.Errorf("unknown matcher %s (want $approx, $unordered or $regex; a literal key starting with $ cannot be expected)", special)
+	return nil, fmt.Errorf("unknown matcher %s (want $approx, $unordered, $contains or $regex; a literal key starting with $ cannot be expected)", special)
 }
 
 func toFloat(v any) (float64, error) {
@@ -294,7 +298,7 @@ func matchSpecial(x, y any, opts cmp.Options) bool {
 		return err == nil && math.Abs(f-m.value) <= m.tolerance
 	case *unordered:
 		got, ok := y.([]any)
-		if !ok || len(got) != len(m.elems) {
+		if !ok || len(got) < len(m.elems) || (!m.subset && len(got) != len(m.elems)) {
 			return false
 		}
 		return matchUnordered(m.elems, got, opts)

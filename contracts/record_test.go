@@ -80,6 +80,8 @@ func TestMerge(t *testing.T) {
 		{"replaces a broken matcher", `{"n":"{{string}}"}`, `{"n":3}`, `{"n":3}`},
 		{"keeps unordered", `{"l":{"$unordered":[1,2]}}`, `{"l":[2,1]}`, `{"l":{"$unordered":[1,2]}}`},
 		{"replaces broken unordered", `{"l":{"$unordered":[1,2]}}`, `{"l":[3]}`, `{"l":[3]}`},
+		{"keeps contains", `{"l":{"$contains":[2]}}`, `{"l":[1,2,3]}`, `{"l":{"$contains":[2]}}`},
+		{"replaces broken contains", `{"l":{"$contains":[4]}}`, `{"l":[1,2]}`, `{"l":[1,2]}`},
 		{"keeps approx", `{"v":{"$approx":1,"tolerance":0.1}}`, `{"v":1.05}`, `{"v":{"$approx":1,"tolerance":0.1}}`},
 		{"merges arrays of the same length", `{"l":[{"a":"{{any}}"},2]}`, `{"l":[{"a":1,"b":2},3]}`, `{"l":[{"a":"{{any}}","b":2},3]}`},
 		{"rewrites arrays of another length", `{"l":[1]}`, `{"l":["` + guidB + `",2]}`, `{"l":["{{guid}}",2]}`},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -343,6 +344,11 @@ func (r *runner) runStep(ctx context.Context, st *Step, index int, vs *vars, tr 
 	if err := decodeInput(resolved, in); err != nil {
 		return fail("input: %v", err)
 	}
+	if a.check != nil {
+		if err := a.check(in); err != nil {
+			return fail("input: %v", err)
+		}
+	}
 	c, err := r.conn.clientFor(st.Auth)
 	if err != nil {
 		return fail("auth: %v", err)
@@ -453,35 +459,101 @@ func headerValue(h http.Header, name string) string {
 	return strings.Join(h.Values(name), ", ")
 }
 
-// tracker remembers the rows a case created, to delete them when it ends.
+// tracker remembers what a case created, to delete it when it ends: rows, and the table and column
+// definitions of the metadata actions.
 type tracker struct {
 	mu    sync.Mutex
-	rows  []trackedRow
+	items []tracked
 	later []Cleanup
 }
 
-type trackedRow struct{ set, key string }
+type trackedKind int
 
-func (t *tracker) add(set, key string) {
-	if set == "" || key == "" {
+const (
+	trackedRow    trackedKind = iota
+	trackedColumn             // deleted with DeleteAttribute
+	trackedTable              // deleted with DeleteEntity
+)
+
+// tracked is one thing to delete. A row is its entity set and key. A column is its table (as the
+// step named it) and key (its MetadataId, or its logical name when the id is not known). A table is
+// its key (MetadataId). name is the logical name of a column or table, when known, so that a step
+// deleting it by name takes it off the list.
+type tracked struct {
+	kind trackedKind
+	set  string
+	key  string
+	name string
+}
+
+// same reports whether two entries name the same thing. A column's MetadataId names it in any
+// table; its logical name only within the table named the same way.
+func (a tracked) same(b tracked) bool {
+	if a.kind != b.kind || !strings.EqualFold(a.key, b.key) {
+		return false
+	}
+	switch a.kind {
+	case trackedRow:
+		return strings.EqualFold(a.set, b.set)
+	case trackedColumn:
+		return wholeGUID.MatchString(a.key) || strings.EqualFold(a.set, b.set)
+	}
+	return true
+}
+
+func (t *tracker) track(it tracked) {
+	if it.key == "" || (it.kind != trackedTable && it.set == "") {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, r := range t.rows {
-		if strings.EqualFold(r.set, set) && strings.EqualFold(r.key, key) {
+	for _, x := range t.items {
+		if x.same(it) {
 			return
 		}
 	}
-	t.rows = append(t.rows, trackedRow{set, key})
+	t.items = append(t.items, it)
 }
 
+// add tracks a row.
+func (t *tracker) add(set, key string) { t.track(tracked{kind: trackedRow, set: set, key: key}) }
+
+// remove forgets a row a step deleted.
 func (t *tracker) remove(set, key string) {
+	t.forget(func(x tracked) bool {
+		return x.kind == trackedRow && strings.EqualFold(x.set, set) && strings.EqualFold(x.key, key)
+	})
+}
+
+// removeColumn forgets a column a step deleted, named by MetadataId (in any table) or by logical
+// name (in the table it was created in, named the same way).
+func (t *tracker) removeColumn(table, column string) {
+	table, column = metadataKeyName(table), metadataKeyName(column)
+	t.forget(func(x tracked) bool {
+		if x.kind != trackedColumn {
+			return false
+		}
+		if wholeGUID.MatchString(column) {
+			return strings.EqualFold(x.key, column)
+		}
+		return strings.EqualFold(x.set, table) && (strings.EqualFold(x.name, column) || strings.EqualFold(x.key, column))
+	})
+}
+
+// removeTable forgets a table a step deleted, named by MetadataId or logical name.
+func (t *tracker) removeTable(table string) {
+	table = metadataKeyName(table)
+	t.forget(func(x tracked) bool {
+		return x.kind == trackedTable && (strings.EqualFold(x.key, table) || (x.name != "" && strings.EqualFold(x.name, table)))
+	})
+}
+
+func (t *tracker) forget(match func(tracked) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, r := range t.rows {
-		if strings.EqualFold(r.set, set) && strings.EqualFold(r.key, key) {
-			t.rows = append(t.rows[:i], t.rows[i+1:]...)
+	for i, x := range t.items {
+		if match(x) {
+			t.items = append(t.items[:i], t.items[i+1:]...)
 			return
 		}
 	}
@@ -493,7 +565,7 @@ func (t *tracker) addLater(c Cleanup) {
 	t.later = append(t.later, c)
 }
 
-// observe tracks rows created by a successful step and forgets rows a step deleted.
+// observe tracks what a successful step created and forgets what a step deleted.
 func (t *tracker) observe(in any, obs observation) {
 	if obs.status < 200 || obs.status > 299 {
 		return
@@ -517,19 +589,93 @@ func (t *tracker) observe(in any, obs observation) {
 		t.add(x.EntitySet, strings.Trim(key, "{}"))
 	case *deleteInput:
 		t.remove(x.EntitySet, strings.Trim(x.Key, "{}"))
+	case *createAttributeInput:
+		id := createdID(obs)
+		name := strings.ToLower(x.schemaName())
+		if id == "" {
+			id = name
+		}
+		t.track(tracked{kind: trackedColumn, set: metadataKeyName(x.Entity), key: id, name: name})
+	case *createEntityInput:
+		id := createdID(obs)
+		name := strings.ToLower(x.schemaName())
+		if id == "" {
+			id = name
+		}
+		t.track(tracked{kind: trackedTable, key: id, name: name})
+	case *deleteAttributeInput:
+		t.removeColumn(x.Entity, x.Attribute)
+	case *deleteEntityInput:
+		t.removeTable(x.Entity)
 	case *doInput:
 		m := strings.ToUpper(x.Method)
 		if m == http.MethodPost || m == http.MethodPatch {
-			if set, id := entityURLParts(obs.header.Get("OData-EntityId")); id != "" {
+			loc := obs.header.Get("OData-EntityId")
+			if table, column, ok := metadataURLParts(loc); ok {
+				if column != "" {
+					t.track(tracked{kind: trackedColumn, set: table, key: column})
+				} else {
+					t.track(tracked{kind: trackedTable, key: table})
+				}
+			} else if set, id := entityURLParts(loc); id != "" {
 				t.add(set, id)
 			}
 		}
 		if m == http.MethodDelete {
-			if set, id := entityURLParts(x.Path); id != "" {
+			if table, column, ok := metadataURLParts(x.Path); ok {
+				if column != "" {
+					t.removeColumn(table, column)
+				} else {
+					t.removeTable(table)
+				}
+			} else if set, id := entityURLParts(x.Path); id != "" {
 				t.remove(set, id)
 			}
 		}
 	}
+}
+
+// createdID is the MetadataId a metadata create returned: the id the client handed back (the body's
+// "id"), else the GUID at the end of OData-EntityId.
+func createdID(obs observation) string {
+	if m, ok := obs.body.(map[string]any); ok {
+		if id, ok := m["id"].(string); ok && wholeGUID.MatchString(id) {
+			return strings.ToLower(id)
+		}
+	}
+	return idFromEntityID(obs.header.Get("OData-EntityId"))
+}
+
+// metadataURL matches the path of a table definition, EntityDefinitions(<key>), or of a column
+// definition, EntityDefinitions(<key>)/Attributes(<key>), with nothing after it (a cast aside).
+var metadataURL = regexp.MustCompile(`(?i)(?:^|/)EntityDefinitions\(([^()/]+)\)(?:/Attributes\(([^()/]+)\))?(?:/Microsoft\.Dynamics\.CRM\.[A-Za-z]+)?/?$`)
+
+// metadataURLParts splits a table or column definition URL into the table's key and the column's
+// key ("" for a table): a MetadataId in lower case, or an alternate key such as LogicalName='x'
+// reduced to the name. ok is false for any other URL.
+func metadataURLParts(u string) (table, column string, ok bool) {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	m := metadataURL.FindStringSubmatch(u)
+	if m == nil {
+		return "", "", false
+	}
+	return metadataKeyName(m[1]), metadataKeyName(m[2]), true
+}
+
+// metadataKeyName reduces a table or column identifier to what the tracker compares: a MetadataId
+// without braces in lower case, or the name of an alternate key (LogicalName='account': account).
+func metadataKeyName(k string) string {
+	k = strings.TrimSpace(k)
+	if _, v, found := strings.Cut(k, "="); found {
+		k = strings.Trim(strings.TrimSpace(v), "'")
+	}
+	k = strings.Trim(k, "{}")
+	if wholeGUID.MatchString(k) {
+		return strings.ToLower(k)
+	}
+	return k
 }
 
 // idFromEntityID returns the GUID in an OData-EntityId URL, or "".
@@ -587,25 +733,56 @@ func primaryKeyFromBody(set string, body any) string {
 	return ""
 }
 
-// cleanup deletes what the case created, newest first, with the target's own credentials. It runs
-// even when the run's context is cancelled, with a deadline of its own, so that an interrupted run
-// still leaves a tenant tidy.
+// cleanup deletes what the case created, newest first, with the target's own credentials: rows
+// with DeleteRecord, columns with DeleteAttribute, tables with DeleteEntity. It runs even when the
+// run's context is cancelled, with a deadline of its own, so that an interrupted run still leaves a
+// tenant tidy. What is already gone (404) is fine.
 func (r *runner) cleanup(ctx context.Context, tr *tracker, vs *vars) []Failure {
 	for _, c := range tr.later {
-		key, err := resolveInput(c.Key, vs)
-		if err != nil {
-			continue // the step that would capture it failed; nothing to delete
+		resolve := func(s string) (string, bool) {
+			v, err := resolveInput(s, vs)
+			if err != nil {
+				return "", false // the step that would capture it failed; nothing to delete
+			}
+			return strings.Trim(textOf(v), "{}"), true
 		}
-		tr.add(c.EntitySet, strings.Trim(textOf(key), "{}"))
+		switch {
+		case c.Table != "" && c.Column != "":
+			table, ok1 := resolve(c.Table)
+			column, ok2 := resolve(c.Column)
+			if ok1 && ok2 {
+				tr.track(tracked{kind: trackedColumn, set: metadataKeyName(table), key: metadataKeyName(column)})
+			}
+		case c.Table != "":
+			if table, ok := resolve(c.Table); ok {
+				tr.track(tracked{kind: trackedTable, key: metadataKeyName(table)})
+			}
+		default:
+			if key, ok := resolve(c.Key); ok {
+				tr.add(c.EntitySet, key)
+			}
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var fails []Failure
-	for i := len(tr.rows) - 1; i >= 0; i-- {
-		row := tr.rows[i]
-		_, err := r.conn.main.DeleteRecord(ctx, row.set, row.key, nil)
+	for i := len(tr.items) - 1; i >= 0; i-- {
+		it := tr.items[i]
+		var err error
+		var what string
+		switch it.kind {
+		case trackedColumn:
+			what = fmt.Sprintf("column %s of table %s", it.key, it.set)
+			_, err = r.conn.main.DeleteAttribute(ctx, it.set, it.key)
+		case trackedTable:
+			what = "table " + it.key
+			_, err = r.conn.main.DeleteEntity(ctx, it.key)
+		default:
+			what = fmt.Sprintf("%s(%s)", it.set, it.key)
+			_, err = r.conn.main.DeleteRecord(ctx, it.set, it.key, nil)
+		}
 		if err != nil && !errors.Is(err, client.ErrNotFound) {
-			fails = append(fails, Failure{Message: fmt.Sprintf("cleanup: delete %s(%s): %v", row.set, row.key, err)})
+			fails = append(fails, Failure{Message: fmt.Sprintf("cleanup: delete %s: %v", what, err)})
 		}
 	}
 	return fails

@@ -57,8 +57,10 @@ type Case struct {
 // Step is one call through the client and what must come back.
 type Step struct {
 	// Action is a client action: CreateRecord, GetRecord, UpdateRecord, UpsertRecord, DeleteRecord,
-	// GetProperty, SetProperty, ClearProperty, Associate, SetReference, Disassociate, WhoAmI,
-	// GetCurrentUser or Do.
+	// GetProperty, SetProperty, ClearProperty, Associate, SetReference, Disassociate, QueryRecords,
+	// Count, WhoAmI, GetCurrentUser, Do, or one of the metadata actions (ListEntityTypes,
+	// ListEntities, GetEntitiesMetadata, GetEntityMetadata, ListAttributes, QueryAttributes,
+	// GetAttribute, CreateAttribute, UpdateAttribute, DeleteAttribute, CreateEntity, DeleteEntity).
 	Action string `json:"action"`
 	// Note explains the step to a reader; the runner ignores it.
 	Note string `json:"note,omitempty"`
@@ -68,9 +70,9 @@ type Step struct {
 	Input json.RawMessage `json:"input,omitempty"`
 	// Expect is what must come back.
 	Expect Expect `json:"expect"`
-	// Cleanup names rows this step creates that the runner cannot see (deep-inserted children, rows
-	// created with a representation the runner cannot find the key of); they are deleted when the
-	// case ends.
+	// Cleanup names rows (or table and column definitions) this step creates that the runner cannot
+	// see (deep-inserted children, rows created with a representation the runner cannot find the key
+	// of); they are deleted when the case ends.
 	Cleanup []Cleanup `json:"cleanup,omitempty"`
 }
 
@@ -96,13 +98,41 @@ type Expect struct {
 	Body json.RawMessage `json:"body,omitempty"`
 }
 
-// Cleanup is a row to delete when the case ends.
+// Cleanup is something to delete when the case ends: a row (EntitySet and Key), a column (Table and
+// Column) or a table (Table alone). Values whose captures were never set (the step that captures
+// them failed) are skipped.
 type Cleanup struct {
 	// EntitySet is the row's entity set, such as "contacts".
-	EntitySet string `json:"entitySet"`
-	// Key is its key, usually a capture such as "{{contact.id}}". A key whose captures were never
-	// set (the step that captures it failed) is skipped.
-	Key string `json:"key"`
+	EntitySet string `json:"entitySet,omitempty"`
+	// Key is its key, usually a capture such as "{{contact.id}}".
+	Key string `json:"key,omitempty"`
+	// Table names a table definition (logical name or MetadataId): with Column, the table of a
+	// column to delete with DeleteAttribute; alone, a table to delete with DeleteEntity.
+	Table string `json:"table,omitempty"`
+	// Column names a column of Table (logical name or MetadataId), such as "{{column.id}}".
+	Column string `json:"column,omitempty"`
+}
+
+// validate checks that the entry names exactly one row, column or table.
+func (c Cleanup) validate() error {
+	row := c.EntitySet != "" || c.Key != ""
+	meta := c.Table != "" || c.Column != ""
+	switch {
+	case row && meta:
+		return errors.New("a cleanup entry names a row (entitySet, key) or a definition (table, column), not both")
+	case row && (c.EntitySet == "" || c.Key == ""):
+		return errors.New("cleanup entries need an entitySet and a key")
+	case meta && c.Table == "":
+		return errors.New("a cleanup entry with a column needs its table")
+	case !row && !meta:
+		return errors.New("cleanup entries need an entitySet and a key, or a table (and a column)")
+	}
+	for _, v := range []string{c.Key, c.Table, c.Column} {
+		if err := checkTemplates(v, true); err != nil {
+			return fmt.Errorf("cleanup: %w", err)
+		}
+	}
+	return nil
 }
 
 // Load reads and checks the suite file at path.
@@ -257,9 +287,14 @@ func (st *Step) validate() error {
 	// Decode with placeholders for the templates so that field names and shapes are checked now,
 	// not halfway through a run. A template may stand for a number or a boolean, which the
 	// placeholder cannot know: type errors are left to the run when the input has templates.
-	if err := decodeInput(placeholderInput(in), a.newInput()); err != nil {
+	decoded := a.newInput()
+	if err := decodeInput(placeholderInput(in), decoded); err != nil {
 		var te *json.UnmarshalTypeError
 		if !errors.As(err, &te) || !containsTemplates(in) {
+			return fmt.Errorf("input: %w", err)
+		}
+	} else if a.check != nil {
+		if err := a.check(decoded); err != nil {
 			return fmt.Errorf("input: %w", err)
 		}
 	}
@@ -278,11 +313,8 @@ func (st *Step) validate() error {
 		}
 	}
 	for _, c := range st.Cleanup {
-		if c.EntitySet == "" || c.Key == "" {
-			return errors.New("cleanup entries need an entitySet and a key")
-		}
-		if err := checkTemplates(c.Key, true); err != nil {
-			return fmt.Errorf("cleanup key: %w", err)
+		if err := c.validate(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -174,6 +174,11 @@ func checkTemplates(v any, input bool) error {
 			}
 		}
 		for k, e := range x {
+			if input && hasTokens(k) {
+				if err := checkTemplates(k, true); err != nil {
+					return fmt.Errorf("key %q: %w", k, err)
+				}
+			}
 			if err := checkTemplates(e, input); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
 			}
@@ -374,7 +379,14 @@ func resolveInput(v any, vs *vars) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			m[k] = r
+			key, err := resolveKey(k, vs)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := m[key]; dup {
+				return nil, fmt.Errorf("two keys of an object become %q", key)
+			}
+			m[key] = r
 		}
 		return m, nil
 	case []any:
@@ -389,6 +401,19 @@ func resolveInput(v any, vs *vars) (any, error) {
 		return s, nil
 	}
 	return v, nil
+}
+
+// resolveKey replaces the templates in an input object's key by text, so that a row can name a
+// column whose name was generated: {"new_ct{{newkey col}}": "x"}.
+func resolveKey(k string, vs *vars) (string, error) {
+	if !hasTokens(k) {
+		return k, nil
+	}
+	v, err := resolveInput(k, vs)
+	if err != nil {
+		return "", fmt.Errorf("key %q: %w", k, err)
+	}
+	return textOf(v), nil
 }
 
 func tokenValue(t token, vs *vars) (any, error) {

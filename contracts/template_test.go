@@ -32,7 +32,11 @@ func TestCheckTemplates(t *testing.T) {
 		{"absent inside text", `"x{{absent}}"`, false, "must be the whole value"},
 		{"bad approx", `{"$approx":"x","tolerance":1}`, false, "must be numbers"},
 		{"approx without tolerance", `{"$approx":1}`, false, "exactly"},
-		{"unknown dollar key", `{"$contains":[1]}`, false, "unknown matcher"},
+		{"generator in an input key", `{"data":{"new_c{{newkey c}}":1}}`, true, ""},
+		{"matcher in an input key", `{"data":{"new_c{{guid}}":1}}`, true, "cannot appear in an input"},
+		{"unknown dollar key", `{"$includes":[1]}`, false, "unknown matcher"},
+		{"contains", `{"$contains":[1,"{{guid}}"]}`, false, ""},
+		{"contains without an array", `{"$contains":1}`, false, "takes an array"},
 		{"bad regex", `{"$regex":"("}`, false, "$regex"},
 	}
 	for _, tt := range tests {
@@ -62,7 +66,8 @@ func TestResolveInput(t *testing.T) {
 		"text": "n={{n}} id={{id}} {{open}}x}}",
 		"user": "{{me.UserId}}",
 		"task": "{{tasks.0.activityid}}",
-		"list": ["/contacts({{id}})", 7]
+		"list": ["/contacts({{id}})", 7],
+		"data": {"new_c{{n}}": "{{n}}", "{{n}}": 1, "plain": 2}
 	}`)
 	got, err := resolveInput(in, vs)
 	if err != nil {
@@ -74,7 +79,8 @@ func TestResolveInput(t *testing.T) {
 		"text": "n=42 id=8f2a5b1c-0d3e-4f60-9a7b-1c2d3e4f5a6b {{x}}",
 		"user": "u1",
 		"task": "t1",
-		"list": ["/contacts(8f2a5b1c-0d3e-4f60-9a7b-1c2d3e4f5a6b)", 7]
+		"list": ["/contacts(8f2a5b1c-0d3e-4f60-9a7b-1c2d3e4f5a6b)", 7],
+		"data": {"new_c42": 42, "42": 1, "plain": 2}
 	}`)
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("resolved (-want +got):\n%s", d)
@@ -84,6 +90,12 @@ func TestResolveInput(t *testing.T) {
 	}
 	if _, err := resolveInput("{{tasks.3.activityid}}", vs); err == nil {
 		t.Error("an index out of range resolved")
+	}
+	if _, err := resolveInput(mustJSON(t, `{"{{nothere}}x": 1}`), vs); err == nil || !strings.Contains(err.Error(), "is not set") {
+		t.Errorf("unset reference in a key: err = %v", err)
+	}
+	if _, err := resolveInput(mustJSON(t, `{"x{{n}}": 1, "x42": 2}`), vs); err == nil || !strings.Contains(err.Error(), "two keys") {
+		t.Errorf("keys that collide: err = %v", err)
 	}
 }
 

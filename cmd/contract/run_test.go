@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dynlocal/dynlocal/contracts"
 	"github.com/dynlocal/dynlocal/emulator"
@@ -204,13 +203,9 @@ func TestUnusableTarget(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
 			code, stdout, stderr := invoke(t, tt.env, tt.args...)
 			if code != 1 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q, stdout %q; want 1 and %q", code, stderr, stdout, tt.want)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v", d)
 			}
 		})
 	}
