@@ -1,6 +1,7 @@
 package fetchxml
 
 import (
+	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"strings"
 	"time"
 
@@ -33,9 +34,6 @@ import (
 // maxX bounds the X of the x-operators so that date arithmetic stays in range.
 const maxX = 100000
 
-// fiscalPeriods is the number of periods of the default fiscal calendar (quarters).
-const fiscalPeriods = 4
-
 // dateArg says what value a date operator takes.
 type dateArg uint8
 
@@ -67,84 +65,6 @@ var dateOperators = map[string]dateArg{
 	"in-or-after-fiscal-period-and-year": datePeriodYear,
 }
 
-// span is a date range; end is exclusive unless endIncl.
-type span struct {
-	start, end     time.Time
-	noStart, noEnd bool
-	endIncl        bool
-}
-
-func (s span) expr(col *store.Column) store.Expr {
-	var terms []store.Expr
-	if !s.noStart {
-		terms = append(terms, store.Compare{Left: col, Op: store.Ge, Value: s.start})
-	}
-	if !s.noEnd {
-		op := store.Lt
-		if s.endIncl {
-			op = store.Le
-		}
-		terms = append(terms, store.Compare{Left: col, Op: op, Value: s.end})
-	}
-	if len(terms) == 1 {
-		return terms[0]
-	}
-	return store.And{Terms: terms}
-}
-
-func midnight(t time.Time) time.Time {
-	t = t.UTC()
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-}
-
-// addMonths adds n months, clamping the day to the length of the resulting month.
-func addMonths(t time.Time, n int) time.Time {
-	y, m, d := t.Date()
-	total := int(m) - 1 + n
-	y += total / 12
-	total %= 12
-	if total < 0 {
-		total += 12
-		y--
-	}
-	first := time.Date(y, time.Month(total+1), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	last := first.AddDate(0, 1, -1).Day()
-	return first.AddDate(0, 0, min(d, last)-1)
-}
-
-// fiscal is the default fiscal calendar at a moment: the current fiscal year and period.
-type fiscal struct {
-	startMonth int
-	year       int // named after the calendar year it starts in
-	period     int // 1..fiscalPeriods
-}
-
-func newFiscal(startMonth int, now time.Time) fiscal {
-	f := fiscal{startMonth: startMonth, year: now.Year()}
-	months := int(now.Month()) - startMonth
-	if months < 0 {
-		f.year--
-		months += 12
-	}
-	f.period = months/(12/fiscalPeriods) + 1
-	return f
-}
-
-func (f fiscal) start(y int) time.Time {
-	return time.Date(y, time.Month(f.startMonth), 1, 0, 0, 0, 0, time.UTC)
-}
-
-// years is n fiscal years starting with fiscal year y.
-func (f fiscal) years(y, n int) span { return span{start: f.start(y), end: f.start(y + n)} }
-
-// periods is n fiscal periods starting with period q of fiscal year y; q may run outside
-// 1..fiscalPeriods and then counts into neighbouring years.
-func (f fiscal) periods(y, q, n int) span {
-	const months = 12 / fiscalPeriods
-	start := addMonths(f.start(y), (q-1)*months)
-	return span{start: start, end: addMonths(start, n*months)}
-}
-
 // whole reads a whole-number operator value in [lo, hi].
 func (c *cond) whole(v valueText, lo, hi int) (int, *dverr.Error) {
 	n, err := c.int32(v)
@@ -164,12 +84,12 @@ func (c *cond) date() (store.Expr, *dverr.Error) {
 		return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with date and time columns; '%s' is of type %s.", c.op, c.name(), a.Type)
 	}
 	now := c.p.env.Now
-	today := midnight(now)
+	today := daterange.Midnight(now)
 	day := func(n int) time.Time { return today.AddDate(0, 0, n) }
 	week := today.AddDate(0, 0, -int(today.Weekday())) // weeks start on Sunday
 	month := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
 	year := time.Date(today.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-	fy := newFiscal(c.p.env.FiscalYearStartMonth, now)
+	fy := daterange.NewFiscal(c.p.env.FiscalYearStartMonth, now)
 
 	var x, fyear, fperiod int
 	var on time.Time
@@ -187,7 +107,7 @@ func (c *cond) date() (store.Expr, *dverr.Error) {
 		if !ok {
 			return nil, c.errConvert(v, "FormatException", "System.DateTime", msgDate)
 		}
-		on = midnight(d)
+		on = daterange.Midnight(d)
 	case dateX, dateYear, datePeriod:
 		v, err := c.one()
 		if err != nil {
@@ -198,7 +118,7 @@ func (c *cond) date() (store.Expr, *dverr.Error) {
 		case dateYear:
 			lo, hi = 1, 9998
 		case datePeriod:
-			lo, hi = 1, fiscalPeriods
+			lo, hi = 1, daterange.FiscalPeriods
 		}
 		if x, err = c.whole(v, lo, hi); err != nil {
 			return nil, err
@@ -208,7 +128,7 @@ func (c *cond) date() (store.Expr, *dverr.Error) {
 		if err != nil {
 			return nil, err
 		}
-		if fperiod, err = c.whole(vals[0], 1, fiscalPeriods); err != nil {
+		if fperiod, err = c.whole(vals[0], 1, daterange.FiscalPeriods); err != nil {
 			return nil, err
 		}
 		if fyear, err = c.whole(vals[1], 1, 9998); err != nil {
@@ -223,94 +143,94 @@ func (c *cond) date() (store.Expr, *dverr.Error) {
 		case strings.HasSuffix(c.op, "-weeks"):
 			return t.AddDate(0, 0, 7*k)
 		case strings.HasSuffix(c.op, "-months"):
-			return addMonths(t, k)
+			return daterange.AddMonths(t, k)
 		}
-		return addMonths(t, 12*k) // years
+		return daterange.AddMonths(t, 12*k) // years
 	}
-	var s span
+	var s daterange.Span
 	switch c.op {
 	case "today":
-		s = span{start: today, end: day(1)}
+		s = daterange.Span{Start: today, End: day(1)}
 	case "yesterday":
-		s = span{start: day(-1), end: today}
+		s = daterange.Span{Start: day(-1), End: today}
 	case "tomorrow":
-		s = span{start: day(1), end: day(2)}
+		s = daterange.Span{Start: day(1), End: day(2)}
 	case "last-seven-days":
-		s = span{start: day(-7), end: now, endIncl: true}
+		s = daterange.Span{Start: day(-7), End: now, EndIncl: true}
 	case "next-seven-days":
-		s = span{start: now, end: day(8)}
+		s = daterange.Span{Start: now, End: day(8)}
 	case "last-week":
-		s = span{start: week.AddDate(0, 0, -7), end: week}
+		s = daterange.Span{Start: week.AddDate(0, 0, -7), End: week}
 	case "this-week":
-		s = span{start: week, end: week.AddDate(0, 0, 7)}
+		s = daterange.Span{Start: week, End: week.AddDate(0, 0, 7)}
 	case "next-week":
-		s = span{start: week.AddDate(0, 0, 7), end: week.AddDate(0, 0, 14)}
+		s = daterange.Span{Start: week.AddDate(0, 0, 7), End: week.AddDate(0, 0, 14)}
 	case "last-month":
-		s = span{start: addMonths(month, -1), end: month}
+		s = daterange.Span{Start: daterange.AddMonths(month, -1), End: month}
 	case "this-month":
-		s = span{start: month, end: addMonths(month, 1)}
+		s = daterange.Span{Start: month, End: daterange.AddMonths(month, 1)}
 	case "next-month":
-		s = span{start: addMonths(month, 1), end: addMonths(month, 2)}
+		s = daterange.Span{Start: daterange.AddMonths(month, 1), End: daterange.AddMonths(month, 2)}
 	case "last-year":
-		s = span{start: year.AddDate(-1, 0, 0), end: year}
+		s = daterange.Span{Start: year.AddDate(-1, 0, 0), End: year}
 	case "this-year":
-		s = span{start: year, end: year.AddDate(1, 0, 0)}
+		s = daterange.Span{Start: year, End: year.AddDate(1, 0, 0)}
 	case "next-year":
-		s = span{start: year.AddDate(1, 0, 0), end: year.AddDate(2, 0, 0)}
+		s = daterange.Span{Start: year.AddDate(1, 0, 0), End: year.AddDate(2, 0, 0)}
 	case "on":
-		s = span{start: on, end: on.AddDate(0, 0, 1)}
+		s = daterange.Span{Start: on, End: on.AddDate(0, 0, 1)}
 	case "on-or-before":
-		s = span{noStart: true, end: on.AddDate(0, 0, 1)}
+		s = daterange.Span{NoStart: true, End: on.AddDate(0, 0, 1)}
 	case "on-or-after":
-		s = span{start: on, noEnd: true}
+		s = daterange.Span{Start: on, NoEnd: true}
 	case "last-x-hours":
-		s = span{start: now.Truncate(time.Hour).Add(-time.Duration(x) * time.Hour), end: now, endIncl: true}
+		s = daterange.Span{Start: now.Truncate(time.Hour).Add(-time.Duration(x) * time.Hour), End: now, EndIncl: true}
 	case "next-x-hours":
-		s = span{start: now, end: now.Add(time.Duration(x) * time.Hour), endIncl: true}
+		s = daterange.Span{Start: now, End: now.Add(time.Duration(x) * time.Hour), EndIncl: true}
 	case "last-x-days", "last-x-weeks", "last-x-months", "last-x-years":
-		s = span{start: unit(today, -x), end: now, endIncl: true}
+		s = daterange.Span{Start: unit(today, -x), End: now, EndIncl: true}
 	case "next-x-days", "next-x-weeks", "next-x-months", "next-x-years":
-		s = span{start: now, end: unit(today, x).AddDate(0, 0, 1)}
+		s = daterange.Span{Start: now, End: unit(today, x).AddDate(0, 0, 1)}
 	case "olderthan-x-minutes":
-		s = span{noStart: true, end: now.Add(-time.Duration(x) * time.Minute)}
+		s = daterange.Span{NoStart: true, End: now.Add(-time.Duration(x) * time.Minute)}
 	case "olderthan-x-hours":
-		s = span{noStart: true, end: now.Add(-time.Duration(x) * time.Hour)}
+		s = daterange.Span{NoStart: true, End: now.Add(-time.Duration(x) * time.Hour)}
 	case "olderthan-x-days", "olderthan-x-weeks", "olderthan-x-months", "olderthan-x-years":
-		s = span{noStart: true, end: unit(today, -x)}
+		s = daterange.Span{NoStart: true, End: unit(today, -x)}
 	case "this-fiscal-year":
-		s = fy.years(fy.year, 1)
+		s = fy.Years(fy.Year, 1)
 	case "last-fiscal-year":
-		s = fy.years(fy.year-1, 1)
+		s = fy.Years(fy.Year-1, 1)
 	case "next-fiscal-year":
-		s = fy.years(fy.year+1, 1)
+		s = fy.Years(fy.Year+1, 1)
 	case "last-x-fiscal-years":
-		s = fy.years(fy.year-x, x)
+		s = fy.Years(fy.Year-x, x)
 	case "next-x-fiscal-years":
-		s = fy.years(fy.year+1, x)
+		s = fy.Years(fy.Year+1, x)
 	case "this-fiscal-period":
-		s = fy.periods(fy.year, fy.period, 1)
+		s = fy.Periods(fy.Year, fy.Period, 1)
 	case "last-fiscal-period":
-		s = fy.periods(fy.year, fy.period-1, 1)
+		s = fy.Periods(fy.Year, fy.Period-1, 1)
 	case "next-fiscal-period":
-		s = fy.periods(fy.year, fy.period+1, 1)
+		s = fy.Periods(fy.Year, fy.Period+1, 1)
 	case "last-x-fiscal-periods":
-		s = fy.periods(fy.year, fy.period-x, x)
+		s = fy.Periods(fy.Year, fy.Period-x, x)
 	case "next-x-fiscal-periods":
-		s = fy.periods(fy.year, fy.period+1, x)
+		s = fy.Periods(fy.Year, fy.Period+1, x)
 	case "in-fiscal-year":
-		s = fy.years(x, 1)
+		s = fy.Years(x, 1)
 	case "in-fiscal-period":
-		s = fy.periods(fy.year, x, 1)
+		s = fy.Periods(fy.Year, x, 1)
 	case "in-fiscal-period-and-year":
-		s = fy.periods(fyear, fperiod, 1)
+		s = fy.Periods(fyear, fperiod, 1)
 	case "in-or-before-fiscal-period-and-year":
-		s = fy.periods(fyear, fperiod, 1)
-		s.noStart = true
+		s = fy.Periods(fyear, fperiod, 1)
+		s.NoStart = true
 	case "in-or-after-fiscal-period-and-year":
-		s = fy.periods(fyear, fperiod, 1)
-		s.noEnd = true
+		s = fy.Periods(fyear, fperiod, 1)
+		s.NoEnd = true
 	default:
 		return nil, c.p.failf(c.n, codeInvalidOperator, "The operator '%s' is not supported.", c.op)
 	}
-	return s.expr(c.col), nil
+	return s.Expr(c.col), nil
 }

@@ -2,6 +2,7 @@ package fetchxml
 
 import (
 	"errors"
+	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"math"
 	"strconv"
 	"strings"
@@ -161,7 +162,7 @@ func parseDate(s string) (time.Time, bool) {
 func dateValue(a *store.Attribute, t time.Time) time.Time {
 	t = t.UTC()
 	if a.Format == "DateOnly" {
-		return midnight(t)
+		return daterange.Midnight(t)
 	}
 	return t
 }

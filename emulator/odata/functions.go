@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"slices"
 	"strconv"
 	"strings"
@@ -404,71 +405,25 @@ func (c *fnCall) dateArg(name string) (time.Time, *dverr.Error) {
 	t := c.args[name]
 	switch t.kind {
 	case tDate, tDateTime:
-		return midnight(t.time), nil
+		return daterange.Midnight(t.time), nil
 	case tString:
 		if d, ok := parseDateText(t.text); ok {
-			return midnight(d), nil
+			return daterange.Midnight(d), nil
 		}
 	}
 	return time.Time{}, dverr.BadRequest("The %s of '%s' must be a date such as 2024-01-31.", name, c.full()).At(t.pos)
 }
 
-func midnight(t time.Time) time.Time {
-	t = t.UTC()
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-}
-
-// addMonths adds n months, clamping the day to the length of the resulting month.
-func addMonths(t time.Time, n int) time.Time {
-	y, m, d := t.Date()
-	total := int(m) - 1 + n
-	y += total / 12
-	total %= 12
-	if total < 0 {
-		total += 12
-		y--
-	}
-	first := time.Date(y, time.Month(total+1), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	last := first.AddDate(0, 1, -1).Day()
-	return first.AddDate(0, 0, min(d, last)-1)
-}
-
-// span is a date range; end is exclusive unless endIncl.
-type span struct {
-	start, end time.Time
-	noStart    bool
-	noEnd      bool
-	endIncl    bool
-}
-
-func (s span) expr(col *store.Column) store.Expr {
-	var terms []store.Expr
-	if !s.noStart {
-		terms = append(terms, store.Compare{Left: col, Op: store.Ge, Value: s.start})
-	}
-	if !s.noEnd {
-		op := store.Lt
-		if s.endIncl {
-			op = store.Le
-		}
-		terms = append(terms, store.Compare{Left: col, Op: op, Value: s.end})
-	}
-	if len(terms) == 1 {
-		return terms[0]
-	}
-	return store.And{Terms: terms}
-}
-
 func (b *binder) dateFunction(c *fnCall) (store.Expr, *dverr.Error) {
 	now := b.env.Now
-	today := midnight(now)
+	today := daterange.Midnight(now)
 	day := func(n int) time.Time { return today.AddDate(0, 0, n) }
 	week := today.AddDate(0, 0, -int(today.Weekday())) // weeks start on Sunday
 	month := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
 	year := time.Date(today.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-	fy := newFiscal(b.env.FiscalYearStartMonth, now)
+	fy := daterange.NewFiscal(b.env.FiscalYearStartMonth, now)
 
-	var s span
+	var s daterange.Span
 	x := int64(0)
 	if strings.Contains(c.name, "X") {
 		var err *dverr.Error
@@ -485,93 +440,93 @@ func (b *binder) dateFunction(c *fnCall) (store.Expr, *dverr.Error) {
 		case strings.HasSuffix(c.name, "Weeks"):
 			return t.AddDate(0, 0, 7*k)
 		case strings.HasSuffix(c.name, "Months"):
-			return addMonths(t, k)
+			return daterange.AddMonths(t, k)
 		}
-		return addMonths(t, 12*k) // Years
+		return daterange.AddMonths(t, 12*k) // Years
 	}
 	switch c.name {
 	case "Today":
-		s = span{start: today, end: day(1)}
+		s = daterange.Span{Start: today, End: day(1)}
 	case "Yesterday":
-		s = span{start: day(-1), end: today}
+		s = daterange.Span{Start: day(-1), End: today}
 	case "Tomorrow":
-		s = span{start: day(1), end: day(2)}
+		s = daterange.Span{Start: day(1), End: day(2)}
 	case "Last7Days":
-		s = span{start: day(-7), end: now, endIncl: true}
+		s = daterange.Span{Start: day(-7), End: now, EndIncl: true}
 	case "Next7Days":
-		s = span{start: now, end: day(8)}
+		s = daterange.Span{Start: now, End: day(8)}
 	case "LastWeek":
-		s = span{start: week.AddDate(0, 0, -7), end: week}
+		s = daterange.Span{Start: week.AddDate(0, 0, -7), End: week}
 	case "ThisWeek":
-		s = span{start: week, end: week.AddDate(0, 0, 7)}
+		s = daterange.Span{Start: week, End: week.AddDate(0, 0, 7)}
 	case "NextWeek":
-		s = span{start: week.AddDate(0, 0, 7), end: week.AddDate(0, 0, 14)}
+		s = daterange.Span{Start: week.AddDate(0, 0, 7), End: week.AddDate(0, 0, 14)}
 	case "LastMonth":
-		s = span{start: addMonths(month, -1), end: month}
+		s = daterange.Span{Start: daterange.AddMonths(month, -1), End: month}
 	case "ThisMonth":
-		s = span{start: month, end: addMonths(month, 1)}
+		s = daterange.Span{Start: month, End: daterange.AddMonths(month, 1)}
 	case "NextMonth":
-		s = span{start: addMonths(month, 1), end: addMonths(month, 2)}
+		s = daterange.Span{Start: daterange.AddMonths(month, 1), End: daterange.AddMonths(month, 2)}
 	case "LastYear":
-		s = span{start: year.AddDate(-1, 0, 0), end: year}
+		s = daterange.Span{Start: year.AddDate(-1, 0, 0), End: year}
 	case "ThisYear":
-		s = span{start: year, end: year.AddDate(1, 0, 0)}
+		s = daterange.Span{Start: year, End: year.AddDate(1, 0, 0)}
 	case "NextYear":
-		s = span{start: year.AddDate(1, 0, 0), end: year.AddDate(2, 0, 0)}
+		s = daterange.Span{Start: year.AddDate(1, 0, 0), End: year.AddDate(2, 0, 0)}
 	case "LastXHours":
-		s = span{start: now.Truncate(time.Hour).Add(-time.Duration(n) * time.Hour), end: now, endIncl: true}
+		s = daterange.Span{Start: now.Truncate(time.Hour).Add(-time.Duration(n) * time.Hour), End: now, EndIncl: true}
 	case "NextXHours":
-		s = span{start: now, end: now.Add(time.Duration(n) * time.Hour), endIncl: true}
+		s = daterange.Span{Start: now, End: now.Add(time.Duration(n) * time.Hour), EndIncl: true}
 	case "LastXDays", "LastXWeeks", "LastXMonths", "LastXYears":
-		s = span{start: unit(today, -n), end: now, endIncl: true}
+		s = daterange.Span{Start: unit(today, -n), End: now, EndIncl: true}
 	case "NextXDays", "NextXWeeks", "NextXMonths", "NextXYears":
-		s = span{start: now, end: unit(today, n).AddDate(0, 0, 1)}
+		s = daterange.Span{Start: now, End: unit(today, n).AddDate(0, 0, 1)}
 	case "OlderThanXMinutes":
-		s = span{noStart: true, end: now.Add(-time.Duration(n) * time.Minute)}
+		s = daterange.Span{NoStart: true, End: now.Add(-time.Duration(n) * time.Minute)}
 	case "OlderThanXHours":
-		s = span{noStart: true, end: now.Add(-time.Duration(n) * time.Hour)}
+		s = daterange.Span{NoStart: true, End: now.Add(-time.Duration(n) * time.Hour)}
 	case "OlderThanXDays", "OlderThanXWeeks", "OlderThanXMonths", "OlderThanXYears":
-		s = span{noStart: true, end: unit(today, -n)}
+		s = daterange.Span{NoStart: true, End: unit(today, -n)}
 	case "On", "OnOrAfter", "OnOrBefore":
 		d, err := c.dateArg("PropertyValue")
 		if err != nil {
 			return nil, err
 		}
-		s = span{start: d, end: d.AddDate(0, 0, 1), noStart: c.name == "OnOrBefore", noEnd: c.name == "OnOrAfter"}
+		s = daterange.Span{Start: d, End: d.AddDate(0, 0, 1), NoStart: c.name == "OnOrBefore", NoEnd: c.name == "OnOrAfter"}
 	case "ThisFiscalYear":
-		s = fy.years(fy.year, 1)
+		s = fy.Years(fy.Year, 1)
 	case "LastFiscalYear":
-		s = fy.years(fy.year-1, 1)
+		s = fy.Years(fy.Year-1, 1)
 	case "NextFiscalYear":
-		s = fy.years(fy.year+1, 1)
+		s = fy.Years(fy.Year+1, 1)
 	case "LastXFiscalYears":
-		s = fy.years(fy.year-n, n)
+		s = fy.Years(fy.Year-n, n)
 	case "NextXFiscalYears":
-		s = fy.years(fy.year+1, n)
+		s = fy.Years(fy.Year+1, n)
 	case "ThisFiscalPeriod":
-		s = fy.periods(fy.year, fy.period, 1)
+		s = fy.Periods(fy.Year, fy.Period, 1)
 	case "LastFiscalPeriod":
-		s = fy.periods(fy.year, fy.period-1, 1)
+		s = fy.Periods(fy.Year, fy.Period-1, 1)
 	case "NextFiscalPeriod":
-		s = fy.periods(fy.year, fy.period+1, 1)
+		s = fy.Periods(fy.Year, fy.Period+1, 1)
 	case "LastXFiscalPeriods":
-		s = fy.periods(fy.year, fy.period-n, n)
+		s = fy.Periods(fy.Year, fy.Period-n, n)
 	case "NextXFiscalPeriods":
-		s = fy.periods(fy.year, fy.period+1, n)
+		s = fy.Periods(fy.Year, fy.Period+1, n)
 	case "InFiscalYear":
 		y, err := c.intArg("PropertyValue", 1, 9998)
 		if err != nil {
 			return nil, err
 		}
-		s = fy.years(int(y), 1)
+		s = fy.Years(int(y), 1)
 	case "InFiscalPeriod":
-		q, err := c.intArg("PropertyValue", 1, fiscalPeriods)
+		q, err := c.intArg("PropertyValue", 1, daterange.FiscalPeriods)
 		if err != nil {
 			return nil, err
 		}
-		s = fy.periods(fy.year, int(q), 1)
+		s = fy.Periods(fy.Year, int(q), 1)
 	case "InFiscalPeriodAndYear", "InOrBeforeFiscalPeriodAndYear", "InOrAfterFiscalPeriodAndYear":
-		q, err := c.intArg("PropertyValue1", 1, fiscalPeriods)
+		q, err := c.intArg("PropertyValue1", 1, daterange.FiscalPeriods)
 		if err != nil {
 			return nil, err
 		}
@@ -579,50 +534,11 @@ func (b *binder) dateFunction(c *fnCall) (store.Expr, *dverr.Error) {
 		if err != nil {
 			return nil, err
 		}
-		s = fy.periods(int(y), int(q), 1)
-		s.noStart = c.name == "InOrBeforeFiscalPeriodAndYear"
-		s.noEnd = c.name == "InOrAfterFiscalPeriodAndYear"
+		s = fy.Periods(int(y), int(q), 1)
+		s.NoStart = c.name == "InOrBeforeFiscalPeriodAndYear"
+		s.NoEnd = c.name == "InOrAfterFiscalPeriodAndYear"
 	default:
 		return nil, dverr.BadRequest("The function '%s' is not supported.", c.full()).At(c.pos)
 	}
-	return s.expr(c.col), nil
-}
-
-// fiscalPeriods is the number of periods of the default fiscal calendar (quarters).
-const fiscalPeriods = 4
-
-// fiscal is the default fiscal calendar at a moment: the current fiscal year and period.
-type fiscal struct {
-	startMonth int
-	year       int // the current fiscal year, named after the calendar year it starts in
-	period     int // the current period, 1..fiscalPeriods
-}
-
-func newFiscal(startMonth int, now time.Time) fiscal {
-	f := fiscal{startMonth: startMonth, year: now.Year()}
-	months := int(now.Month()) - startMonth
-	if months < 0 {
-		f.year--
-		months += 12
-	}
-	f.period = months/(12/fiscalPeriods) + 1
-	return f
-}
-
-// start is the first day of fiscal year y.
-func (f fiscal) start(y int) time.Time {
-	return time.Date(y, time.Month(f.startMonth), 1, 0, 0, 0, 0, time.UTC)
-}
-
-// years is n fiscal years starting with fiscal year y.
-func (f fiscal) years(y, n int) span {
-	return span{start: f.start(y), end: f.start(y + n)}
-}
-
-// periods is n fiscal periods starting with period q of fiscal year y; q may run outside
-// 1..fiscalPeriods and then counts into neighbouring years.
-func (f fiscal) periods(y, q, n int) span {
-	const months = 12 / fiscalPeriods
-	start := addMonths(f.start(y), (q-1)*months)
-	return span{start: start, end: addMonths(start, n*months)}
+	return s.Expr(c.col), nil
 }

@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"strings"
 	"testing"
 	"time"
@@ -218,8 +219,8 @@ func TestAddMonths(t *testing.T) {
 		{day(2024, 1, 1), -1, day(2023, 12, 1)},
 	}
 	for _, tt := range tests {
-		if got := addMonths(tt.in, tt.n); !got.Equal(tt.want) {
-			t.Errorf("addMonths(%s, %d) = %s, want %s", tt.in.Format(dateLayout), tt.n, got.Format(dateLayout), tt.want.Format(dateLayout))
+		if got := daterange.AddMonths(tt.in, tt.n); !got.Equal(tt.want) {
+			t.Errorf("daterange.AddMonths(%s, %d) = %s, want %s", tt.in.Format(dateLayout), tt.n, got.Format(dateLayout), tt.want.Format(dateLayout))
 		}
 	}
 }
