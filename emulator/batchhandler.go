@@ -23,7 +23,8 @@ const maxBatchBytes = 128 << 20
 // serveBatch runs a $batch request: each operation through the same handler as a standalone
 // request, with the batch's caller; each change set inside one transaction, committed only when
 // every operation in it succeeds. Without Prefer: odata.continue-on-error processing stops at the
-// first failure and the batch answers 400 with that failure alone.
+// first failure and the batch answers 400: the answers of the operations that ran before it (they
+// were committed), then the failure (for a change set, only its failing operation).
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api
 func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
 	if req.r.Method != http.MethodPost {
@@ -47,8 +48,9 @@ func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
 				return err
 			}
 			if !ok && !cont {
-				// Only the failing operation is reported, inside its change set.
-				out = []batch.ResponsePart{{ChangeSet: resps[len(resps)-1:]}}
+				// The change set was rolled back: of it only the failing operation is reported.
+				// Operations before it that committed keep their answers, as OData asks.
+				out = append(out, batch.ResponsePart{ChangeSet: resps[len(resps)-1:]})
 				failed = true
 				break
 			}
@@ -57,7 +59,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
 		}
 		resp := s.runOperation(req.ctx, req, p.Request, nil)
 		if resp.Status >= 400 && !cont {
-			out = []batch.ResponsePart{{Response: resp}}
+			out = append(out, batch.ResponsePart{Response: resp})
 			failed = true
 			break
 		}
