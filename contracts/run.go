@@ -567,6 +567,12 @@ func (t *tracker) addLater(c Cleanup) {
 
 // observe tracks what a successful step created and forgets what a step deleted.
 func (t *tracker) observe(in any, obs observation) {
+	if rc, ok := in.(rowsCreator); ok {
+		// A batch that stopped at a failure may still have created rows (independent actions).
+		for _, it := range rc.createdRows(obs) {
+			t.track(it)
+		}
+	}
 	if obs.status < 200 || obs.status > 299 {
 		return
 	}
