@@ -36,6 +36,21 @@
 // which the client turns into the cast Dataverse needs; [AttributeSpec], [EntitySpec] and [Label]
 // build definitions to send.
 //
+// # Queries, FetchXML and batches
+//
+// [Client.QueryRecords] reads one page of an OData query and [Client.QueryPages] / [Client.QueryAll]
+// walk every page, bounded by QueryOptions.MaxPages. [Client.FetchXML] runs FetchXML; its iterators
+// always ask for the paging cookie, so they page whether or not the caller asked for annotations.
+// [Client.Batch] sends up to 1,000 create/update/upsert/delete actions, by default as one atomic change
+// set, and maps each answer back to its action.
+//
+// # Webhooks and polling
+//
+// [NewWebhookReceiver] is an http.Handler for Dataverse webhooks: it checks the key, header or query
+// string secret in constant time and decodes the execution context into an [Event].
+// [Client.PollChanges] reports rows created and updated since a cursor, without losing or repeating
+// rows that share a modifiedon second.
+//
 // # Errors
 //
 // Error responses from the service come back as *[Error], carrying the HTTP status, the Dataverse hex
