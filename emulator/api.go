@@ -60,6 +60,9 @@ type apiRequest struct {
 	prefer prefer
 	query  queryOptions
 	res    *odata.Resource
+	// expandPage is the page size of expanded collections (a nested $expand with
+	// odata.maxpagesize), 0 when they are not paged.
+	expandPage int
 }
 
 type txKey struct{}

@@ -121,6 +121,10 @@ func (s *Server) parseCollection(req *apiRequest, e *store.Entity, base store.Ex
 	if err := checkNestedExpand(cq.expand, req.prefer.MaxPageSize > 0); err != nil {
 		return nil, err
 	}
+	if req.prefer.MaxPageSize > 0 && hasNestedExpand(cq.expand) {
+		// With a nested $expand, paging applies to every expanded collection too.
+		req.expandPage = min(req.prefer.MaxPageSize, MaxPageSize)
+	}
 	page := MaxPageSize
 	if p := req.prefer.MaxPageSize; p > 0 {
 		cq.pageSet = true
@@ -207,6 +211,16 @@ func (s *Server) parseOrder(sch *store.Schema, e *store.Entity, text string, cq 
 		order[i] = store.Order{Alias: alias, Desc: o.Desc}
 	}
 	return order, nil
+}
+
+// hasNestedExpand reports whether any expansion has a nested $expand.
+func hasNestedExpand(items []odata.ExpandItem) bool {
+	for _, x := range items {
+		if len(x.Expand) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // checkNestedExpand applies Dataverse's rule: with a nested $expand and paging, collection expands
@@ -465,6 +479,19 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		if len(children) > MaxPageSize {
 			children = children[:MaxPageSize]
 		}
+		link := expandLink(req.base, e, r.ID, x)
+		if p := req.expandPage; p > 0 && len(children) > p {
+			// The expanded collection is paged: its nextLink continues after the last child shown.
+			last := children[p-1]
+			pos := &store.Position{Values: last.OrderValues, ID: last.ID, Page: 1}
+			cookie := store.PagingCookie(store.EncodePosition(q, pos, children[0].ID), 2)
+			sep := "?"
+			if strings.Contains(link, "?") {
+				sep = "&"
+			}
+			link += sep + "$skiptoken=" + url.QueryEscape(cookie)
+			children = children[:p]
+		}
 		out := make([]*object, 0, len(children))
 		for _, c := range children {
 			o, err := sh.row(target, c.Row, c.Version, attrs)
@@ -479,7 +506,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 			}
 		}
 		list[i].set(x.Nav.Name, out)
-		list[i].set(x.Nav.Name+"@odata.nextLink", expandLink(req.base, e, r.ID, x))
+		list[i].set(x.Nav.Name+"@odata.nextLink", link)
 	}
 	return nil
 }

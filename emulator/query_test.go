@@ -323,3 +323,30 @@ func TestQueryApplyOrderAndContext(t *testing.T) {
 		t.Errorf("nested expand context = %v", ctx)
 	}
 }
+
+// TestNestedExpandPagesCollections checks Dataverse's rule that with a nested $expand and
+// odata.maxpagesize every expanded collection is paged, its nextLink carrying a $skiptoken that
+// continues where the expansion stopped.
+func TestNestedExpandPagesCollections(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	aid := idFromEntityID(t, e.do("POST", "accounts", map[string]any{
+		"name":          "nested pager",
+		"Account_Tasks": []any{map[string]any{"subject": "t1"}, map[string]any{"subject": "t2"}, map[string]any{"subject": "t3"}},
+	}).expect(t, 204).Header)
+	q := "$select=name&$filter=accountid eq " + aid + "&$expand=Account_Tasks($select=subject;$expand=regardingobjectid_account_task($select=name))"
+	got := e.do("GET", "accounts?"+escapeQuery(q), nil, "Prefer", "odata.maxpagesize=2").expect(t, 200).JSON(t)
+	row := got["value"].([]any)[0].(map[string]any)
+	tasks := row["Account_Tasks"].([]any)
+	link, _ := row["Account_Tasks@odata.nextLink"].(string)
+	if len(tasks) != 2 || !strings.Contains(link, "$skiptoken=") {
+		t.Fatalf("first page of the expansion: %d tasks, nextLink %q", len(tasks), link)
+	}
+	rest := e.do("GET", link, nil, "Prefer", "odata.maxpagesize=2").expect(t, 200).JSON(t)
+	if n := len(rest["value"].([]any)); n != 1 {
+		t.Errorf("the expansion's next page has %d tasks, want 1: %v", n, rest)
+	}
+	if _, more := rest["@odata.nextLink"]; more {
+		t.Errorf("the last page of the expansion has a nextLink")
+	}
+}
