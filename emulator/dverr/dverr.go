@@ -122,6 +122,11 @@ func VersionMismatch() *Error {
 	return New(http.StatusPreconditionFailed, CodeConcurrencyMismatch, "The version of the existing record doesn't match the RowVersion property provided.")
 }
 
+// Invalid is a 400 with the given code: the answer to a request the service cannot read.
+func Invalid(code, format string, args ...any) *Error {
+	return New(http.StatusBadRequest, code, format, args...)
+}
+
 // BadRequest is a generic 400 with code 0x0, the code the OData layer uses for syntax errors.
 func BadRequest(format string, args ...any) *Error {
 	return New(http.StatusBadRequest, CodeZero, format, args...)

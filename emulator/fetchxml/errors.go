@@ -1,8 +1,6 @@
 package fetchxml
 
 import (
-	"net/http"
-
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 )
 
@@ -27,7 +25,7 @@ const (
 
 // fail returns a 400 with a Dataverse code, recording the byte offset it concerns.
 func fail(pos int, code, format string, args ...any) *dverr.Error {
-	return dverr.New(http.StatusBadRequest, code, format, args...).At(pos)
+	return dverr.Invalid(code, format, args...).At(pos)
 }
 
 // errNoAttribute is Dataverse's answer to an unknown column.
@@ -44,5 +42,5 @@ func errNoEntity(pos int, name string) *dverr.Error {
 // Fetch.AggregateLimit. The parser cannot know the row count; the caller counts and answers with
 // this.
 func AggregateLimitExceeded() *dverr.Error {
-	return dverr.New(http.StatusBadRequest, dverr.CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
+	return dverr.Invalid(dverr.CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
 }

@@ -1,7 +1,6 @@
 package odata
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
@@ -385,7 +384,7 @@ type Resource struct {
 // function or action the caller serves; unknown names get Dataverse's 404.
 func ResolvePath(sch *store.Schema, segs []Segment, isOperation func(string) bool) (*Resource, error) {
 	if len(segs) == 0 {
-		return nil, dverr.New(http.StatusNotFound, dverr.CodeNone, "Resource not found for the segment ''.")
+		return nil, dverr.ResourceNotFound("")
 	}
 	first := segs[0]
 	e, ok := sch.EntityBySet(first.Name)
