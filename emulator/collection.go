@@ -18,11 +18,6 @@ const MaxPageSize = 5000
 // maxCount caps @odata.count, as Dataverse does.
 const maxCount = 5000
 
-// aggregateLimitError is Dataverse's answer to an aggregate over more than its row limit.
-func aggregateLimitError() error {
-	return dverr.New(http.StatusBadRequest, dverr.CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
-}
-
 // collectionQuery is a parsed collection request.
 type collectionQuery struct {
 	q       *store.Query
@@ -257,7 +252,7 @@ func (s *Server) listRecords(req *apiRequest, e *store.Entity, base store.Expr, 
 			return err
 		}
 		if cq.apply != nil && (len(cq.q.GroupBy) > 0 || len(cq.q.Aggregates) > 0) && res.SourceRows > int64(s.cfg.AggregateLimit) {
-			return aggregateLimitError()
+			return dverr.AggregateLimitExceeded()
 		}
 		body := newObject()
 		if cq.apply != nil {

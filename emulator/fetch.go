@@ -41,7 +41,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *store.Entity, text string) (*r
 			return err
 		}
 		if f.Aggregate && res.SourceRows > int64(f.AggregateLimit) {
-			return aggregateLimitError()
+			return dverr.AggregateLimitExceeded()
 		}
 		body := newObject()
 		body.set("@odata.context", req.base+"$metadata#"+e.EntitySetName)

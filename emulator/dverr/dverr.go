@@ -127,6 +127,12 @@ func Invalid(code, format string, args ...any) *Error {
 	return New(http.StatusBadRequest, code, format, args...)
 }
 
+// AggregateLimitExceeded is the answer to an aggregate query ($apply or FetchXML) over more source
+// rows than the aggregate limit (AggregateQueryRecordLimit, 50,000 by default).
+func AggregateLimitExceeded() *Error {
+	return Invalid(CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
+}
+
 // BadRequest is a generic 400 with code 0x0, the code the OData layer uses for syntax errors.
 func BadRequest(format string, args ...any) *Error {
 	return New(http.StatusBadRequest, CodeZero, format, args...)

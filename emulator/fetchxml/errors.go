@@ -37,10 +37,3 @@ func errNoAttribute(pos int, entity, attr string) *dverr.Error {
 func errNoEntity(pos int, name string) *dverr.Error {
 	return fail(pos, codeNoEntity, "The entity with a name = '%s' with namemapping = 'Logical' was not found in the MetadataCache.", name)
 }
-
-// AggregateLimitExceeded is the error for an aggregate query over more source rows than
-// Fetch.AggregateLimit. The parser cannot know the row count; the caller counts and answers with
-// this.
-func AggregateLimitExceeded() *dverr.Error {
-	return dverr.Invalid(dverr.CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
-}

@@ -1,6 +1,7 @@
 package fetchxml
 
 import (
+	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"strings"
 	"testing"
 )
@@ -173,5 +174,5 @@ func TestErrors(t *testing.T) {
 
 func TestAggregateLimitExceeded(t *testing.T) {
 	t.Parallel()
-	checkErr(t, AggregateLimitExceeded(), "0x8004E023", "AggregateQueryRecordLimit exceeded. Cannot perform this operation.", -1)
+	checkErr(t, dverr.AggregateLimitExceeded(), "0x8004E023", "AggregateQueryRecordLimit exceeded. Cannot perform this operation.", -1)
 }

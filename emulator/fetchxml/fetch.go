@@ -71,7 +71,7 @@ type Fetch struct {
 	// Aggregate is set for aggregate queries, whose rows are keyed by alias.
 	Aggregate bool
 	// AggregateLimit is the number of source rows an aggregate query may read (aggregatelimit, or
-	// DefaultAggregateLimit); over it the answer is AggregateLimitExceeded.
+	// DefaultAggregateLimit); over it the answer is dverr.AggregateLimitExceeded.
 	AggregateLimit int
 	// Top caps the rows returned (0: no cap); a query with top has no further pages.
 	Top int
