@@ -365,13 +365,8 @@ func (s *Server) representation(req *apiRequest, tx *store.Tx, e *store.Entity, 
 	if err != nil {
 		return nil, err
 	}
-	o := newObject()
-	o.set("@odata.context", contextURL(req.base, e.EntitySetName, sel, nil, true))
-	for _, k := range body.keys {
-		o.set(k, body.vals[k])
-	}
 	resp := newResponse(status)
-	resp.json = o
+	resp.json = withContext(contextURL(req.base, e.EntitySetName, sel, nil, true), body)
 	resp.header.Set("ETag", etag(ver))
 	resp.header.Add("Preference-Applied", "return=representation")
 	if req.prefer.Annotations != nil {

@@ -26,6 +26,16 @@ func (o *object) set(k string, v any) {
 	o.vals[k] = v
 }
 
+// withContext returns a copy of o that starts with @odata.context.
+func withContext(context string, o *object) *object {
+	out := &object{keys: make([]string, 0, len(o.keys)+1), vals: make(map[string]any, len(o.keys)+1)}
+	out.set("@odata.context", context)
+	for _, k := range o.keys {
+		out.set(k, o.vals[k])
+	}
+	return out
+}
+
 // remove deletes a key.
 func (o *object) remove(k string) {
 	if _, ok := o.vals[k]; !ok {

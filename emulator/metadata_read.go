@@ -391,11 +391,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 		if err != nil {
 			return err
 		}
-		body = newObject()
-		body.set("@odata.context", req.base+"$metadata#EntityDefinitions"+metaSelectContext(q)+"/$entity")
-		for _, k := range o.keys {
-			body.set(k, o.vals[k])
-		}
+		body = withContext(req.base+"$metadata#EntityDefinitions"+metaSelectContext(q)+"/$entity", o)
 		return nil
 	})
 	if err != nil {
@@ -652,11 +648,7 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) 
 			if err != nil {
 				return err
 			}
-			body := newObject()
-			body.set("@odata.context", ctx+"/$entity")
-			for _, k := range o.keys {
-				body.set(k, o.vals[k])
-			}
+			body := withContext(ctx+"/$entity", o)
 			resp = metaJSONResponse(body)
 			return nil
 		}
@@ -737,11 +729,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, e
 					if err != nil {
 						return err
 					}
-					body := newObject()
-					body.set("@odata.context", ctx+"/$entity")
-					for _, k := range o.keys {
-						body.set(k, o.vals[k])
-					}
+					body := withContext(ctx+"/$entity", o)
 					resp = metaJSONResponse(body)
 					return nil
 				}
@@ -860,11 +848,7 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 			if err != nil {
 				return err
 			}
-			body := newObject()
-			body.set("@odata.context", ctx+"/$entity")
-			for _, k := range o.keys {
-				body.set(k, o.vals[k])
-			}
+			body := withContext(ctx+"/$entity", o)
 			resp = metaJSONResponse(body)
 			return nil
 		}
@@ -948,11 +932,7 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 				continue
 			}
 			if p.key != nil {
-				body := newObject()
-				body.set("@odata.context", ctx+"/$entity")
-				for _, k := range o.keys {
-					body.set(k, o.vals[k])
-				}
+				body := withContext(ctx+"/$entity", o)
 				resp = metaJSONResponse(body)
 				return nil
 			}

@@ -34,14 +34,19 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		if req.prefer.ReturnRepresentation {
-			resp, err = s.representation(req, tx, e, id, http.StatusCreated)
-			return err
-		}
-		resp = entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id))
-		return nil
+		resp, err = s.writeResult(req, tx, e, id, http.StatusCreated)
+		return err
 	})
 	return resp, err
+}
+
+// writeResult answers a create or update: the row with the given status when
+// Prefer: return=representation was sent, else 204 with OData-EntityId.
+func (s *Server) writeResult(req *apiRequest, tx *store.Tx, e *store.Entity, id string, status int) (*response, error) {
+	if req.prefer.ReturnRepresentation {
+		return s.representation(req, tx, e, id, status)
+	}
+	return entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id)), nil
 }
 
 // getRecord serves GET {set}({key}) with $select and $expand, and conditional GET.
@@ -77,13 +82,8 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 			resp.header.Set("ETag", tag)
 			return nil
 		}
-		o := newObject()
-		o.set("@odata.context", contextURL(req.base, e.EntitySetName, sel, expand, true))
-		for _, k := range body.keys {
-			o.set(k, body.vals[k])
-		}
 		resp = newResponse(http.StatusOK)
-		resp.json = o
+		resp.json = withContext(contextURL(req.base, e.EntitySetName, sel, expand, true), body)
 		resp.header.Set("ETag", tag)
 		if req.prefer.Annotations != nil {
 			resp.header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
@@ -255,12 +255,8 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 			if err := w.update(plan, id); err != nil {
 				return err
 			}
-			if req.prefer.ReturnRepresentation {
-				resp, err = s.representation(req, tx, e, id, http.StatusOK)
-				return err
-			}
-			resp = entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id))
-			return nil
+			resp, err = s.writeResult(req, tx, e, id, http.StatusOK)
+			return err
 		}
 		plan, err := d.decodeRecord(e, members, opCreate)
 		if err != nil {
@@ -292,12 +288,8 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		if req.prefer.ReturnRepresentation {
-			resp, err = s.representation(req, tx, e, newID, http.StatusCreated)
-			return err
-		}
-		resp = entityIDResponse(http.StatusNoContent, entityURL(req.base, e, newID))
-		return nil
+		resp, err = s.writeResult(req, tx, e, newID, http.StatusCreated)
+		return err
 	})
 	return resp, err
 }
@@ -485,13 +477,8 @@ func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		o := newObject()
-		o.set("@odata.context", contextURL(req.base, target.EntitySetName, sel, expand, true))
-		for _, k := range body.keys {
-			o.set(k, body.vals[k])
-		}
 		resp = newResponse(http.StatusOK)
-		resp.json = o
+		resp.json = withContext(contextURL(req.base, target.EntitySetName, sel, expand, true), body)
 		resp.header.Set("ETag", etag(ver))
 		return nil
 	})
