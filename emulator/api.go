@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
@@ -173,10 +174,10 @@ func (s *Server) dispatch(req *apiRequest) (*response, error) {
 		if res.Ref {
 			return s.reference(req)
 		}
-		if m == http.MethodGet && res.Nav.Kind == store.NavSingle && res.NavKey == nil {
+		if m == http.MethodGet && res.Nav.Kind == model.NavSingle && res.NavKey == nil {
 			return s.getSingleNav(req)
 		}
-		if m == http.MethodGet && res.Nav.Kind != store.NavSingle && res.NavKey == nil {
+		if m == http.MethodGet && res.Nav.Kind != model.NavSingle && res.NavKey == nil {
 			return s.listNavigation(req)
 		}
 	}
@@ -270,14 +271,14 @@ func (s *Server) decoderFor(req *apiRequest, tx *store.Tx) *decoder {
 	d := &decoder{sch: tx.Schema(), base: req.base}
 	d.resolve = d.resolveURL
 	if ref, ok := req.ctx.Value(refResolverKey{}).(refResolver); ok {
-		d.resolve = func(v string) (*store.Entity, *odata.Key, error) {
+		d.resolve = func(v string) (*model.Entity, *odata.Key, error) {
 			if strings.HasPrefix(v, "$") {
 				return ref(v)
 			}
 			return d.resolveURL(v)
 		}
 	}
-	d.lookup = func(e *store.Entity, k *odata.Key) (string, error) {
+	d.lookup = func(e *model.Entity, k *odata.Key) (string, error) {
 		id, err := lookupKey(tx, e, k)
 		if err != nil {
 			return "", asNotFound(err)
@@ -310,7 +311,7 @@ func readJSONBody(req *apiRequest, set string) ([]member, error) {
 }
 
 // selectFor parses $select for e (nil when absent).
-func selectFor(req *apiRequest, e *store.Entity) ([]*store.Attribute, error) {
+func selectFor(req *apiRequest, e *model.Entity) ([]*model.Attribute, error) {
 	v, ok := req.query.get("$select")
 	if !ok {
 		return nil, nil
@@ -319,7 +320,7 @@ func selectFor(req *apiRequest, e *store.Entity) ([]*store.Attribute, error) {
 }
 
 // contextURL builds @odata.context for a row or set with an optional select list.
-func contextURL(base, set string, sel []*store.Attribute, expand []odata.ExpandItem, entity bool) string {
+func contextURL(base, set string, sel []*model.Attribute, expand []odata.ExpandItem, entity bool) string {
 	u := base + "$metadata#" + set
 	if p := contextSelect(sel, expand); p != "" {
 		u += "(" + p + ")"
@@ -331,7 +332,7 @@ func contextURL(base, set string, sel []*store.Attribute, expand []odata.ExpandI
 }
 
 // contextSelect lists selected columns and expansions (recursively) as @odata.context names them.
-func contextSelect(sel []*store.Attribute, expand []odata.ExpandItem) string {
+func contextSelect(sel []*model.Attribute, expand []odata.ExpandItem) string {
 	var parts []string
 	for _, a := range sel {
 		if a.IsLookup() {
@@ -351,7 +352,7 @@ func contextSelect(sel []*store.Attribute, expand []odata.ExpandItem) string {
 }
 
 // representation reads a row back for Prefer: return=representation and shapes it.
-func (s *Server) representation(req *apiRequest, tx *store.Tx, e *store.Entity, id string, status int) (*response, error) {
+func (s *Server) representation(req *apiRequest, tx *store.Tx, e *model.Entity, id string, status int) (*response, error) {
 	sel, err := selectFor(req, e)
 	if err != nil {
 		return nil, err

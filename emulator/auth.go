@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
@@ -87,9 +88,9 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 		var id string
 		var err error
 		if claims.IsApp {
-			id, err = tx.FindByKey(users, store.Row{"applicationid": strings.ToLower(claims.AppID)})
+			id, err = tx.FindByKey(users, model.Row{"applicationid": strings.ToLower(claims.AppID)})
 		} else {
-			id, err = tx.FindByKey(users, store.Row{"azureactivedirectoryobjectid": strings.ToLower(claims.ObjectID)})
+			id, err = tx.FindByKey(users, model.Row{"azureactivedirectoryobjectid": strings.ToLower(claims.ObjectID)})
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			// A valid token for someone with no user in this organization.
@@ -103,7 +104,7 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 			if !odata.IsGUID(v) {
 				return dverr.BadRequest("Invalid CallerObjectId header value '%s'. It must be a GUID.", v)
 			}
-			imp, err := tx.FindByKey(users, store.Row{"azureactivedirectoryobjectid": strings.ToLower(v)})
+			imp, err := tx.FindByKey(users, model.Row{"azureactivedirectoryobjectid": strings.ToLower(v)})
 			if errors.Is(err, store.ErrNotFound) {
 				return dverr.RecordNotFound("systemuser", strings.ToLower(v))
 			}
@@ -129,7 +130,7 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 		if err != nil {
 			return err
 		}
-		if l, ok := row["businessunitid"].(store.Lookup); ok {
+		if l, ok := row["businessunitid"].(model.Lookup); ok {
 			c.BusinessUnitID = l.ID
 		}
 		return nil

@@ -13,8 +13,8 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/batch"
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // maxBatchBytes bounds a $batch body (1,000 operations with sizeable bodies).
@@ -111,7 +111,7 @@ func (s *Server) runChangeSet(req *apiRequest, ops []*batch.Request) ([]*batch.R
 	defer tx.Rollback()
 	refs := changeSetRefs{}
 	ctx := context.WithValue(req.ctx, txKey{}, tx)
-	ctx = context.WithValue(ctx, refResolverKey{}, refResolver(func(v string) (*store.Entity, *odata.Key, error) {
+	ctx = context.WithValue(ctx, refResolverKey{}, refResolver(func(v string) (*model.Entity, *odata.Key, error) {
 		u, err := refs.resolve(v)
 		if err != nil {
 			return nil, nil, err

@@ -14,8 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // maxBodyBytes bounds a request body. Dataverse's own limit for a request is 128 MB; the emulator
@@ -111,26 +111,26 @@ const (
 
 // entityRef is a row a body refers to through @odata.bind.
 type entityRef struct {
-	Entity *store.Entity
+	Entity *model.Entity
 	ID     string
 }
 
 // deepInsert is a related row created with its parent.
 type deepInsert struct {
-	Nav  *store.Nav
+	Nav  *model.Nav
 	Plan *writePlan
 }
 
 // collectionBind links existing rows to the new row through a collection-valued navigation.
 type collectionBind struct {
-	Nav  *store.Nav
+	Nav  *model.Nav
 	Refs []entityRef
 }
 
 // writePlan is a decoded POST or PATCH body.
 type writePlan struct {
-	Entity *store.Entity
-	Row    store.Row
+	Entity *model.Entity
+	Row    model.Row
 	// ID is the primary key given in the body, if any.
 	ID string
 	// Single are related rows to create first and point a lookup at.
@@ -142,19 +142,19 @@ type writePlan struct {
 
 // refResolver turns an @odata.bind or @odata.id value into a row reference. The batch processor
 // replaces it to resolve $n Content-ID references.
-type refResolver func(value string) (*store.Entity, *odata.Key, error)
+type refResolver func(value string) (*model.Entity, *odata.Key, error)
 
 // decoder decodes request bodies against one schema.
 type decoder struct {
-	sch     *store.Schema
+	sch     *model.Schema
 	base    string // service root the client used
 	resolve refResolver
-	lookup  func(e *store.Entity, k *odata.Key) (string, error)
+	lookup  func(e *model.Entity, k *odata.Key) (string, error)
 }
 
 // decodeRecord turns a body into a write plan for entity e.
-func (d *decoder) decodeRecord(e *store.Entity, members []member, op writeOp) (*writePlan, error) {
-	p := &writePlan{Entity: e, Row: store.Row{}}
+func (d *decoder) decodeRecord(e *model.Entity, members []member, op writeOp) (*writePlan, error) {
+	p := &writePlan{Entity: e, Row: model.Row{}}
 	for _, m := range members {
 		name := m.Name
 		if i := strings.IndexByte(name, '@'); i >= 0 {
@@ -241,13 +241,13 @@ func (d *decoder) decodeBind(p *writePlan, prop string, raw json.RawMessage, op 
 		return dverr.InvalidBodyProperty(prop, e.LogicalName)
 	}
 	if string(raw) == "null" {
-		if nav.Kind != store.NavSingle {
+		if nav.Kind != model.NavSingle {
 			return dverr.BadRequest("A null value was found for the collection-valued navigation property '%s'; bind an array of entity references.", prop)
 		}
 		p.Row[nav.Attribute] = nil
 		return nil
 	}
-	if nav.Kind == store.NavSingle {
+	if nav.Kind == model.NavSingle {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return payloadError(e.EntitySetName, fmt.Sprintf("The value of the annotation 'odata.bind' for the single-valued navigation property '%s' must be a string.", prop))
@@ -256,7 +256,7 @@ func (d *decoder) decodeBind(p *writePlan, prop string, raw json.RawMessage, op 
 		if err != nil {
 			return err
 		}
-		p.Row[nav.Attribute] = store.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}
+		p.Row[nav.Attribute] = model.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}
 		return nil
 	}
 	if op == opUpdate {
@@ -280,11 +280,11 @@ func (d *decoder) decodeBind(p *writePlan, prop string, raw json.RawMessage, op 
 
 // decodeNav handles a navigation property given a value: null clears a lookup, an object or array
 // is a deep insert.
-func (d *decoder) decodeNav(p *writePlan, nav *store.Nav, raw json.RawMessage, op writeOp) error {
+func (d *decoder) decodeNav(p *writePlan, nav *model.Nav, raw json.RawMessage, op writeOp) error {
 	e := p.Entity
 	raw = bytes.TrimSpace(raw)
 	if string(raw) == "null" {
-		if nav.Kind != store.NavSingle {
+		if nav.Kind != model.NavSingle {
 			return dverr.BadRequest("A null value was found for the collection-valued navigation property '%s'.", nav.Name)
 		}
 		p.Row[nav.Attribute] = nil
@@ -294,7 +294,7 @@ func (d *decoder) decodeNav(p *writePlan, nav *store.Nav, raw json.RawMessage, o
 		return dverr.BadRequest("Deep update is not supported: the navigation property '%s' cannot be given related records in an update. Update the related records separately.", nav.Name)
 	}
 	target, _ := d.sch.Entity(nav.Target)
-	if nav.Kind == store.NavSingle {
+	if nav.Kind == model.NavSingle {
 		if len(raw) == 0 || raw[0] != '{' {
 			return payloadError(e.EntitySetName, fmt.Sprintf("A node of type 'PrimitiveValue' was read from the JSON reader when trying to read the contents of the navigation property '%s'; however, a 'StartObject' node or 'StartArray' node was expected.", nav.Name))
 		}
@@ -309,7 +309,7 @@ func (d *decoder) decodeNav(p *writePlan, nav *store.Nav, raw json.RawMessage, o
 		p.Single = append(p.Single, deepInsert{Nav: nav, Plan: child})
 		return nil
 	}
-	if nav.Kind == store.NavManyToMany {
+	if nav.Kind == model.NavManyToMany {
 		return dverr.BadRequest("Deep insert through the many-to-many relationship '%s' is not supported; create the records and associate them.", nav.Name)
 	}
 	var items []json.RawMessage
@@ -331,7 +331,7 @@ func (d *decoder) decodeNav(p *writePlan, nav *store.Nav, raw json.RawMessage, o
 }
 
 // ref resolves a bind value and checks it fits the navigation property.
-func (d *decoder) ref(value string, nav *store.Nav) (entityRef, error) {
+func (d *decoder) ref(value string, nav *model.Nav) (entityRef, error) {
 	e, k, err := d.resolve(value)
 	if err != nil {
 		return entityRef{}, err
@@ -348,7 +348,7 @@ func (d *decoder) ref(value string, nav *store.Nav) (entityRef, error) {
 
 // resolveURL parses an entity URL: absolute (http://host/api/data/v9.2/accounts(<id>)),
 // server-relative (/api/data/v9.2/accounts(<id>)) or relative (accounts(<id>), /accounts(<id>)).
-func (d *decoder) resolveURL(value string) (*store.Entity, *odata.Key, error) {
+func (d *decoder) resolveURL(value string) (*model.Entity, *odata.Key, error) {
 	s := value
 	if i := strings.Index(s, "://"); i >= 0 {
 		rest := s[i+3:]
@@ -395,44 +395,44 @@ func convertError(raw json.RawMessage, edm string) error {
 }
 
 // edmType is the OData type of an attribute's value.
-func edmType(a *store.Attribute) string {
+func edmType(a *model.Attribute) string {
 	switch a.Type {
-	case store.TypeString, store.TypeMemo, store.TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		return "Edm.String"
-	case store.TypeInteger, store.TypePicklist, store.TypeState, store.TypeStatus:
+	case model.TypeInteger, model.TypePicklist, model.TypeState, model.TypeStatus:
 		return "Edm.Int32"
-	case store.TypeBigInt:
+	case model.TypeBigInt:
 		return "Edm.Int64"
-	case store.TypeDecimal, store.TypeMoney:
+	case model.TypeDecimal, model.TypeMoney:
 		return "Edm.Decimal"
-	case store.TypeDouble:
+	case model.TypeDouble:
 		return "Edm.Double"
-	case store.TypeBoolean:
+	case model.TypeBoolean:
 		return "Edm.Boolean"
-	case store.TypeDateTime:
+	case model.TypeDateTime:
 		if a.Format == "DateOnly" {
 			return "Edm.Date"
 		}
 		return "Edm.DateTimeOffset"
-	case store.TypeUniqueidentifier, store.TypeLookup, store.TypeCustomer, store.TypeOwner:
+	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		return "Edm.Guid"
 	}
 	return "Edm.String"
 }
 
-func outOfRange(e *store.Entity, a *store.Attribute, raw string) error {
+func outOfRange(e *model.Entity, a *model.Attribute, raw string) error {
 	return dverr.New(http.StatusBadRequest, dverr.CodeValueOutOfRange, "A validation error occurred. The value %s of '%s' on record of type '%s' is outside the valid range.", raw, a.LogicalName, e.LogicalName)
 }
 
 // decodeValue converts a JSON value to the store's value for attribute a, validating type, length,
 // range and option values the way Dataverse does.
-func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any, error) {
+func decodeValue(e *model.Entity, a *model.Attribute, raw json.RawMessage) (any, error) {
 	raw = bytes.TrimSpace(raw)
 	if string(raw) == "null" {
 		return nil, nil
 	}
 	switch a.Type {
-	case store.TypeString, store.TypeMemo, store.TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, convertError(raw, "Edm.String")
@@ -441,24 +441,24 @@ func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any,
 			return nil, dverr.MaxLengthExceeded(a.LogicalName, e.LogicalName, a.MaxLength)
 		}
 		return s, nil
-	case store.TypeUniqueidentifier:
+	case model.TypeUniqueidentifier:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil || !odata.IsGUID(s) {
 			return nil, convertError(raw, "Edm.Guid")
 		}
 		return strings.ToLower(s), nil
-	case store.TypeBoolean:
+	case model.TypeBoolean:
 		var b bool
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, convertError(raw, "Edm.Boolean")
 		}
 		return b, nil
-	case store.TypeInteger, store.TypeBigInt, store.TypePicklist, store.TypeState, store.TypeStatus:
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		n, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {
 			return nil, convertError(raw, edmType(a))
 		}
-		if a.Type != store.TypeBigInt && (n < math.MinInt32 || n > math.MaxInt32) {
+		if a.Type != model.TypeBigInt && (n < math.MinInt32 || n > math.MaxInt32) {
 			return nil, convertError(raw, edmType(a))
 		}
 		if a.IsChoice() {
@@ -469,7 +469,7 @@ func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any,
 			return nil, outOfRange(e, a, string(raw))
 		}
 		return n, nil
-	case store.TypeDouble:
+	case model.TypeDouble:
 		if raw[0] == '"' {
 			return nil, convertError(raw, "Edm.Double")
 		}
@@ -481,13 +481,13 @@ func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any,
 			return nil, outOfRange(e, a, string(raw))
 		}
 		return f, nil
-	case store.TypeMoney, store.TypeDecimal:
+	case model.TypeMoney, model.TypeDecimal:
 		if raw[0] == '"' || raw[0] == '{' || raw[0] == '[' || raw[0] == 't' || raw[0] == 'f' {
 			return nil, convertError(raw, "Edm.Decimal")
 		}
-		d, err := store.ParseDecimal(string(raw), a.Precision)
+		d, err := model.ParseDecimal(string(raw), a.Precision)
 		if err != nil {
-			if errors.Is(err, store.ErrDecimalRange) {
+			if errors.Is(err, model.ErrDecimalRange) {
 				return nil, outOfRange(e, a, string(raw))
 			}
 			return nil, convertError(raw, "Edm.Decimal")
@@ -496,13 +496,13 @@ func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any,
 			return nil, outOfRange(e, a, string(raw))
 		}
 		return d.Rescale(a.Scale())
-	case store.TypeDateTime:
+	case model.TypeDateTime:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, convertError(raw, edmType(a))
 		}
 		if a.Format == "DateOnly" {
-			t, err := time.Parse(store.DateOnlyLayout, s)
+			t, err := time.Parse(model.DateOnlyLayout, s)
 			if err != nil {
 				return nil, convertError(raw, "Edm.Date")
 			}
@@ -547,7 +547,7 @@ func decodeValue(e *store.Entity, a *store.Attribute, raw json.RawMessage) (any,
 	return nil, dverr.BadRequest("The property '%s' cannot be set.", a.LogicalName)
 }
 
-func invalidOption(e *store.Entity, a *store.Attribute, n int64) error {
+func invalidOption(e *model.Entity, a *model.Attribute, n int64) error {
 	vals := make([]string, len(a.Options))
 	for i, o := range a.Options {
 		vals[i] = strconv.FormatInt(o.Value, 10)

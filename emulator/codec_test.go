@@ -6,16 +6,16 @@ import (
 	"testing"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 var (
 	fuzzOnce   sync.Once
-	fuzzSchema *store.Schema
+	fuzzSchema *model.Schema
 )
 
-func schemaForFuzz(t testing.TB) *store.Schema {
+func schemaForFuzz(t testing.TB) *model.Schema {
 	fuzzOnce.Do(func() {
 		s, err := New(context.Background(), Config{})
 		if err != nil {
@@ -46,7 +46,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		d := &decoder{sch: sch, base: "http://h/api/data/v9.2/"}
 		d.resolve = d.resolveURL
-		d.lookup = func(e *store.Entity, k *odata.Key) (string, error) {
+		d.lookup = func(e *model.Entity, k *odata.Key) (string, error) {
 			if k.Single != nil {
 				return k.Single.Text, nil
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/fetchxml"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
@@ -20,8 +22,8 @@ const maxCount = 5000
 
 // collectionQuery is a parsed collection request.
 type collectionQuery struct {
-	q       *store.Query
-	sel     []*store.Attribute
+	q       *model.Query
+	sel     []*model.Attribute
 	expand  []odata.ExpandItem
 	apply   *odata.Apply
 	count   bool
@@ -44,19 +46,19 @@ func (req *apiRequest) aliases() map[string]string {
 	return m
 }
 
-// parseCollection reads the query options of a collection request on e into a store.Query.
+// parseCollection reads the query options of a collection request on e into a model.Query.
 // base, when set, restricts the rows (a navigation collection's relation to its parent).
-func (s *Server) parseCollection(req *apiRequest, e *store.Entity, base store.Expr) (*collectionQuery, error) {
+func (s *Server) parseCollection(req *apiRequest, e *model.Entity, base model.Expr) (*collectionQuery, error) {
 	if err := req.query.allow(s.cfg.Loose, "$select", "$filter", "$orderby", "$top", "$expand", "$count", "$apply", "$skiptoken"); err != nil {
 		return nil, err
 	}
 	sch := s.store.Schema()
-	cq := &collectionQuery{q: &store.Query{Entity: e}}
+	cq := &collectionQuery{q: &model.Query{Entity: e}}
 	var err error
 	if cq.sel, err = selectFor(req, e); err != nil {
 		return nil, err
 	}
-	var filters []store.Expr
+	var filters []model.Expr
 	if base != nil {
 		filters = append(filters, base)
 	}
@@ -81,7 +83,7 @@ func (s *Server) parseCollection(req *apiRequest, e *store.Entity, base store.Ex
 	case 1:
 		cq.q.Filter = filters[0]
 	default:
-		cq.q.Filter = store.And{Terms: filters}
+		cq.q.Filter = model.And{Terms: filters}
 	}
 	if v, ok := req.query.get("$orderby"); ok {
 		if cq.q.Order, err = s.parseOrder(sch, e, v, cq); err != nil {
@@ -140,7 +142,7 @@ func (s *Server) parseCollection(req *apiRequest, e *store.Entity, base store.Ex
 		cq.q.Columns = attrNames2(readableAttrs(e, cq.sel))
 		// Single-valued expansions need their lookup column, shown or not.
 		for _, x := range cq.expand {
-			if x.Nav.Kind != store.NavSingle {
+			if x.Nav.Kind != model.NavSingle {
 				continue
 			}
 			if a, ok := e.Attribute(x.Nav.Attribute); ok && !containsAttr(cq.q.Columns, a) {
@@ -152,11 +154,11 @@ func (s *Server) parseCollection(req *apiRequest, e *store.Entity, base store.Ex
 		if cq.apply != nil {
 			return nil, dverr.BadRequest("$skiptoken cannot be combined with $apply.")
 		}
-		inner, pageNo, err := store.ParsePagingCookie(v)
+		inner, pageNo, err := fetchxml.ParsePagingCookie(v)
 		if err != nil {
 			return nil, badSkipToken()
 		}
-		pos, err := store.DecodePosition(cq.q, inner)
+		pos, err := fetchxml.DecodePosition(cq.q, inner)
 		if err != nil {
 			return nil, badSkipToken()
 		}
@@ -171,8 +173,8 @@ func badSkipToken() error {
 }
 
 // attrNames2 keeps only stored attributes (the query reads columns; others are derived).
-func attrNames2(attrs []*store.Attribute) []*store.Attribute {
-	out := make([]*store.Attribute, 0, len(attrs))
+func attrNames2(attrs []*model.Attribute) []*model.Attribute {
+	out := make([]*model.Attribute, 0, len(attrs))
 	for _, a := range attrs {
 		if a.Stored() {
 			out = append(out, a)
@@ -183,7 +185,7 @@ func attrNames2(attrs []*store.Attribute) []*store.Attribute {
 
 // parseOrder parses $orderby. With $apply only grouped columns can be sorted on: Dataverse answers
 // an order on an aggregate value with the OData library's SingleValueOpenPropertyAccess error.
-func (s *Server) parseOrder(sch *store.Schema, e *store.Entity, text string, cq *collectionQuery) ([]store.Order, error) {
+func (s *Server) parseOrder(sch *model.Schema, e *model.Entity, text string, cq *collectionQuery) ([]model.Order, error) {
 	grouped := cq.apply != nil && (len(cq.q.GroupBy) > 0 || len(cq.q.Aggregates) > 0)
 	order, err := odata.ParseOrderBy(sch, e, text)
 	if !grouped {
@@ -203,7 +205,7 @@ func (s *Server) parseOrder(sch *store.Schema, e *store.Entity, text string, cq 
 		if alias == "" {
 			return nil, unsupported
 		}
-		order[i] = store.Order{Alias: alias, Desc: o.Desc}
+		order[i] = model.Order{Alias: alias, Desc: o.Desc}
 	}
 	return order, nil
 }
@@ -231,7 +233,7 @@ func checkNestedExpand(items []odata.ExpandItem, paging bool) error {
 		return nil
 	}
 	for _, x := range items {
-		if x.Nav.Kind != store.NavSingle && (x.Top > 0 || x.OrderBy != "") {
+		if x.Nav.Kind != model.NavSingle && (x.Top > 0 || x.OrderBy != "") {
 			return dverr.New(http.StatusBadRequest, dverr.CodeExpandNotSupported, "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship or nested one-to-many relationship.")
 		}
 	}
@@ -240,7 +242,7 @@ func checkNestedExpand(items []odata.ExpandItem, paging bool) error {
 
 // listRecords serves GET {set} and GET {set}({key})/{collection navigation}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview
-func (s *Server) listRecords(req *apiRequest, e *store.Entity, base store.Expr, contextSet string) (*response, error) {
+func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, contextSet string) (*response, error) {
 	cq, err := s.parseCollection(req, e, base)
 	if err != nil {
 		return nil, err
@@ -300,7 +302,7 @@ func (s *Server) listRecords(req *apiRequest, e *store.Entity, base store.Expr, 
 		}
 		body.set("value", list)
 		if res.More {
-			cookie := store.PagingCookie(store.EncodePosition(cq.q, res.Next, res.Rows[0].ID), res.Next.Page+1)
+			cookie := fetchxml.PagingCookie(fetchxml.EncodePosition(cq.q, res.Next, res.Rows[0].ID), res.Next.Page+1)
 			body.set("@odata.nextLink", nextLink(req, cookie))
 		}
 		resp = newResponse(http.StatusOK)
@@ -357,11 +359,11 @@ func shapeAggregate(sh *shaper, cq *collectionQuery, r store.ResultRow) *object 
 			switch x := v.(type) {
 			case int64:
 				o.set(a.Alias+"@"+annFormatted, group(strconv.FormatInt(x, 10)))
-			case store.Decimal:
+			case model.Decimal:
 				o.set(a.Alias+"@"+annFormatted, formatValue(a.Column.Attr, x))
 			}
 		}
-		if d, ok := v.(store.Decimal); ok {
+		if d, ok := v.(model.Decimal); ok {
 			// Dataverse writes Money and Decimal aggregates of $apply with nine decimal places
 			// (440000.000000000 in its documentation).
 			if r, err := d.Rescale(9); err == nil {
@@ -379,13 +381,13 @@ func shapeAggregate(sh *shaper, cq *collectionQuery, r store.ResultRow) *object 
 
 // expandRows adds $expand results to shaped rows. Collection-valued expansions read the children
 // of all rows in one query.
-func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *store.Entity, rows []store.ResultRow, list []*object, items []odata.ExpandItem) error {
+func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*object, items []odata.ExpandItem) error {
 	if len(items) == 0 || len(rows) == 0 {
 		return nil
 	}
 	for _, x := range items {
 		switch x.Nav.Kind {
-		case store.NavSingle:
+		case model.NavSingle:
 			for i, r := range rows {
 				if err := s.expand(req, tx, sh, list[i], e, r.ID, r.Row, []odata.ExpandItem{x}); err != nil {
 					return err
@@ -401,11 +403,11 @@ func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *store.
 }
 
 // expandCollection expands a collection-valued navigation for many parent rows.
-func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *store.Entity, rows []store.ResultRow, list []*object, x odata.ExpandItem) error {
+func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*object, x odata.ExpandItem) error {
 	target := x.Nav.TargetEntity
 	sch := tx.Schema()
-	q := &store.Query{Entity: target}
-	var filters []store.Expr
+	q := &model.Query{Entity: target}
+	var filters []model.Expr
 	if x.Filter != "" {
 		f, err := odata.ParseFilter(sch, target, x.Filter, nil, s.env(req))
 		if err != nil {
@@ -421,7 +423,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		q.Order = o
 	}
 	attrs := readableAttrs(target, x.Select)
-	if x.Nav.Kind == store.NavCollection && x.Select != nil {
+	if x.Nav.Kind == model.NavCollection && x.Select != nil {
 		// Dataverse returns the lookup to the parent with each expanded row.
 		if la, ok := target.Attribute(x.Nav.Attribute); ok && !containsAttr(attrs, la) {
 			attrs = append(attrs, la)
@@ -434,23 +436,23 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		ids[i] = r.ID
 	}
 	switch x.Nav.Kind {
-	case store.NavCollection:
+	case model.NavCollection:
 		la, _ := target.Attribute(x.Nav.Attribute)
 		if !containsAttr(cols, la) {
 			cols = append(cols, la)
 		}
 		q.Columns = cols
-		q.Filter = store.And{Terms: append(filters, store.In{Column: &store.Column{Attr: la}, Values: ids})}
+		q.Filter = model.And{Terms: append(filters, model.In{Column: &model.Column{Attr: la}, Values: ids})}
 		res, err := tx.Select(q)
 		if err != nil {
 			return err
 		}
 		for _, r := range res.Rows {
-			if l, ok := r.Row[la.LogicalName].(store.Lookup); ok {
+			if l, ok := r.Row[la.LogicalName].(model.Lookup); ok {
 				byParent[l.ID] = append(byParent[l.ID], r)
 			}
 		}
-	case store.NavManyToMany:
+	case model.NavManyToMany:
 		q.Columns = cols
 		reverse := reverseNav(target, x.Nav)
 		if reverse == nil {
@@ -458,7 +460,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		}
 		for _, r := range rows {
 			sub := *q
-			sub.Filter = store.And{Terms: append(append([]store.Expr(nil), filters...), store.Exists{Nav: reverse, Filter: store.Compare{Left: &store.Column{Attr: e.PrimaryID()}, Op: store.Eq, Value: r.ID}})}
+			sub.Filter = model.And{Terms: append(append([]model.Expr(nil), filters...), model.Exists{Nav: reverse, Filter: model.Compare{Left: &model.Column{Attr: e.PrimaryID()}, Op: model.Eq, Value: r.ID}})}
 			res, err := tx.Select(&sub)
 			if err != nil {
 				return err
@@ -478,8 +480,8 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		if p := req.expandPage; p > 0 && len(children) > p {
 			// The expanded collection is paged: its nextLink continues after the last child shown.
 			last := children[p-1]
-			pos := &store.Position{Values: last.OrderValues, ID: last.ID, Page: 1}
-			cookie := store.PagingCookie(store.EncodePosition(q, pos, children[0].ID), 2)
+			pos := &model.Position{Values: last.OrderValues, ID: last.ID, Page: 1}
+			cookie := fetchxml.PagingCookie(fetchxml.EncodePosition(q, pos, children[0].ID), 2)
 			sep := "?"
 			if strings.Contains(link, "?") {
 				sep = "&"
@@ -508,7 +510,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 
 // expandLink is the URL of an expanded collection as a resource, which Dataverse adds beside each
 // expanded collection.
-func expandLink(base string, e *store.Entity, id string, x odata.ExpandItem) string {
+func expandLink(base string, e *model.Entity, id string, x odata.ExpandItem) string {
 	u := base + e.EntitySetName + "(" + id + ")/" + x.Nav.Name
 	var opts []string
 	if len(x.Select) > 0 {
@@ -533,7 +535,7 @@ func expandLink(base string, e *store.Entity, id string, x odata.ExpandItem) str
 	return u
 }
 
-func containsAttr(list []*store.Attribute, a *store.Attribute) bool {
+func containsAttr(list []*model.Attribute, a *model.Attribute) bool {
 	for _, x := range list {
 		if x == a {
 			return true
@@ -543,9 +545,9 @@ func containsAttr(list []*store.Attribute, a *store.Attribute) bool {
 }
 
 // reverseNav finds the navigation property of target that walks nav's relationship back.
-func reverseNav(target *store.Entity, nav *store.Nav) *store.Nav {
+func reverseNav(target *model.Entity, nav *model.Nav) *model.Nav {
 	for _, n := range target.Navs() {
-		if n.Relationship == nav.Relationship && (n != nav || n.Kind == store.NavManyToMany) {
+		if n.Relationship == nav.Relationship && (n != nav || n.Kind == model.NavManyToMany) {
 			return n
 		}
 	}
@@ -553,21 +555,21 @@ func reverseNav(target *store.Entity, nav *store.Nav) *store.Nav {
 }
 
 // navCollectionFilter restricts a table to the rows related to one parent row through nav.
-func navCollectionFilter(parent *store.Entity, id string, nav *store.Nav) (store.Expr, error) {
+func navCollectionFilter(parent *model.Entity, id string, nav *model.Nav) (model.Expr, error) {
 	target := nav.TargetEntity
 	switch nav.Kind {
-	case store.NavCollection:
+	case model.NavCollection:
 		la, ok := target.Attribute(nav.Attribute)
 		if !ok {
 			return nil, errors.New("emulator: navigation without lookup")
 		}
-		return store.Compare{Left: &store.Column{Attr: la}, Op: store.Eq, Value: id}, nil
-	case store.NavManyToMany:
+		return model.Compare{Left: &model.Column{Attr: la}, Op: model.Eq, Value: id}, nil
+	case model.NavManyToMany:
 		reverse := reverseNav(target, nav)
 		if reverse == nil {
 			return nil, errors.New("emulator: no reverse navigation for " + nav.Name)
 		}
-		return store.Exists{Nav: reverse, Filter: store.Compare{Left: &store.Column{Attr: parent.PrimaryID()}, Op: store.Eq, Value: id}}, nil
+		return model.Exists{Nav: reverse, Filter: model.Compare{Left: &model.Column{Attr: parent.PrimaryID()}, Op: model.Eq, Value: id}}, nil
 	}
 	return nil, errors.New("emulator: not a collection navigation")
 }
@@ -602,18 +604,18 @@ func (s *Server) listNavigation(req *apiRequest) (*response, error) {
 
 // countRecords answers /$count: the number of matching rows as text/plain.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
-func (s *Server) countRecords(req *apiRequest, e *store.Entity, base store.Expr) (*response, error) {
+func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr) (*response, error) {
 	if err := req.query.allow(s.cfg.Loose, "$filter"); err != nil {
 		return nil, err
 	}
-	q := &store.Query{Entity: e, Filter: base}
+	q := &model.Query{Entity: e, Filter: base}
 	if v, ok := req.query.get("$filter"); ok {
 		f, err := odata.ParseFilter(s.store.Schema(), e, v, req.aliases(), s.env(req))
 		if err != nil {
 			return nil, err
 		}
 		if base != nil {
-			q.Filter = store.And{Terms: []store.Expr{base, f}}
+			q.Filter = model.And{Terms: []model.Expr{base, f}}
 		} else {
 			q.Filter = f
 		}

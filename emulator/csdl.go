@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -68,12 +68,12 @@ func (w *csdlWriter) close(name string) {
 type csdlProperty struct {
 	name, typ string
 	key       bool
-	attr      *store.Attribute
+	attr      *model.Attribute
 }
 
 // entityProperties lists the properties of a table's entity type: the readable stored columns,
 // lookups as their _x_value property.
-func entityProperties(e *store.Entity) []csdlProperty {
+func entityProperties(e *model.Entity) []csdlProperty {
 	var out []csdlProperty
 	for _, a := range e.Attributes {
 		key := a.LogicalName == e.PrimaryIDAttribute
@@ -92,7 +92,7 @@ func entityProperties(e *store.Entity) []csdlProperty {
 // navPartner is the navigation property on the target of n that leads back through the same
 // relationship, or "" when the target has none. A self-referential many-to-many relationship whose
 // two sides share a name is its own partner.
-func navPartner(e *store.Entity, n *store.Nav) string {
+func navPartner(e *model.Entity, n *model.Nav) string {
 	if n.TargetEntity == nil {
 		return ""
 	}
@@ -102,10 +102,10 @@ func navPartner(e *store.Entity, n *store.Nav) string {
 			continue
 		}
 		switch {
-		case n.Kind == store.NavSingle && m.Kind == store.NavCollection,
-			n.Kind == store.NavCollection && m.Kind == store.NavSingle:
+		case n.Kind == model.NavSingle && m.Kind == model.NavCollection,
+			n.Kind == model.NavCollection && m.Kind == model.NavSingle:
 			return m.Name
-		case n.Kind == store.NavManyToMany && m.Kind == store.NavManyToMany:
+		case n.Kind == model.NavManyToMany && m.Kind == model.NavManyToMany:
 			if m != n {
 				return m.Name
 			}
@@ -128,7 +128,7 @@ func attributeTypeNamesSorted() []string {
 }
 
 // buildCSDL renders the CSDL document for a schema.
-func buildCSDL(sch *store.Schema) string {
+func buildCSDL(sch *model.Schema) string {
 	w := &csdlWriter{}
 	w.b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
 	w.elem("edmx:Edmx", false, "Version", "4.0", "xmlns:edmx", "http://docs.oasis-open.org/odata/ns/edmx")
@@ -157,7 +157,7 @@ func buildCSDL(sch *store.Schema) string {
 		for _, n := range e.Navs() {
 			partner := navPartner(e, n)
 			switch n.Kind {
-			case store.NavSingle:
+			case model.NavSingle:
 				a, _ := e.Attribute(n.Attribute)
 				if a == nil || n.TargetEntity == nil {
 					continue

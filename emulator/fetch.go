@@ -6,6 +6,7 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/fetchxml"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // OData. Null columns are omitted from rows; linked columns are keyed alias_x002e_attribute; pages
 // are positioned by the paging cookie (keyset) or by page number.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/overview
-func (s *Server) fetchRecords(req *apiRequest, e *store.Entity, text string) (*response, error) {
+func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*response, error) {
 	if err := req.query.allow(s.cfg.Loose, "$count"); err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *store.Entity, text string) (*r
 			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
 				next := *res.Next
 				next.Page = f.Page
-				cookie := store.PagingCookie(store.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
+				cookie := fetchxml.PagingCookie(fetchxml.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
 				body.set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", cookie)
 			}
 			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {
@@ -108,7 +109,7 @@ func fetchRow(sh *shaper, f *fetchxml.Fetch, r store.ResultRow) (*object, error)
 		if v == nil {
 			continue
 		}
-		if l, ok := v.(store.Lookup); ok {
+		if l, ok := v.(model.Lookup); ok {
 			if l.ID == "" {
 				continue
 			}
@@ -140,7 +141,7 @@ func fetchRow(sh *shaper, f *fetchxml.Fetch, r store.ResultRow) (*object, error)
 				}
 			}
 		}
-		if c.DatePart != "" || (f.Aggregate && (c.Aggregate == store.AggCount || c.Aggregate == store.AggCountColumn || c.Aggregate == store.AggCountDistinct)) {
+		if c.DatePart != "" || (f.Aggregate && (c.Aggregate == model.AggCount || c.Aggregate == model.AggCountColumn || c.Aggregate == model.AggCountDistinct)) {
 			o.set(c.Key, v)
 		} else {
 			o.set(c.Key, jsonValue(c.Attr, v))

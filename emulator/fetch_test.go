@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -110,7 +111,7 @@ func TestFetchXMLCookiePagingWhileRowsChange(t *testing.T) {
 		for i := 0; i < 10000; i++ {
 			id := fmt.Sprintf("6a000000-0000-4000-8000-%012d", i)
 			ids = append(ids, id)
-			if _, err := tx.Insert(acc, store.Row{"accountid": id, "name": fmt.Sprintf("fbulk %04d", rng.Intn(2500)), "statecode": int64(0)}); err != nil {
+			if _, err := tx.Insert(acc, model.Row{"accountid": id, "name": fmt.Sprintf("fbulk %04d", rng.Intn(2500)), "statecode": int64(0)}); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/fixtures"
@@ -27,7 +28,7 @@ func (s *Server) loadFixtures(ctx context.Context, st *store.Store, set *fixture
 		w.noHooks = true
 		d := &decoder{sch: sch, base: "/api/data/v9.2/"}
 		d.resolve = d.resolveURL
-		d.lookup = func(e *store.Entity, k *odata.Key) (string, error) {
+		d.lookup = func(e *model.Entity, k *odata.Key) (string, error) {
 			return lookupKey(tx, e, k)
 		}
 		for _, rs := range set.Rows {

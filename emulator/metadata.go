@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
-	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -173,7 +173,7 @@ func metadataNotFound(kind, by, value string) error {
 // findEntity resolves EntityDefinitions(<MetadataId>) or EntityDefinitions(LogicalName='x'). A
 // bare quoted name (EntityDefinitions('account'), the form context URLs use) is read as a logical
 // name too.
-func findEntity(sch *store.Schema, k *odata.Key) (*store.Entity, error) {
+func findEntity(sch *model.Schema, k *odata.Key) (*model.Entity, error) {
 	if k.Single != nil {
 		switch k.Single.Kind {
 		case odata.LitGUID:
@@ -208,7 +208,7 @@ func badMetadataKey() error {
 }
 
 // findAttribute resolves Attributes(<MetadataId>) or Attributes(LogicalName='x') on e.
-func findAttribute(e *store.Entity, k *odata.Key) (*store.Attribute, error) {
+func findAttribute(e *model.Entity, k *odata.Key) (*model.Attribute, error) {
 	if k.Single != nil {
 		if k.Single.Kind != odata.LitGUID {
 			return nil, badMetadataKey()
@@ -231,7 +231,7 @@ func findAttribute(e *store.Entity, k *odata.Key) (*store.Attribute, error) {
 }
 
 // findRelationship resolves RelationshipDefinitions(<MetadataId>) or (SchemaName='x').
-func findRelationship(sch *store.Schema, k *odata.Key) (*store.Relationship, error) {
+func findRelationship(sch *model.Schema, k *odata.Key) (*model.Relationship, error) {
 	if k.Single != nil {
 		if k.Single.Kind != odata.LitGUID {
 			return nil, badMetadataKey()

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -466,7 +467,7 @@ func (s *Server) retrieveMetadataChanges(req *apiRequest) (*response, error) {
 }
 
 // changedEntity renders one table of a RetrieveMetadataChanges answer.
-func changedEntity(sch *store.Schema, e *store.Entity, q *entityQueryExpression) (*object, error) {
+func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression) (*object, error) {
 	doc, err := docObject(e.Raw)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/fixtures"
@@ -315,7 +316,7 @@ func metaListResponse(context string, items []*object) *response {
 
 // entityKeyContext is how a context URL names the table a request addressed:
 // EntityDefinitions('account') for a logical name, EntityDefinitions(<id>) for a MetadataId.
-func entityKeyContext(p *metaPath, e *store.Entity) string {
+func entityKeyContext(p *metaPath, e *model.Entity) string {
 	if p.key != nil && p.key.Single != nil && p.key.Single.Kind == odata.LitGUID {
 		return "EntityDefinitions(" + e.MetadataID + ")"
 	}
@@ -401,7 +402,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 }
 
 // shapeEntity renders a table's definition with its expanded collections.
-func shapeEntity(sch *store.Schema, e *store.Entity, q metaQuery) (*object, error) {
+func shapeEntity(sch *model.Schema, e *model.Entity, q metaQuery) (*object, error) {
 	doc, err := docObject(e.Raw)
 	if err != nil {
 		return nil, err
@@ -486,20 +487,20 @@ func metaDocType(doc *object) string {
 }
 
 // entityRelationships lists a table's relationships of one kind, by schema name.
-func entityRelationships(sch *store.Schema, e *store.Entity, nav string) []*store.Relationship {
-	var out []*store.Relationship
+func entityRelationships(sch *model.Schema, e *model.Entity, nav string) []*model.Relationship {
+	var out []*model.Relationship
 	for _, r := range sch.Relationships() {
 		switch nav {
 		case "ManyToOneRelationships":
-			if r.Type == store.OneToMany && r.ReferencingEntity == e.LogicalName {
+			if r.Type == model.OneToMany && r.ReferencingEntity == e.LogicalName {
 				out = append(out, r)
 			}
 		case "OneToManyRelationships":
-			if r.Type == store.OneToMany && r.ReferencedEntity == e.LogicalName {
+			if r.Type == model.OneToMany && r.ReferencedEntity == e.LogicalName {
 				out = append(out, r)
 			}
 		case "ManyToManyRelationships":
-			if r.Type == store.ManyToMany && (r.Entity1 == e.LogicalName || r.Entity2 == e.LogicalName) {
+			if r.Type == model.ManyToMany && (r.Entity1 == e.LogicalName || r.Entity2 == e.LogicalName) {
 				out = append(out, r)
 			}
 		}
@@ -520,7 +521,7 @@ var attributeTypeNames = map[string]string{
 }
 
 // attributeType returns the metadata type of a column (without namespace).
-func attributeType(a *store.Attribute) string {
+func attributeType(a *model.Attribute) string {
 	var d struct {
 		Type string `json:"@odata.type"`
 	}
@@ -544,7 +545,7 @@ func attributeType(a *store.Attribute) string {
 // shapeAttribute renders a column's definition for a collection or cast whose declared type is
 // declared. full shows every property of the column's own type (a single column, or a cast);
 // otherwise only AttributeMetadata's. OptionSet and GlobalOptionSet appear only when expanded.
-func shapeAttribute(a *store.Attribute, declared string, full bool, sel []string, q *metaQuery) (*object, error) {
+func shapeAttribute(a *model.Attribute, declared string, full bool, sel []string, q *metaQuery) (*object, error) {
 	doc, err := docObject(a.Raw)
 	if err != nil {
 		return nil, err
@@ -788,8 +789,8 @@ func relationshipCast(p *metaPath) (string, error) {
 	return "", dverr.ResourceNotFound(crmNS + p.cast)
 }
 
-func relationshipType(r *store.Relationship) string {
-	if r.Type == store.ManyToMany {
+func relationshipType(r *model.Relationship) string {
+	if r.Type == model.ManyToMany {
 		return "ManyToManyRelationshipMetadata"
 	}
 	return "OneToManyRelationshipMetadata"
@@ -821,7 +822,7 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 	var resp *response
 	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
-		render := func(r *store.Relationship) (*object, error) {
+		render := func(r *model.Relationship) (*object, error) {
 			ok, err := metaMatches(q.filter, r.Raw)
 			if err != nil || !ok {
 				return nil, err

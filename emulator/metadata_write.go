@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -32,7 +33,7 @@ func metadataDuplicate(format string, args ...any) error {
 }
 
 // entityDocWith returns a table's full document with its column documents replaced by attrs.
-func entityDocWith(e *store.Entity, attrs []json.RawMessage) json.RawMessage {
+func entityDocWith(e *model.Entity, attrs []json.RawMessage) json.RawMessage {
 	var b bytes.Buffer
 	raw := bytes.TrimSpace(e.Raw)
 	b.Write(raw[:len(raw)-1])
@@ -58,7 +59,7 @@ func entityDocWith(e *store.Entity, attrs []json.RawMessage) json.RawMessage {
 }
 
 // attributeDocs lists a table's column documents.
-func attributeDocs(e *store.Entity) []json.RawMessage {
+func attributeDocs(e *model.Entity) []json.RawMessage {
 	out := make([]json.RawMessage, len(e.Attributes))
 	for i, a := range e.Attributes {
 		out[i] = a.Raw
@@ -67,7 +68,7 @@ func attributeDocs(e *store.Entity) []json.RawMessage {
 }
 
 // nextColumnNumber is the ColumnNumber a new column of e gets.
-func nextColumnNumber(e *store.Entity) int {
+func nextColumnNumber(e *model.Entity) int {
 	n := len(e.Attributes)
 	for _, a := range e.Attributes {
 		var d struct {
@@ -92,7 +93,7 @@ func docFlag(raw json.RawMessage, name string) bool {
 }
 
 // checkNewAttribute refuses a column whose name or MetadataId the table already uses.
-func checkNewAttribute(e *store.Entity, a *store.Attribute) error {
+func checkNewAttribute(e *model.Entity, a *model.Attribute) error {
 	for _, o := range e.Attributes {
 		if o.LogicalName == a.LogicalName || strings.EqualFold(o.SchemaName, a.SchemaName) {
 			return metadataDuplicate("An attribute with the name '%s' already exists on the entity '%s'. Choose a different schema name.", a.SchemaName, e.LogicalName)
@@ -128,7 +129,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*response, error
 		if err != nil {
 			return metadataErr(err)
 		}
-		a, err := store.ParseAttribute(doc)
+		a, err := model.ParseAttribute(doc)
 		if err != nil {
 			return err
 		}
@@ -137,7 +138,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*response, error
 		}
 		docs := append(attributeDocs(e), doc)
 		var rels []json.RawMessage
-		if a.Type == store.TypeMoney {
+		if a.Type == model.TypeMoney {
 			extra, rel, err := s.currencyColumns(tx.Schema(), e, nextColumnNumber(e)+1)
 			if err != nil {
 				return err
@@ -162,7 +163,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*response, error
 // currencyColumns returns what a table's first Money column brings along, as in Dataverse: the
 // transactioncurrencyid and exchangerate columns and the relationship to transactioncurrency. A
 // table that has them, or a schema without transactioncurrency, gets nothing.
-func (s *Server) currencyColumns(sch *store.Schema, e *store.Entity, column int) ([]json.RawMessage, json.RawMessage, error) {
+func (s *Server) currencyColumns(sch *model.Schema, e *model.Entity, column int) ([]json.RawMessage, json.RawMessage, error) {
 	if _, ok := e.Attribute("transactioncurrencyid"); ok {
 		return nil, nil, nil
 	}
@@ -185,7 +186,7 @@ func (s *Server) currencyColumns(sch *store.Schema, e *store.Entity, column int)
 
 // defaultCurrencyRelationship is the name of the relationship behind a table's
 // transactioncurrencyid.
-func defaultCurrencyRelationship(e *store.Entity) string {
+func defaultCurrencyRelationship(e *model.Entity) string {
 	return "TransactionCurrency_" + e.LogicalName
 }
 
@@ -217,7 +218,7 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*response, error
 		if err != nil {
 			return metadataErr(err)
 		}
-		if _, err := store.ParseAttribute(doc); err != nil {
+		if _, err := model.ParseAttribute(doc); err != nil {
 			return metadataRefused("The definition of the attribute '%s' is not valid: %v", a.LogicalName, err)
 		}
 		docs := attributeDocs(e)
@@ -260,7 +261,7 @@ func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*response, error
 			return metadataRefused("The attribute '%s' is the primary attribute of the entity '%s' and cannot be deleted.", a.LogicalName, e.LogicalName)
 		}
 		for _, r := range sch.Relationships() {
-			if r.Type == store.OneToMany && r.ReferencingEntity == e.LogicalName && r.ReferencingAttribute == a.LogicalName {
+			if r.Type == model.OneToMany && r.ReferencingEntity == e.LogicalName && r.ReferencingAttribute == a.LogicalName {
 				return metadataRefused("The attribute '%s' cannot be deleted because the relationship '%s' uses it. Delete the relationship, which deletes its lookup attribute.", a.LogicalName, r.SchemaName)
 			}
 		}
@@ -281,7 +282,7 @@ func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*response, error
 
 // nextObjectTypeCode is the ObjectTypeCode of a new custom table: above every code in use and at
 // least 10000, as Dataverse numbers custom tables.
-func nextObjectTypeCode(sch *store.Schema) int {
+func nextObjectTypeCode(sch *model.Schema) int {
 	n := 10000
 	for _, e := range sch.Entities() {
 		if e.ObjectTypeCode >= n {
@@ -312,7 +313,7 @@ func (s *Server) createEntity(req *apiRequest) (*response, error) {
 		if err != nil {
 			return metadataErr(err)
 		}
-		e, err := store.ParseEntity(ne.Entity)
+		e, err := model.ParseEntity(ne.Entity)
 		if err != nil {
 			return err
 		}
@@ -327,7 +328,7 @@ func (s *Server) createEntity(req *apiRequest) (*response, error) {
 			}
 		}
 		for _, raw := range ne.Relationships {
-			r, err := store.ParseRelationship(raw)
+			r, err := model.ParseRelationship(raw)
 			if err != nil {
 				return err
 			}
@@ -406,11 +407,11 @@ func (s *Server) createRelationship(req *apiRequest) (*response, error) {
 		if err != nil {
 			return metadataErr(err)
 		}
-		r, err := store.ParseRelationship(rel)
+		r, err := model.ParseRelationship(rel)
 		if err != nil {
 			return err
 		}
-		a, err := store.ParseAttribute(lookup)
+		a, err := model.ParseAttribute(lookup)
 		if err != nil {
 			return err
 		}

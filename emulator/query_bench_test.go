@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dynlocal/dynlocal/emulator"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -42,18 +43,18 @@ func bigData(b *testing.B) (http.Handler, string, *sql.DB) {
 		con, _ := sch.Entity("contact")
 		bigErr = st.Write(context.Background(), func(tx *store.Tx) error {
 			for i := 0; i < 100000; i++ {
-				if _, err := tx.Insert(acc, store.Row{
+				if _, err := tx.Insert(acc, model.Row{
 					"accountid": fmt.Sprintf("b0000000-0000-4000-8000-%012d", i), "name": fmt.Sprintf("acc %06d", i),
 					"numberofemployees": int64(i % 1000), "accountcategorycode": int64(i%2 + 1),
-					"revenue": store.Decimal{Unscaled: int64(i) * 10000, Scale: 4}, "statecode": int64(0), "statuscode": int64(1),
+					"revenue": model.Decimal{Unscaled: int64(i) * 10000, Scale: 4}, "statecode": int64(0), "statuscode": int64(1),
 				}); err != nil {
 					return err
 				}
 			}
 			for i := 0; i < 200000; i++ {
-				if _, err := tx.Insert(con, store.Row{
+				if _, err := tx.Insert(con, model.Row{
 					"contactid": fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), "fullname": fmt.Sprintf("contact %06d", i), "lastname": "x",
-					"parentcustomerid": store.Lookup{ID: fmt.Sprintf("b0000000-0000-4000-8000-%012d", i/2), Entity: "account"},
+					"parentcustomerid": model.Lookup{ID: fmt.Sprintf("b0000000-0000-4000-8000-%012d", i/2), Entity: "account"},
 				}); err != nil {
 					return err
 				}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
@@ -42,7 +43,7 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 
 // writeResult answers a create or update: the row with the given status when
 // Prefer: return=representation was sent, else 204 with OData-EntityId.
-func (s *Server) writeResult(req *apiRequest, tx *store.Tx, e *store.Entity, id string, status int) (*response, error) {
+func (s *Server) writeResult(req *apiRequest, tx *store.Tx, e *model.Entity, id string, status int) (*response, error) {
 	if req.prefer.ReturnRepresentation {
 		return s.representation(req, tx, e, id, status)
 	}
@@ -94,11 +95,11 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 }
 
 // shapeRecord reads a row with its expansions and shapes it (without @odata.context).
-func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *store.Entity, id string, sel []*store.Attribute, expand []odata.ExpandItem) (*object, int64, error) {
+func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id string, sel []*model.Attribute, expand []odata.ExpandItem) (*object, int64, error) {
 	attrs := readableAttrs(e, sel)
 	names := attrNames(attrs)
 	for _, x := range expand {
-		if x.Nav.Kind == store.NavSingle && !contains(names, x.Nav.Attribute) {
+		if x.Nav.Kind == model.NavSingle && !contains(names, x.Nav.Attribute) {
 			names = append(names, x.Nav.Attribute)
 		}
 	}
@@ -118,12 +119,12 @@ func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *store.Entity, id 
 }
 
 // expand adds expanded navigation properties to a shaped row.
-func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object, e *store.Entity, id string, row store.Row, items []odata.ExpandItem) error {
+func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object, e *model.Entity, id string, row model.Row, items []odata.ExpandItem) error {
 	sch := tx.Schema()
 	for _, x := range items {
 		target, _ := sch.Entity(x.Nav.Target)
-		if x.Nav.Kind == store.NavSingle {
-			l, ok := row[x.Nav.Attribute].(store.Lookup)
+		if x.Nav.Kind == model.NavSingle {
+			l, ok := row[x.Nav.Attribute].(model.Lookup)
 			if !ok || l.ID == "" || l.Entity != target.LogicalName {
 				body.set(x.Nav.Name, nil)
 				continue
@@ -143,8 +144,8 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object,
 				if err != nil {
 					return err
 				}
-				res, err := tx.Select(&store.Query{Entity: target, Columns: []*store.Attribute{}, Top: 1,
-					Filter: store.And{Terms: []store.Expr{f, store.Compare{Left: &store.Column{Attr: target.PrimaryID()}, Op: store.Eq, Value: l.ID}}}})
+				res, err := tx.Select(&model.Query{Entity: target, Columns: []*model.Attribute{}, Top: 1,
+					Filter: model.And{Terms: []model.Expr{f, model.Compare{Left: &model.Column{Attr: target.PrimaryID()}, Op: model.Eq, Value: l.ID}}}})
 				if err != nil {
 					return err
 				}
@@ -420,7 +421,7 @@ func (s *Server) deleteProperty(req *apiRequest) (*response, error) {
 	return s.writeProperty(req, a, nil)
 }
 
-func (s *Server) writeProperty(req *apiRequest, a *store.Attribute, v any) (*response, error) {
+func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*response, error) {
 	e := req.res.Entity
 	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
@@ -433,7 +434,7 @@ func (s *Server) writeProperty(req *apiRequest, a *store.Attribute, v any) (*res
 			return mapStoreErr(err, e, id)
 		}
 		w := s.newWriter(tx, req.caller)
-		return w.update(&writePlan{Entity: e, Row: store.Row{a.LogicalName: v}}, id)
+		return w.update(&writePlan{Entity: e, Row: model.Row{a.LogicalName: v}}, id)
 	})
 	if err != nil {
 		return nil, err
@@ -468,7 +469,7 @@ func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 		if err != nil {
 			return mapStoreErr(err, e, id)
 		}
-		l, ok := row[nav.Attribute].(store.Lookup)
+		l, ok := row[nav.Attribute].(model.Lookup)
 		if !ok || l.ID == "" || l.Entity != target.LogicalName {
 			resp = newResponse(http.StatusNoContent)
 			return nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -15,7 +16,7 @@ import (
 func (s *Server) reference(req *apiRequest) (*response, error) {
 	nav, m := req.res.Nav, req.r.Method
 	allowed := []string{}
-	if m == http.MethodDelete && nav.Kind != store.NavSingle {
+	if m == http.MethodDelete && nav.Kind != model.NavSingle {
 		allowed = append(allowed, "$id")
 	}
 	if err := req.query.allow(s.cfg.Loose, allowed...); err != nil {
@@ -24,9 +25,9 @@ func (s *Server) reference(req *apiRequest) (*response, error) {
 	switch {
 	case m == http.MethodGet:
 		return s.getReference(req)
-	case m == http.MethodPut && nav.Kind == store.NavSingle && req.res.NavKey == nil:
+	case m == http.MethodPut && nav.Kind == model.NavSingle && req.res.NavKey == nil:
 		return s.setReference(req)
-	case m == http.MethodPost && nav.Kind != store.NavSingle && req.res.NavKey == nil:
+	case m == http.MethodPost && nav.Kind != model.NavSingle && req.res.NavKey == nil:
 		return s.addReference(req)
 	case m == http.MethodDelete:
 		return s.removeReference(req)
@@ -35,7 +36,7 @@ func (s *Server) reference(req *apiRequest) (*response, error) {
 }
 
 // readReferenceBody reads {"@odata.id": "<url>"} and resolves it for nav.
-func (s *Server) readReferenceBody(req *apiRequest, tx *store.Tx, nav *store.Nav) (entityRef, error) {
+func (s *Server) readReferenceBody(req *apiRequest, tx *store.Tx, nav *model.Nav) (entityRef, error) {
 	members, err := readJSONBody(req, req.res.Entity.EntitySetName)
 	if err != nil {
 		return entityRef{}, err
@@ -64,12 +65,12 @@ func (s *Server) getReference(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		if nav.Kind == store.NavSingle {
+		if nav.Kind == model.NavSingle {
 			row, _, err := tx.Get(e, id, []string{nav.Attribute})
 			if err != nil {
 				return mapStoreErr(err, e, id)
 			}
-			l, ok := row[nav.Attribute].(store.Lookup)
+			l, ok := row[nav.Attribute].(model.Lookup)
 			if !ok || l.ID == "" || l.Entity != target.LogicalName {
 				resp = newResponse(http.StatusNoContent)
 				return nil
@@ -87,7 +88,7 @@ func (s *Server) getReference(req *apiRequest) (*response, error) {
 			return dverr.RecordNotFound(e.LogicalName, id)
 		}
 		var ids []string
-		if nav.Kind == store.NavCollection {
+		if nav.Kind == model.NavCollection {
 			ids, err = tx.Referencing(target, nav.Attribute, id)
 		} else {
 			ids, err = tx.Linked(nav.Relationship, e.LogicalName, id)
@@ -127,7 +128,7 @@ func (s *Server) setReference(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		row := store.Row{nav.Attribute: store.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}}
+		row := model.Row{nav.Attribute: model.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}}
 		return s.newWriter(tx, req.caller).update(&writePlan{Entity: e, Row: row}, id)
 	})
 	if err != nil {
@@ -175,8 +176,8 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 			return dverr.RecordNotFound(e.LogicalName, id)
 		}
 		w := s.newWriter(tx, req.caller)
-		if nav.Kind == store.NavSingle {
-			return w.update(&writePlan{Entity: e, Row: store.Row{nav.Attribute: nil}}, id)
+		if nav.Kind == model.NavSingle {
+			return w.update(&writePlan{Entity: e, Row: model.Row{nav.Attribute: nil}}, id)
 		}
 		// The related row is named by a key on the navigation segment or by $id.
 		var relatedID string
@@ -198,7 +199,7 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 			}
 			relatedID = ref.ID
 		}
-		if nav.Kind == store.NavManyToMany {
+		if nav.Kind == model.NavManyToMany {
 			r := nav.Relationship
 			id1, id2 := id, relatedID
 			if e.LogicalName != r.Entity1 {
@@ -214,10 +215,10 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 		if err != nil {
 			return mapStoreErr(err, target, relatedID)
 		}
-		if l, ok := row[nav.Attribute].(store.Lookup); !ok || l.ID != id {
+		if l, ok := row[nav.Attribute].(model.Lookup); !ok || l.ID != id {
 			return dverr.RecordNotFound(target.LogicalName, relatedID)
 		}
-		return w.update(&writePlan{Entity: target, Row: store.Row{nav.Attribute: nil}}, relatedID)
+		return w.update(&writePlan{Entity: target, Row: model.Row{nav.Attribute: nil}}, relatedID)
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -27,16 +28,16 @@ func newShaper(tx *store.Tx, base string, p prefer) *shaper {
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
 // entityURL is the canonical URL of a row.
-func entityURL(base string, e *store.Entity, id string) string {
+func entityURL(base string, e *model.Entity, id string) string {
 	return base + e.EntitySetName + "(" + id + ")"
 }
 
 // readableAttrs lists the columns a row shows: the selected ones, or every readable stored column
 // when select is nil. With a select list, the primary key is added at the end and a money column
 // brings its transaction currency, as Dataverse does.
-func readableAttrs(e *store.Entity, sel []*store.Attribute) []*store.Attribute {
+func readableAttrs(e *model.Entity, sel []*model.Attribute) []*model.Attribute {
 	if sel == nil {
-		var out []*store.Attribute
+		var out []*model.Attribute
 		for _, a := range e.Attributes {
 			if a.Stored() && a.ValidForRead {
 				out = append(out, a)
@@ -44,13 +45,13 @@ func readableAttrs(e *store.Entity, sel []*store.Attribute) []*store.Attribute {
 		}
 		return out
 	}
-	out := append([]*store.Attribute(nil), sel...)
+	out := append([]*model.Attribute(nil), sel...)
 	has := map[string]bool{}
 	for _, a := range sel {
 		has[a.LogicalName] = true
 	}
 	for _, a := range sel {
-		if a.Type == store.TypeMoney && !has["transactioncurrencyid"] {
+		if a.Type == model.TypeMoney && !has["transactioncurrencyid"] {
 			if tc, ok := e.Attribute("transactioncurrencyid"); ok {
 				out = append(out, tc)
 				has["transactioncurrencyid"] = true
@@ -64,7 +65,7 @@ func readableAttrs(e *store.Entity, sel []*store.Attribute) []*store.Attribute {
 }
 
 // attrNames returns logical names of stored attributes, for store.Get.
-func attrNames(attrs []*store.Attribute) []string {
+func attrNames(attrs []*model.Attribute) []string {
 	out := make([]string, 0, len(attrs))
 	for _, a := range attrs {
 		if a.Stored() {
@@ -76,7 +77,7 @@ func attrNames(attrs []*store.Attribute) []string {
 
 // row writes one row: @odata.etag, then each column (lookups as _x_value with their annotations,
 // formatted values before their property when asked for).
-func (s *shaper) row(e *store.Entity, r store.Row, version int64, attrs []*store.Attribute) (*object, error) {
+func (s *shaper) row(e *model.Entity, r model.Row, version int64, attrs []*model.Attribute) (*object, error) {
 	o := newObject()
 	o.set("@odata.etag", etag(version))
 	if err := s.columns(o, e, r, attrs); err != nil {
@@ -85,7 +86,7 @@ func (s *shaper) row(e *store.Entity, r store.Row, version int64, attrs []*store
 	return o, nil
 }
 
-func (s *shaper) columns(o *object, e *store.Entity, r store.Row, attrs []*store.Attribute) error {
+func (s *shaper) columns(o *object, e *model.Entity, r model.Row, attrs []*model.Attribute) error {
 	fv := s.prefer.wantsAnnotation(annFormatted)
 	for _, a := range attrs {
 		v, present := r[a.LogicalName]
@@ -94,7 +95,7 @@ func (s *shaper) columns(o *object, e *store.Entity, r store.Row, attrs []*store
 		}
 		if a.IsLookup() {
 			key := a.LookupProperty()
-			if l, ok := v.(store.Lookup); ok && l.ID != "" {
+			if l, ok := v.(model.Lookup); ok && l.ID != "" {
 				if fv {
 					name, err := s.primaryName(l)
 					if err != nil {
@@ -127,7 +128,7 @@ func (s *shaper) columns(o *object, e *store.Entity, r store.Row, attrs []*store
 }
 
 // navFor names the navigation property that writes lookup a for a target table.
-func navFor(e *store.Entity, a *store.Attribute, target string) string {
+func navFor(e *model.Entity, a *model.Attribute, target string) string {
 	for _, n := range e.SingleNavsFor(a.LogicalName) {
 		if n.Target == target {
 			return n.Name
@@ -137,7 +138,7 @@ func navFor(e *store.Entity, a *store.Attribute, target string) string {
 }
 
 // primaryName reads the primary name of a referenced row, for formatted values.
-func (s *shaper) primaryName(l store.Lookup) (string, error) {
+func (s *shaper) primaryName(l model.Lookup) (string, error) {
 	key := l.Entity + ":" + l.ID
 	if n, ok := s.names[key]; ok {
 		return n, nil
@@ -163,22 +164,22 @@ func (s *shaper) primaryName(l store.Lookup) (string, error) {
 }
 
 // jsonValue converts a store value to what goes in the JSON body.
-func jsonValue(a *store.Attribute, v any) any {
+func jsonValue(a *model.Attribute, v any) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case time.Time:
 		if a.Format == "DateOnly" {
-			return x.Format(store.DateOnlyLayout)
+			return x.Format(model.DateOnlyLayout)
 		}
-		return x.UTC().Format(store.DateTimeLayout)
+		return x.UTC().Format(model.DateTimeLayout)
 	case []int64:
 		parts := make([]string, len(x))
 		for i, n := range x {
 			parts[i] = strconv.FormatInt(n, 10)
 		}
 		return strings.Join(parts, ",")
-	case store.Lookup:
+	case model.Lookup:
 		return x.ID
 	case float64:
 		if math.IsInf(x, 0) || math.IsNaN(x) {
@@ -190,7 +191,7 @@ func jsonValue(a *store.Attribute, v any) any {
 
 // formatValue is the OData.Community.Display.V1.FormattedValue of a value, in the en-US formats
 // Dataverse uses for a user in UTC.
-func formatValue(a *store.Attribute, v any) string {
+func formatValue(a *model.Attribute, v any) string {
 	switch x := v.(type) {
 	case bool:
 		if x {
@@ -202,7 +203,7 @@ func formatValue(a *store.Attribute, v any) string {
 			l, _ := a.OptionLabel(x)
 			return l
 		}
-		if a.Type == store.TypeBigInt || a.LogicalName == "versionnumber" {
+		if a.Type == model.TypeBigInt || a.LogicalName == "versionnumber" {
 			return ""
 		}
 		return group(strconv.FormatInt(x, 10))
@@ -214,8 +215,8 @@ func formatValue(a *store.Attribute, v any) string {
 			}
 		}
 		return strings.Join(labels, "; ")
-	case store.Decimal:
-		if a.Type == store.TypeMoney {
+	case model.Decimal:
+		if a.Type == model.TypeMoney {
 			p := a.Precision
 			d, err := x.Rescale(p)
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -147,7 +148,7 @@ func (h *webhooks) generation() uint64 {
 
 // matching returns the enabled webhook steps for a message on an entity, in stage and rank order.
 // Registrations are read once per change of the registration tables.
-func (h *webhooks) matching(tx *store.Tx, message, entity string, changed store.Row) ([]*webhookStep, error) {
+func (h *webhooks) matching(tx *store.Tx, message, entity string, changed model.Row) ([]*webhookStep, error) {
 	gen := h.generation()
 	h.mu.Lock()
 	steps, ok := h.steps, h.loaded && h.gen == gen
@@ -191,7 +192,7 @@ func loadSteps(tx *store.Tx) ([]*webhookStep, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return nil, nil
 	}
-	res, err := tx.Select(&store.Query{Entity: se})
+	res, err := tx.Select(&model.Query{Entity: se})
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func loadSteps(tx *store.Tx) ([]*webhookStep, error) {
 		if state, _ := row["statecode"].(int64); state != 0 {
 			continue
 		}
-		handler, ok := row["eventhandler"].(store.Lookup)
+		handler, ok := row["eventhandler"].(model.Lookup)
 		if !ok || handler.ID == "" {
 			continue
 		}
@@ -217,13 +218,13 @@ func loadSteps(tx *store.Tx) ([]*webhookStep, error) {
 		}
 		st := &webhookStep{ID: r.ID}
 		st.Name, _ = row["name"].(string)
-		if l, ok := row["sdkmessageid"].(store.Lookup); ok {
+		if l, ok := row["sdkmessageid"].(model.Lookup); ok {
 			m, _, err := tx.Get(msg, l.ID, []string{"name"})
 			if err == nil {
 				st.Message, _ = m["name"].(string)
 			}
 		}
-		if l, ok := row["sdkmessagefilterid"].(store.Lookup); ok && l.ID != "" {
+		if l, ok := row["sdkmessagefilterid"].(model.Lookup); ok && l.ID != "" {
 			if fe, ok := sch.Entity("sdkmessagefilter"); ok {
 				f, _, err := tx.Get(fe, l.ID, []string{"primaryobjecttypecode"})
 				if err == nil {
@@ -287,11 +288,11 @@ func loadSteps(tx *store.Tx) ([]*webhookStep, error) {
 // operation is one write that webhook steps may see.
 type operation struct {
 	Message string
-	Entity  *store.Entity
+	Entity  *model.Entity
 	ID      string
-	Target  store.Row // the attributes written (Create, Update)
-	Pre     store.Row // the row before (Update, Delete)
-	Post    store.Row // the row after (Create, Update)
+	Target  model.Row // the attributes written (Create, Update)
+	Pre     model.Row // the row before (Update, Delete)
+	Post    model.Row // the row after (Create, Update)
 }
 
 // run calls the steps of a stage for an operation. Synchronous steps are called now and their
@@ -524,11 +525,11 @@ func (h *webhooks) recordJob(d *delivery, rec DeliveryRecord) {
 			status = 31
 			msg = describeFailure(rec)
 		}
-		row := store.Row{
+		row := model.Row{
 			"asyncoperationid":  h.s.cfg.NewID(),
 			"name":              d.step.Name,
 			"operationtype":     int64(1),
-			"owningextensionid": store.Lookup{ID: d.step.ID, Entity: "sdkmessageprocessingstep"},
+			"owningextensionid": model.Lookup{ID: d.step.ID, Entity: "sdkmessageprocessingstep"},
 			"primaryentitytype": d.entity,
 			"correlationid":     d.correlation,
 			"startedon":         now,
@@ -566,7 +567,7 @@ func (h *webhooks) context(w *writer, st *webhookStep, op *operation) ([]byte, e
 	if op.Message == "Create" && st.Stage == stagePostOperation {
 		output = append(output, kv("id", op.ID))
 	}
-	images := func(pre bool, row store.Row) []any {
+	images := func(pre bool, row model.Row) []any {
 		list := []any{}
 		if row == nil || (pre && st.Stage < stagePostOperation && op.Message == "Create") {
 			return list
@@ -652,7 +653,7 @@ func entityReference(entity, id string) map[string]any {
 func wcfDate(t time.Time) string { return "/Date(" + strconv.FormatInt(t.UnixMilli(), 10) + ")/" }
 
 // entityJSON writes a row as an SDK Entity: Attributes and FormattedValues as key/value lists.
-func (h *webhooks) entityJSON(w *writer, e *store.Entity, id string, row store.Row, only []string) map[string]any {
+func (h *webhooks) entityJSON(w *writer, e *model.Entity, id string, row model.Row, only []string) map[string]any {
 	names := make([]string, 0, len(row))
 	for n := range row {
 		if len(only) > 0 && !containsStr(only, n) {
@@ -671,7 +672,7 @@ func (h *webhooks) entityJSON(w *writer, e *store.Entity, id string, row store.R
 		v := row[n]
 		attrs = append(attrs, kv(n, sdkValue(a, v)))
 		if v != nil {
-			if f := formatValue(a, v); f != "" && (a.IsChoice() || a.Type == store.TypeBoolean || a.Type == store.TypeMoney) {
+			if f := formatValue(a, v); f != "" && (a.IsChoice() || a.Type == model.TypeBoolean || a.Type == model.TypeMoney) {
 				formatted = append(formatted, kv(n, f))
 			}
 		}
@@ -692,19 +693,19 @@ func containsStr(list []string, s string) bool {
 }
 
 // sdkValue converts a column value to its SDK JSON form.
-func sdkValue(a *store.Attribute, v any) any {
+func sdkValue(a *model.Attribute, v any) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
-	case store.Lookup:
+	case model.Lookup:
 		if x.ID == "" {
 			return nil
 		}
 		return entityReference(x.Entity, x.ID)
 	case time.Time:
 		return wcfDate(x)
-	case store.Decimal:
-		if a.Type == store.TypeMoney {
+	case model.Decimal:
+		if a.Type == model.TypeMoney {
 			return map[string]any{"__type": "Money" + contractsNS, "Value": json.RawMessage(x.String())}
 		}
 		return json.RawMessage(x.String())

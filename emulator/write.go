@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
@@ -33,7 +34,7 @@ func (s *Server) newWriter(tx *store.Tx, c caller) *writer {
 }
 
 // steps returns the webhook steps for an operation, or none when hooks are off.
-func (w *writer) steps(message string, e *store.Entity, changed store.Row) ([]*webhookStep, error) {
+func (w *writer) steps(message string, e *model.Entity, changed model.Row) ([]*webhookStep, error) {
 	if w.noHooks || w.s.hooks == nil {
 		return nil, nil
 	}
@@ -52,7 +53,7 @@ func (w *writer) steps(message string, e *store.Entity, changed store.Row) ([]*w
 }
 
 // images reads the row for pre- or post-images when a step asks for one.
-func (w *writer) image(steps []*webhookStep, pre bool, e *store.Entity, id string) (store.Row, error) {
+func (w *writer) image(steps []*webhookStep, pre bool, e *model.Entity, id string) (model.Row, error) {
 	for _, st := range steps {
 		if st.wants(pre) {
 			row, _, err := w.tx.Get(e, id, nil)
@@ -71,14 +72,14 @@ var (
 )
 
 // forgetOwners drops remembered owner business units when owners themselves change.
-func (w *writer) forgetOwners(e *store.Entity) {
+func (w *writer) forgetOwners(e *model.Entity) {
 	if e.LogicalName == "systemuser" || e.LogicalName == "team" {
 		clear(w.tx.Memo())
 	}
 }
 
 // insertRow inserts a row with its system columns and no webhooks (system jobs).
-func (w *writer) insertRow(e *store.Entity, row store.Row) (string, error) {
+func (w *writer) insertRow(e *model.Entity, row model.Row) (string, error) {
 	if err := w.stampCreate(e, row); err != nil {
 		return "", err
 	}
@@ -88,7 +89,7 @@ func (w *writer) insertRow(e *store.Entity, row store.Row) (string, error) {
 }
 
 // delete removes a row, running the Delete webhook steps.
-func (w *writer) delete(e *store.Entity, id string) error {
+func (w *writer) delete(e *model.Entity, id string) error {
 	w.forgetOwners(e)
 	steps, err := w.steps("Delete", e, nil)
 	if err != nil {
@@ -113,7 +114,7 @@ func (w *writer) delete(e *store.Entity, id string) error {
 }
 
 // mapStoreErr turns store sentinel errors into Dataverse errors.
-func mapStoreErr(err error, e *store.Entity, id string) error {
+func mapStoreErr(err error, e *model.Entity, id string) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return dverr.RecordNotFound(e.LogicalName, id)
@@ -128,7 +129,7 @@ func mapStoreErr(err error, e *store.Entity, id string) error {
 
 // lookupKey finds the primary key of the row a key addresses: the GUID itself, or the row with the
 // given alternate key values.
-func lookupKey(tx *store.Tx, e *store.Entity, k *odata.Key) (string, error) {
+func lookupKey(tx *store.Tx, e *model.Entity, k *odata.Key) (string, error) {
 	if k.Single != nil {
 		if k.Single.Kind != odata.LitGUID {
 			return "", dverr.BadRequest("The key value '%s' is not a valid GUID for the primary key '%s' of '%s'.", k.Single.Text, e.PrimaryIDAttribute, e.LogicalName)
@@ -149,8 +150,8 @@ func lookupKey(tx *store.Tx, e *store.Entity, k *odata.Key) (string, error) {
 // altKeyMissing reports an alternate key that matches no row. For reads it becomes a 404; upsert
 // creates the row instead.
 type altKeyMissing struct {
-	e    *store.Entity
-	vals store.Row
+	e    *model.Entity
+	vals model.Row
 	k    *odata.Key
 }
 
@@ -170,9 +171,9 @@ func asNotFound(err error) error {
 }
 
 // altKeyValues checks that the pairs name a defined alternate key and converts the values.
-func altKeyValues(e *store.Entity, k *odata.Key) (store.Row, error) {
+func altKeyValues(e *model.Entity, k *odata.Key) (model.Row, error) {
 	names := make([]string, 0, len(k.Pairs))
-	vals := store.Row{}
+	vals := model.Row{}
 	for _, p := range k.Pairs {
 		attrName := p.Name
 		if strings.HasPrefix(attrName, "_") && strings.HasSuffix(attrName, "_value") && len(attrName) > 7 {
@@ -218,22 +219,22 @@ func sameSet(a, b []string) bool {
 }
 
 // keyLiteralValue converts a URL literal to the value of column a.
-func keyLiteralValue(a *store.Attribute, lit odata.Literal) (any, error) {
+func keyLiteralValue(a *model.Attribute, lit odata.Literal) (any, error) {
 	bad := func() error {
 		return dverr.BadRequest("The key value '%s' is not valid for the attribute '%s' of type '%s'.", lit.Text, a.LogicalName, edmType(a))
 	}
 	switch a.Type {
-	case store.TypeString, store.TypeMemo:
+	case model.TypeString, model.TypeMemo:
 		if lit.Kind != odata.LitString {
 			return nil, bad()
 		}
 		return lit.Text, nil
-	case store.TypeUniqueidentifier:
+	case model.TypeUniqueidentifier:
 		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && odata.IsGUID(lit.Text)) {
 			return nil, bad()
 		}
 		return strings.ToLower(lit.Text), nil
-	case store.TypeLookup, store.TypeCustomer, store.TypeOwner:
+	case model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && odata.IsGUID(lit.Text)) {
 			return nil, bad()
 		}
@@ -241,33 +242,33 @@ func keyLiteralValue(a *store.Attribute, lit odata.Literal) (any, error) {
 		if len(a.Targets) > 0 {
 			target = a.Targets[0]
 		}
-		return store.Lookup{ID: strings.ToLower(lit.Text), Entity: target}, nil
-	case store.TypeInteger, store.TypeBigInt, store.TypePicklist, store.TypeState, store.TypeStatus:
+		return model.Lookup{ID: strings.ToLower(lit.Text), Entity: target}, nil
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		if lit.Kind != odata.LitNumber {
 			return nil, bad()
 		}
-		v, err := decodeValue(&store.Entity{}, a, []byte(lit.Text))
+		v, err := decodeValue(&model.Entity{}, a, []byte(lit.Text))
 		if err != nil {
 			return nil, bad()
 		}
 		return v, nil
-	case store.TypeDecimal, store.TypeMoney, store.TypeDouble:
+	case model.TypeDecimal, model.TypeMoney, model.TypeDouble:
 		if lit.Kind != odata.LitNumber {
 			return nil, bad()
 		}
-		v, err := decodeValue(&store.Entity{}, a, []byte(lit.Text))
+		v, err := decodeValue(&model.Entity{}, a, []byte(lit.Text))
 		if err != nil {
 			return nil, bad()
 		}
 		return v, nil
-	case store.TypeBoolean:
+	case model.TypeBoolean:
 		if lit.Kind != odata.LitBool {
 			return nil, bad()
 		}
 		return lit.Text == "true", nil
-	case store.TypeDateTime:
+	case model.TypeDateTime:
 		if lit.Kind == odata.LitNumber || lit.Kind == odata.LitString {
-			v, err := decodeValue(&store.Entity{}, a, []byte(`"`+lit.Text+`"`))
+			v, err := decodeValue(&model.Entity{}, a, []byte(`"`+lit.Text+`"`))
 			if err == nil {
 				return v, nil
 			}
@@ -286,7 +287,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		p.Row[d.Nav.Attribute] = store.Lookup{ID: id, Entity: d.Plan.Entity.LogicalName}
+		p.Row[d.Nav.Attribute] = model.Lookup{ID: id, Entity: d.Plan.Entity.LogicalName}
 	}
 	id := p.ID
 	if id == "" {
@@ -320,7 +321,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 		}
 	}
 	for _, d := range p.Children {
-		d.Plan.Row[d.Nav.Attribute] = store.Lookup{ID: id, Entity: e.LogicalName}
+		d.Plan.Row[d.Nav.Attribute] = model.Lookup{ID: id, Entity: e.LogicalName}
 		if _, err := w.create(d.Plan); err != nil {
 			return "", err
 		}
@@ -346,7 +347,7 @@ func (w *writer) update(p *writePlan, id string) error {
 	if err != nil {
 		return err
 	}
-	target := store.Row{}
+	target := model.Row{}
 	for k, v := range p.Row {
 		target[k] = v
 	}
@@ -374,16 +375,16 @@ func (w *writer) update(p *writePlan, id string) error {
 
 // associate links a row to another through a collection-valued navigation: for 1:N the related
 // row's lookup is pointed at this row, for N:N an intersect row is added.
-func (w *writer) associate(e *store.Entity, id string, nav *store.Nav, ref entityRef) error {
+func (w *writer) associate(e *model.Entity, id string, nav *model.Nav, ref entityRef) error {
 	switch nav.Kind {
-	case store.NavCollection:
-		row := store.Row{nav.Attribute: store.Lookup{ID: id, Entity: e.LogicalName}}
+	case model.NavCollection:
+		row := model.Row{nav.Attribute: model.Lookup{ID: id, Entity: e.LogicalName}}
 		if err := w.stampUpdate(ref.Entity, ref.ID, row); err != nil {
 			return err
 		}
 		_, err := w.tx.Update(ref.Entity, ref.ID, row)
 		return mapStoreErr(err, ref.Entity, ref.ID)
-	case store.NavManyToMany:
+	case model.NavManyToMany:
 		r := nav.Relationship
 		id1, id2 := id, ref.ID
 		if e.LogicalName != r.Entity1 {
@@ -407,11 +408,11 @@ func (w *writer) userRef(id string) any {
 	if id == "" {
 		return nil
 	}
-	return store.Lookup{ID: id, Entity: "systemuser"}
+	return model.Lookup{ID: id, Entity: "systemuser"}
 }
 
 // setIf sets a column when the entity has it (and, unless force, when the row lacks it).
-func setIf(e *store.Entity, row store.Row, name string, v any, force bool) {
+func setIf(e *model.Entity, row model.Row, name string, v any, force bool) {
 	a, ok := e.Attribute(name)
 	if !ok || !a.Stored() {
 		return
@@ -423,7 +424,7 @@ func setIf(e *store.Entity, row store.Row, name string, v any, force bool) {
 }
 
 // stampCreate fills the system columns of a new row.
-func (w *writer) stampCreate(e *store.Entity, row store.Row) error {
+func (w *writer) stampCreate(e *model.Entity, row model.Row) error {
 	stampSecretFlag(e, row)
 	for _, a := range e.Attributes {
 		if a.Default != nil && a.Stored() {
@@ -463,13 +464,13 @@ func (w *writer) stampCreate(e *store.Entity, row store.Row) error {
 
 // stampUpdate fills the system columns of an updated row.
 // stampSecretFlag keeps serviceendpoint.isauthvalueset in step with the secret it describes.
-func stampSecretFlag(e *store.Entity, row store.Row) {
+func stampSecretFlag(e *model.Entity, row model.Row) {
 	if v, ok := row["authvalue"]; ok {
 		setIf(e, row, "isauthvalueset", v != nil && v != "", true)
 	}
 }
 
-func (w *writer) stampUpdate(e *store.Entity, id string, row store.Row) error {
+func (w *writer) stampUpdate(e *model.Entity, id string, row model.Row) error {
 	stampSecretFlag(e, row)
 	setIf(e, row, "modifiedon", w.now, true)
 	setIf(e, row, "modifiedby", w.userRef(w.c.UserID), true)
@@ -494,15 +495,15 @@ func (w *writer) stampUpdate(e *store.Entity, id string, row store.Row) error {
 			return err
 		}
 	}
-	return w.stampComputed(e, row, func(names []string) (store.Row, error) {
+	return w.stampComputed(e, row, func(names []string) (model.Row, error) {
 		r, _, err := w.tx.Get(e, id, names)
 		return r, err
 	})
 }
 
 // stampOwner derives owninguser, owningteam and owningbusinessunit from ownerid.
-func (w *writer) stampOwner(e *store.Entity, row store.Row) error {
-	l, ok := row["ownerid"].(store.Lookup)
+func (w *writer) stampOwner(e *model.Entity, row model.Row) error {
+	l, ok := row["ownerid"].(model.Lookup)
 	if !ok {
 		return nil
 	}
@@ -522,7 +523,7 @@ func (w *writer) stampOwner(e *store.Entity, row store.Row) error {
 				r, _, err := w.tx.Get(te, l.ID, []string{"businessunitid"})
 				switch {
 				case err == nil:
-					if b, ok := r["businessunitid"].(store.Lookup); ok {
+					if b, ok := r["businessunitid"].(model.Lookup); ok {
 						bu = b.ID
 					}
 				case !errors.Is(err, store.ErrNotFound):
@@ -541,14 +542,14 @@ func (w *writer) stampOwner(e *store.Entity, row store.Row) error {
 		setIf(e, row, "owninguser", nil, true)
 	}
 	if bu != "" {
-		setIf(e, row, "owningbusinessunit", store.Lookup{ID: bu, Entity: "businessunit"}, true)
+		setIf(e, row, "owningbusinessunit", model.Lookup{ID: bu, Entity: "businessunit"}, true)
 	}
 	return nil
 }
 
 // stampState keeps statecode and statuscode consistent: a status implies its state, a state
 // without a status gets that state's default status.
-func (w *writer) stampState(e *store.Entity, row store.Row, creating bool) error {
+func (w *writer) stampState(e *model.Entity, row model.Row, creating bool) error {
 	sa, hasState := e.Attribute("statecode")
 	ua, hasStatus := e.Attribute("statuscode")
 	if !hasState || !hasStatus {
@@ -584,14 +585,14 @@ func (w *writer) stampState(e *store.Entity, row store.Row, creating bool) error
 	return nil
 }
 
-func stateName(a *store.Attribute, v int64) string {
+func stateName(a *model.Attribute, v int64) string {
 	l, _ := a.OptionLabel(v)
 	return l
 }
 
-func moneyIn(e *store.Entity, row store.Row) (string, bool) {
+func moneyIn(e *model.Entity, row model.Row) (string, bool) {
 	for name := range row {
-		if a, ok := e.Attribute(name); ok && a.Type == store.TypeMoney {
+		if a, ok := e.Attribute(name); ok && a.Type == model.TypeMoney {
 			return name, true
 		}
 	}
@@ -600,7 +601,7 @@ func moneyIn(e *store.Entity, row store.Row) (string, bool) {
 
 // stampCurrency gives a row with money columns the organization's base currency when none is
 // bound, and its exchange rate.
-func (w *writer) stampCurrency(e *store.Entity, row store.Row) error {
+func (w *writer) stampCurrency(e *model.Entity, row model.Row) error {
 	if _, ok := e.Attribute("transactioncurrencyid"); !ok {
 		return nil
 	}
@@ -612,17 +613,17 @@ func (w *writer) stampCurrency(e *store.Entity, row store.Row) error {
 		if !ok {
 			return nil
 		}
-		id, err := w.tx.FindByKey(tc, store.Row{"isocurrencycode": "USD"})
+		id, err := w.tx.FindByKey(tc, model.Row{"isocurrencycode": "USD"})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		row["transactioncurrencyid"] = store.Lookup{ID: id, Entity: "transactioncurrency"}
+		row["transactioncurrencyid"] = model.Lookup{ID: id, Entity: "transactioncurrency"}
 	}
 	if a, ok := e.Attribute("exchangerate"); ok && a.Stored() {
-		one, err := store.ParseDecimal("1", a.Scale())
+		one, err := model.ParseDecimal("1", a.Scale())
 		if err != nil {
 			return err
 		}
@@ -634,8 +635,8 @@ func (w *writer) stampCurrency(e *store.Entity, row store.Row) error {
 // stampComputed maintains the columns Dataverse computes from others: fullname from first and last
 // name, and address composites from their parts. current reads columns of the existing row when the
 // write does not give them (nil when creating).
-func (w *writer) stampComputed(e *store.Entity, row store.Row, current func([]string) (store.Row, error)) error {
-	get := func(names ...string) (store.Row, bool, error) {
+func (w *writer) stampComputed(e *model.Entity, row model.Row, current func([]string) (model.Row, error)) error {
+	get := func(names ...string) (model.Row, bool, error) {
 		touched := false
 		for _, n := range names {
 			if _, ok := row[n]; ok {
@@ -645,7 +646,7 @@ func (w *writer) stampComputed(e *store.Entity, row store.Row, current func([]st
 		if !touched {
 			return nil, false, nil
 		}
-		merged := store.Row{}
+		merged := model.Row{}
 		if current != nil {
 			var missing []string
 			for _, n := range names {
@@ -745,7 +746,7 @@ func (w *writer) stampComputed(e *store.Entity, row store.Row, current func([]st
 	return nil
 }
 
-func has(e *store.Entity, names ...string) bool {
+func has(e *model.Entity, names ...string) bool {
 	for _, n := range names {
 		a, ok := e.Attribute(n)
 		if !ok || !a.Stored() {

@@ -11,7 +11,7 @@ package daterange
 import (
 	"time"
 
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // Span is a range of time; End is exclusive unless EndIncl. NoStart and NoEnd leave a side open.
@@ -22,22 +22,22 @@ type Span struct {
 }
 
 // Expr is the condition that a column's value lies in the span.
-func (s Span) Expr(col *store.Column) store.Expr {
-	var terms []store.Expr
+func (s Span) Expr(col *model.Column) model.Expr {
+	var terms []model.Expr
 	if !s.NoStart {
-		terms = append(terms, store.Compare{Left: col, Op: store.Ge, Value: s.Start})
+		terms = append(terms, model.Compare{Left: col, Op: model.Ge, Value: s.Start})
 	}
 	if !s.NoEnd {
-		op := store.Lt
+		op := model.Lt
 		if s.EndIncl {
-			op = store.Le
+			op = model.Le
 		}
-		terms = append(terms, store.Compare{Left: col, Op: op, Value: s.End})
+		terms = append(terms, model.Compare{Left: col, Op: op, Value: s.End})
 	}
 	if len(terms) == 1 {
 		return terms[0]
 	}
-	return store.And{Terms: terms}
+	return model.And{Terms: terms}
 }
 
 // Midnight is the start of t's UTC day.

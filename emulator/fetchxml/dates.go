@@ -1,12 +1,13 @@
 package fetchxml
 
 import (
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"strings"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/daterange"
+	"github.com/dynlocal/dynlocal/emulator/model"
+
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // The date operators compile to ranges on the column, computed from Env.Now in UTC, with the same
@@ -78,9 +79,9 @@ func (c *cond) whole(v valueText, lo, hi int) (int, *dverr.Error) {
 }
 
 // date builds a date operator.
-func (c *cond) date() (store.Expr, *dverr.Error) {
+func (c *cond) date() (model.Expr, *dverr.Error) {
 	a := c.col.Attr
-	if a.Type != store.TypeDateTime {
+	if a.Type != model.TypeDateTime {
 		return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with date and time columns; '%s' is of type %s.", c.op, c.name(), a.Type)
 	}
 	now := c.p.env.Now

@@ -1,5 +1,5 @@
 // Package fetchxml parses FetchXML, Dataverse's XML query language, into the emulator's one query
-// model, store.Query, resolving every name against the schema. It writes no SQL and serves no HTTP:
+// model, model.Query, resolving every name against the schema. It writes no SQL and serves no HTTP:
 // the store runs the query and the Web API layer renders the rows.
 //
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/overview
@@ -30,8 +30,8 @@
 //
 // # Links
 //
-// Inner and outer link-entities become store.Link joins (nested ones hang from their parent).
-// Link types that only filter become store.Exists tests on the relationship that the from and to
+// Inner and outer link-entities become model.Link joins (nested ones hang from their parent).
+// Link types that only filter become model.Exists tests on the relationship that the from and to
 // columns follow (N:1 or 1:N; an intersect entity followed by a link to the other side is the
 // N:N relationship):
 //
@@ -52,7 +52,7 @@
 //
 // # Conditions
 //
-// Values are converted to the column's value type (store.Row) and refused with Dataverse's
+// Values are converted to the column's value type (model.Row) and refused with Dataverse's
 // FormatException message when they do not fit. Dates without a time zone are UTC, the time zone
 // of every emulated user. The relative date operators follow the OData query functions exactly
 // (see dates.go), so that the same question asked both ways returns the same rows; weeks start on

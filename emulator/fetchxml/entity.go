@@ -6,6 +6,7 @@ import (
 	"github.com/antchfx/xmlquery"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -31,13 +32,13 @@ func (p *parser) entity(n *xmlquery.Node) *dverr.Error {
 		return errNoEntity(p.pos(n), name)
 	}
 	p.f.Entity = e
-	p.q = &store.Query{Entity: e}
+	p.q = &model.Query{Entity: e}
 	p.f.Query = p.q
 	if err := p.numberLinks(n); err != nil {
 		return err
 	}
 	// Joins come first so that any filter can name any of them, wherever it stands.
-	nodes := map[*store.Link]*xmlquery.Node{}
+	nodes := map[*model.Link]*xmlquery.Node{}
 	if err := p.joinLinks(n, e, nil, nodes); err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (p *parser) numberLinks(entity *xmlquery.Node) *dverr.Error {
 
 // joinLinks adds the inner and outer link-entities under parent to Query.Links, parents before
 // children. Links that only filter are read later, with the filters.
-func (p *parser) joinLinks(parent *xmlquery.Node, parentEnt *store.Entity, parentLink *store.Link, nodes map[*store.Link]*xmlquery.Node) *dverr.Error {
+func (p *parser) joinLinks(parent *xmlquery.Node, parentEnt *model.Entity, parentLink *model.Link, nodes map[*model.Link]*xmlquery.Node) *dverr.Error {
 	for _, c := range elements(parent) {
 		if c.Data != "link-entity" {
 			continue
@@ -135,7 +136,7 @@ func (p *parser) joinLinks(parent *xmlquery.Node, parentEnt *store.Entity, paren
 		if _, dup := p.joins[alias]; dup {
 			return fail(p.pos(c), codeInvalidAlias, "The alias '%s' is used by more than one link-entity.", alias)
 		}
-		l := &store.Link{Alias: alias, Entity: ent, From: from, To: to, Parent: parentLink, Outer: outer}
+		l := &model.Link{Alias: alias, Entity: ent, From: from, To: to, Parent: parentLink, Outer: outer}
 		p.linkIndex[l] = len(p.q.Links)
 		p.q.Links = append(p.q.Links, l)
 		nodes[l] = c
@@ -158,19 +159,19 @@ type pendingOrder struct {
 }
 
 // body reads the columns, orders and filters of the entity (link nil) or of a joined link.
-func (p *parser) body(n *xmlquery.Node, ent *store.Entity, link *store.Link) ([]pendingOrder, *dverr.Error) {
+func (p *parser) body(n *xmlquery.Node, ent *model.Entity, link *model.Link) ([]pendingOrder, *dverr.Error) {
 	s := scope{entity: ent, join: link, root: link == nil, limit: len(p.q.Links) - 1}
 	if link != nil {
 		s.limit = p.linkIndex[link]
 	}
-	var terms []store.Expr
+	var terms []model.Expr
 	var pend []pendingOrder
 	columns := false
 	if link == nil && !p.f.Aggregate {
-		p.q.Columns = []*store.Attribute{}
+		p.q.Columns = []*model.Attribute{}
 	}
 	for _, c := range elements(n) {
-		var x store.Expr
+		var x model.Expr
 		var err *dverr.Error
 		switch c.Data {
 		case "attribute":
@@ -228,7 +229,7 @@ func (p *parser) body(n *xmlquery.Node, ent *store.Entity, link *store.Link) ([]
 
 // attribute reads an attribute element: a column, or in an aggregate query an aggregate or a
 // group-by column.
-func (p *parser) attribute(n *xmlquery.Node, ent *store.Entity, link *store.Link) *dverr.Error {
+func (p *parser) attribute(n *xmlquery.Node, ent *model.Entity, link *model.Link) *dverr.Error {
 	attrs, err := p.attrs(n, attributeAttrs...)
 	if err != nil {
 		return err
@@ -259,7 +260,7 @@ func (p *parser) attribute(n *xmlquery.Node, ent *store.Entity, link *store.Link
 }
 
 // allAttributes selects every column the store keeps.
-func (p *parser) allAttributes(n *xmlquery.Node, ent *store.Entity, link *store.Link) *dverr.Error {
+func (p *parser) allAttributes(n *xmlquery.Node, ent *model.Entity, link *model.Link) *dverr.Error {
 	if p.f.Aggregate {
 		return fail(p.pos(n), codeInvalidAggregate, "all-attributes can't be used in an aggregate query.")
 	}
@@ -274,7 +275,7 @@ func (p *parser) allAttributes(n *xmlquery.Node, ent *store.Entity, link *store.
 }
 
 // defaultKey is the output key of an unaliased column.
-func defaultKey(a *store.Attribute, link *store.Link) string {
+func defaultKey(a *model.Attribute, link *model.Link) string {
 	if link != nil {
 		return EncodeKey(link.Alias, a.LogicalName)
 	}
@@ -298,7 +299,7 @@ func (p *parser) output(n *xmlquery.Node, oc OutputColumn) (added bool, err *dve
 }
 
 // addColumn selects a column of the root or of a link.
-func (p *parser) addColumn(n *xmlquery.Node, a *store.Attribute, link *store.Link, alias string) *dverr.Error {
+func (p *parser) addColumn(n *xmlquery.Node, a *model.Attribute, link *model.Link, alias string) *dverr.Error {
 	key := alias
 	if key == "" {
 		key = defaultKey(a, link)
@@ -321,25 +322,25 @@ func (p *parser) addColumn(n *xmlquery.Node, a *store.Attribute, link *store.Lin
 	return nil
 }
 
-var aggregateFuncs = map[string]store.AggregateFunc{
-	"count": store.AggCount, "countcolumn": store.AggCountColumn, "sum": store.AggSum, "avg": store.AggAvg,
-	"min": store.AggMin, "max": store.AggMax,
+var aggregateFuncs = map[string]model.AggregateFunc{
+	"count": model.AggCount, "countcolumn": model.AggCountColumn, "sum": model.AggSum, "avg": model.AggAvg,
+	"min": model.AggMin, "max": model.AggMax,
 }
 
 var dateGroupings = map[string]bool{
 	"day": true, "week": true, "month": true, "quarter": true, "year": true, "fiscal-period": true, "fiscal-year": true,
 }
 
-func isNumeric(a *store.Attribute) bool {
+func isNumeric(a *model.Attribute) bool {
 	switch a.Type {
-	case store.TypeInteger, store.TypeBigInt, store.TypeDecimal, store.TypeDouble, store.TypeMoney:
+	case model.TypeInteger, model.TypeBigInt, model.TypeDecimal, model.TypeDouble, model.TypeMoney:
 		return true
 	}
 	return false
 }
 
 // aggregateAttribute reads an attribute of an aggregate query.
-func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a *store.Attribute, link *store.Link) *dverr.Error {
+func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a *model.Attribute, link *model.Link) *dverr.Error {
 	groupBy, err := p.boolAttr(n, attrs, "groupby")
 	if err != nil {
 		return err
@@ -350,7 +351,7 @@ func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a
 	}
 	fnName, isAgg := attrs["aggregate"]
 	alias := attrs["alias"]
-	col := &store.Column{Link: link, Attr: a}
+	col := &model.Column{Link: link, Attr: a}
 	switch {
 	case isAgg && groupBy:
 		return fail(p.pos(n), codeInvalidAggregate, "The attribute '%s' can't both be aggregated and grouped by.", a.LogicalName)
@@ -366,16 +367,16 @@ func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a
 			return fail(p.pos(n), codeInvalidAggregate, "dategrouping is only allowed on a groupby attribute.")
 		}
 		switch {
-		case distinct && fn != store.AggCountColumn:
+		case distinct && fn != model.AggCountColumn:
 			return fail(p.pos(n), codeInvalidAggregate, "distinct is only supported with the countcolumn aggregate function.")
 		case distinct:
-			fn = store.AggCountDistinct
-		case (fn == store.AggSum || fn == store.AggAvg) && !isNumeric(a),
-			(fn == store.AggMin || fn == store.AggMax) && !isNumeric(a) && a.Type != store.TypeDateTime:
+			fn = model.AggCountDistinct
+		case (fn == model.AggSum || fn == model.AggAvg) && !isNumeric(a),
+			(fn == model.AggMin || fn == model.AggMax) && !isNumeric(a) && a.Type != model.TypeDateTime:
 			return fail(p.pos(n), codeInvalidAggregate, "The aggregate function '%s' can't be applied to the column '%s' of type %s.", fnName, a.LogicalName, a.Type)
 		}
-		agg := store.Aggregate{Func: fn, Column: col, Alias: alias}
-		if fn == store.AggCount {
+		agg := model.Aggregate{Func: fn, Column: col, Alias: alias}
+		if fn == model.AggCount {
 			agg.Column = nil // count counts rows
 		}
 		if _, err := p.output(n, OutputColumn{Key: alias, Link: link, Attr: a, Alias: alias, Aggregate: fn}); err != nil {
@@ -388,7 +389,7 @@ func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a
 			if !dateGroupings[part] {
 				return fail(p.pos(n), codeInvalidAggregate, "The dategrouping '%s' is not valid; use day, week, month, quarter, year, fiscal-period or fiscal-year.", part)
 			}
-			if a.Type != store.TypeDateTime {
+			if a.Type != model.TypeDateTime {
 				return fail(p.pos(n), codeInvalidAggregate, "dategrouping can only be used with date and time columns; '%s' is of type %s.", a.LogicalName, a.Type)
 			}
 		}
@@ -402,7 +403,7 @@ func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a
 		if _, err := p.output(n, OutputColumn{Key: key, Link: link, Attr: a, Alias: key, GroupBy: true, DatePart: part}); err != nil {
 			return err
 		}
-		p.q.GroupBy = append(p.q.GroupBy, store.GroupBy{Column: col, Alias: key, DatePart: part})
+		p.q.GroupBy = append(p.q.GroupBy, model.GroupBy{Column: col, Alias: key, DatePart: part})
 	default:
 		return fail(p.pos(n), codeInvalidAggregate, "In an aggregate query every attribute needs an aggregate function or groupby='true'; '%s' has neither.", a.LogicalName)
 	}
@@ -410,7 +411,7 @@ func (p *parser) aggregateAttribute(n *xmlquery.Node, attrs map[string]string, a
 }
 
 // order reads an order element of the entity or of a joined link.
-func (p *parser) order(n *xmlquery.Node, ent *store.Entity, link *store.Link) (*pendingOrder, *dverr.Error) {
+func (p *parser) order(n *xmlquery.Node, ent *model.Entity, link *model.Link) (*pendingOrder, *dverr.Error) {
 	attrs, err := p.attrs(n, orderAttrs...)
 	if err != nil {
 		return nil, err
@@ -429,13 +430,13 @@ func (p *parser) order(n *xmlquery.Node, ent *store.Entity, link *store.Link) (*
 		list = &p.linkOrders
 	}
 	if byAlias {
-		*list = append(*list, store.Order{Alias: alias, Desc: desc})
+		*list = append(*list, model.Order{Alias: alias, Desc: desc})
 		return &pendingOrder{link: link != nil, i: len(*list) - 1, pos: p.pos(n)}, nil
 	}
 	if p.f.Aggregate {
 		return nil, fail(p.pos(n), codeInvalidArgument, "An aggregate query is ordered by the alias of a groupby or aggregate attribute: <order alias='...' />; '%s' is not an alias.", name)
 	}
-	col := &store.Column{Link: link}
+	col := &model.Column{Link: link}
 	if en, ok := attrs["entityname"]; ok && en != "" {
 		l, ok := p.join(en)
 		switch {
@@ -454,7 +455,7 @@ func (p *parser) order(n *xmlquery.Node, ent *store.Entity, link *store.Link) (*
 		return nil, fail(p.pos(n), codeInvalidArgument, "The column '%s' of '%s' can't be used to order rows: the emulator keeps no value for it.", name, ent.LogicalName)
 	}
 	col.Attr = a
-	*list = append(*list, store.Order{Column: col, Desc: desc})
+	*list = append(*list, model.Order{Column: col, Desc: desc})
 	return nil, nil
 }
 
@@ -473,14 +474,14 @@ func (p *parser) resolveOrderAliases(pend []pendingOrder, linkStart int) *dverr.
 			return fail(po.pos, codeAliasNotFound, "The order alias '%s' does not name an attribute of the query.", o.Alias)
 		}
 		if !p.f.Aggregate {
-			*o = store.Order{Column: &store.Column{Link: oc.Link, Attr: oc.Attr}, Desc: o.Desc}
+			*o = model.Order{Column: &model.Column{Link: oc.Link, Attr: oc.Attr}, Desc: o.Desc}
 		}
 	}
 	return nil
 }
 
 // join resolves an entityname: a link alias, or the name of the only unaliased link to a table.
-func (p *parser) join(name string) (*store.Link, bool) {
+func (p *parser) join(name string) (*model.Link, bool) {
 	l, ok := p.joins[name]
 	return l, ok
 }

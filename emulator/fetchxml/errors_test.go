@@ -1,9 +1,10 @@
 package fetchxml
 
 import (
-	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"strings"
 	"testing"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
 )
 
 // account wraps entity content in a query on account.

@@ -9,7 +9,7 @@ import (
 	"github.com/antchfx/xmlquery"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // Limits Dataverse applies to FetchXML.
@@ -52,9 +52,9 @@ func (env Env) normalized() Env {
 type Fetch struct {
 	// Query is the query to run: root entity, columns, links, filter, order, page size and page
 	// position, top, distinct, grouping and aggregates.
-	Query *store.Query
+	Query *model.Query
 	// Entity is the root table.
-	Entity *store.Entity
+	Entity *model.Entity
 	// Columns describes the output columns in order: the key of each and where its value comes
 	// from.
 	Columns []OutputColumn
@@ -87,13 +87,13 @@ type OutputColumn struct {
 	// Key is the property name in the Web API's JSON row.
 	Key string
 	// Link is the link-entity the column belongs to (nil: the root entity).
-	Link *store.Link
+	Link *model.Link
 	// Attr is the column (in aggregate queries, the column aggregated or grouped by).
-	Attr *store.Attribute
+	Attr *model.Attribute
 	// Alias is set in aggregate queries: the key of the value in the result row.
 	Alias string
 	// Aggregate is the aggregate function of an aggregate column ("" for group-by columns).
-	Aggregate store.AggregateFunc
+	Aggregate model.AggregateFunc
 	// GroupBy marks a group-by column; DatePart is its date grouping ("" for none).
 	GroupBy  bool
 	DatePart string
@@ -107,7 +107,7 @@ func EncodeKey(alias, attr string) string { return alias + "_x002e_" + attr }
 // ApplyPaging).
 //
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/reference/fetch
-func Parse(sch *store.Schema, text string, env Env) (*Fetch, error) {
+func Parse(sch *model.Schema, text string, env Env) (*Fetch, error) {
 	doc, err := parseXML(text)
 	if err != nil {
 		return nil, err
@@ -117,8 +117,8 @@ func Parse(sch *store.Schema, text string, env Env) (*Fetch, error) {
 		env:       env.normalized(),
 		doc:       doc,
 		linkAlias: map[*xmlquery.Node]string{},
-		joins:     map[string]*store.Link{},
-		linkIndex: map[*store.Link]int{},
+		joins:     map[string]*model.Link{},
+		linkIndex: map[*model.Link]int{},
 		keys:      map[string]OutputColumn{},
 	}
 	f, perr := p.parse()
@@ -131,24 +131,24 @@ func Parse(sch *store.Schema, text string, env Env) (*Fetch, error) {
 
 // parser holds the state of one Parse.
 type parser struct {
-	sch *store.Schema
+	sch *model.Schema
 	env Env
 	doc *document
 	f   *Fetch
-	q   *store.Query
+	q   *model.Query
 
 	// linkAlias is the alias of every link-entity element, given or generated.
 	linkAlias map[*xmlquery.Node]string
 	// joins resolves entityname values: the alias of each joined link (and the name of a link
 	// without an alias, when no other link has it).
-	joins map[string]*store.Link
+	joins map[string]*model.Link
 	// unaliased are the joins whose link-entity has no alias.
-	unaliased []*store.Link
+	unaliased []*model.Link
 	// linkIndex is the position of each join in Query.Links: a link's filter may only name the
 	// links joined before it (and itself).
-	linkIndex map[*store.Link]int
+	linkIndex map[*model.Link]int
 	// linkOrders are the orders of link-entities, applied after the entity's.
-	linkOrders []store.Order
+	linkOrders []model.Order
 	// keys are the output columns by key, to refuse a key used twice and resolve orders by alias.
 	keys map[string]OutputColumn
 }

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // fetchCases check the fetch element's attributes.
@@ -77,8 +76,8 @@ var columnCases = []struct {
 	xml      string
 	wantKeys []string
 	// wantColumns is Query.Columns; wantLinkColumns the columns of each link, in order.
-	wantColumns     []*store.Attribute
-	wantLinkColumns [][]*store.Attribute
+	wantColumns     []*model.Attribute
+	wantLinkColumns [][]*model.Attribute
 }{
 	{name: "attributes", xml: `<fetch><entity name='account'><attribute name='name' /><attribute name='primarycontactid' /><attribute name='revenue' /></entity></fetch>`,
 		wantKeys: []string{"name", "_primarycontactid_value", "revenue"}, wantColumns: attrs("name", "primarycontactid", "revenue")},
@@ -96,18 +95,18 @@ var columnCases = []struct {
 	{name: "no-attrs", xml: `<fetch><entity name='account'><no-attrs /></entity></fetch>`, wantColumns: attrs()},
 	{name: "link columns", xml: `<fetch><entity name='account'><attribute name='name' /><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' /><attribute name='parentcustomerid' /><attribute name='lastname' alias='ln' /></link-entity></entity></fetch>`,
 		wantKeys: []string{"name", "pc_x002e_fullname", "pc_x002e_parentcustomerid", "ln"}, wantColumns: attrs("name"),
-		wantLinkColumns: [][]*store.Attribute{attrs("fullname", "parentcustomerid", "lastname")}},
+		wantLinkColumns: [][]*model.Attribute{attrs("fullname", "parentcustomerid", "lastname")}},
 	{name: "link without alias", xml: `<fetch><entity name='account'><attribute name='name' /><filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='any' /></filter><link-entity name='contact' from='contactid' to='primarycontactid'><attribute name='fullname' /></link-entity><link-entity name='contact' from='parentcustomerid' to='accountid' link-type='outer'><attribute name='fullname' /></link-entity></entity></fetch>`,
 		wantKeys: []string{"name", "contact2_x002e_fullname", "contact3_x002e_fullname"}, wantColumns: attrs("name"),
-		wantLinkColumns: [][]*store.Attribute{attrs("fullname"), attrs("fullname")}},
+		wantLinkColumns: [][]*model.Attribute{attrs("fullname"), attrs("fullname")}},
 	{name: "link all-attributes", xml: `<fetch><entity name='account'><attribute name='name' /><link-entity name='lead' from='leadid' to='accountid' alias='l'><all-attributes /></link-entity></entity></fetch>`,
 		wantKeys: []string{"name", "l_x002e_leadid", "l_x002e_fullname", "l_x002e_subject", "l_x002e_estimatedvalue"}, wantColumns: attrs("name"),
-		wantLinkColumns: [][]*store.Attribute{attrs("leadid", "fullname", "subject", "estimatedvalue")}},
+		wantLinkColumns: [][]*model.Attribute{attrs("leadid", "fullname", "subject", "estimatedvalue")}},
 	{name: "link only: root still returns every column", xml: `<fetch><entity name='lead'><link-entity name='accountleads' from='leadid' to='leadid' alias='al'><attribute name='accountid' /></link-entity></entity></fetch>`,
 		wantKeys: []string{"leadid", "fullname", "subject", "estimatedvalue", "al_x002e_accountid"}, wantColumns: attrs("leadid", "fullname", "subject", "estimatedvalue"),
-		wantLinkColumns: [][]*store.Attribute{attrs("accountid")}},
+		wantLinkColumns: [][]*model.Attribute{attrs("accountid")}},
 	{name: "link with no columns", xml: `<fetch><entity name='account'><attribute name='name' /><link-entity name='contact' from='contactid' to='primarycontactid' /></entity></fetch>`,
-		wantKeys: []string{"name"}, wantColumns: attrs("name"), wantLinkColumns: [][]*store.Attribute{nil}},
+		wantKeys: []string{"name"}, wantColumns: attrs("name"), wantLinkColumns: [][]*model.Attribute{nil}},
 }
 
 func TestColumns(t *testing.T) {
@@ -126,7 +125,7 @@ func TestColumns(t *testing.T) {
 			if diff := cmp.Diff(tt.wantColumns, f.Query.Columns, queryOpts); diff != "" {
 				t.Errorf("columns (-want +got):\n%s", diff)
 			}
-			var links [][]*store.Attribute
+			var links [][]*model.Attribute
 			for _, l := range f.Query.Links {
 				links = append(links, l.Columns)
 			}
@@ -144,101 +143,101 @@ func TestColumns(t *testing.T) {
 
 // Links used by the expectations of linkCases.
 var (
-	pcLink   = &store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Columns: attrs("fullname")}
-	pcOuter  = &store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Outer: true, Columns: attrs("fullname")}
-	custLink = &store.Link{Alias: "c", Entity: ent("contact"), From: "parentcustomerid", To: "accountid", Outer: true}
-	taskLink = &store.Link{Alias: "t", Entity: ent("task"), From: "regardingobjectid", To: "contactid", Parent: custLink, Columns: attrs("subject")}
-	alLink   = &store.Link{Alias: "accountleads1", Entity: ent("accountleads"), From: "accountid", To: "accountid"}
-	leadLink = &store.Link{Alias: "l", Entity: ent("lead"), From: "leadid", To: "leadid", Parent: alLink, Columns: attrs("fullname")}
+	pcLink   = &model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Columns: attrs("fullname")}
+	pcOuter  = &model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Outer: true, Columns: attrs("fullname")}
+	custLink = &model.Link{Alias: "c", Entity: ent("contact"), From: "parentcustomerid", To: "accountid", Outer: true}
+	taskLink = &model.Link{Alias: "t", Entity: ent("task"), From: "regardingobjectid", To: "contactid", Parent: custLink, Columns: attrs("subject")}
+	alLink   = &model.Link{Alias: "accountleads1", Entity: ent("accountleads"), From: "accountid", To: "accountid"}
+	leadLink = &model.Link{Alias: "l", Entity: ent("lead"), From: "leadid", To: "leadid", Parent: alLink, Columns: attrs("fullname")}
 )
 
 // linkCases check link-entity elements: the joins (Query.Links) and the filter.
 var linkCases = []struct {
 	name       string
 	xml        string
-	wantLinks  []*store.Link
-	wantFilter store.Expr
+	wantLinks  []*model.Link
+	wantFilter model.Expr
 }{
 	{name: "inner many-to-one",
 		xml:       `<link-entity name='contact' from='contactid' to='primarycontactid' link-type='inner' alias='pc'><attribute name='fullname' /></link-entity>`,
-		wantLinks: []*store.Link{pcLink}},
+		wantLinks: []*model.Link{pcLink}},
 	{name: "outer, condition on the link after the join",
 		xml:        `<link-entity name='contact' from='contactid' to='primarycontactid' link-type='outer' alias='pc'><attribute name='fullname' /></link-entity><filter><condition entityname='pc' attribute='fullname' operator='null' /></filter>`,
-		wantLinks:  []*store.Link{pcOuter},
-		wantFilter: store.Null{Column: lcol(pcOuter, "fullname")}},
+		wantLinks:  []*model.Link{pcOuter},
+		wantFilter: model.Null{Column: lcol(pcOuter, "fullname")}},
 	{name: "filter inside the link",
 		xml: `<link-entity name='contact' from='contactid' to='primarycontactid' alias='pc' link-type='outer'><attribute name='fullname' /><filter><condition attribute='lastname' operator='eq' value='x' /></filter></link-entity>`,
-		wantLinks: []*store.Link{{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Outer: true, Columns: attrs("fullname"),
-			Filter: cmpx(col("lastname"), store.Eq, "x")}}},
+		wantLinks: []*model.Link{{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Outer: true, Columns: attrs("fullname"),
+			Filter: cmpx(col("lastname"), model.Eq, "x")}}},
 	{name: "valueof across tables",
 		xml:        `<filter><condition attribute='name' operator='eq' valueof='pc.fullname' /></filter><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' /></link-entity>`,
-		wantLinks:  []*store.Link{pcLink},
-		wantFilter: store.Compare{Left: col("name"), Op: store.Eq, Right: lcol(pcLink, "fullname")}},
+		wantLinks:  []*model.Link{pcLink},
+		wantFilter: model.Compare{Left: col("name"), Op: model.Eq, Right: lcol(pcLink, "fullname")}},
 	{name: "entityname is the name of an unaliased link",
 		xml:        `<link-entity name='contact' from='contactid' to='primarycontactid' /><filter><condition entityname='contact' attribute='fullname' operator='not-null' /></filter>`,
-		wantLinks:  []*store.Link{{Alias: "contact1", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}},
-		wantFilter: store.Null{Column: &store.Column{Link: &store.Link{Alias: "contact1", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("fullname")}, Negate: true}},
+		wantLinks:  []*model.Link{{Alias: "contact1", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}},
+		wantFilter: model.Null{Column: &model.Column{Link: &model.Link{Alias: "contact1", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("fullname")}, Negate: true}},
 	{name: "nested one-to-many",
 		xml:       `<link-entity name='contact' from='parentcustomerid' to='accountid' link-type='outer' alias='c'><link-entity name='task' from='regardingobjectid' to='contactid' alias='t'><attribute name='subject' /></link-entity></link-entity>`,
-		wantLinks: []*store.Link{custLink, taskLink}},
+		wantLinks: []*model.Link{custLink, taskLink}},
 	{name: "many-to-many through the intersect table",
 		xml:       `<link-entity name='accountleads' from='accountid' to='accountid' intersect='true' visible='false'><link-entity name='lead' from='leadid' to='leadid' alias='l'><attribute name='fullname' /></link-entity></link-entity>`,
-		wantLinks: []*store.Link{alLink, leadLink}},
+		wantLinks: []*model.Link{alLink, leadLink}},
 	{name: "from and to inferred",
 		xml:       `<link-entity name='systemuser' alias='cb'><attribute name='fullname' /></link-entity>`,
-		wantLinks: []*store.Link{{Alias: "cb", Entity: ent("systemuser"), From: "systemuserid", To: "createdby", Columns: attrs("fullname")}}},
+		wantLinks: []*model.Link{{Alias: "cb", Entity: ent("systemuser"), From: "systemuserid", To: "createdby", Columns: attrs("fullname")}}},
 	{name: "to inferred from from",
 		xml:       `<link-entity name='contact' from='parentcustomerid' alias='c' link-type='outer' />`,
-		wantLinks: []*store.Link{custLink}},
+		wantLinks: []*model.Link{custLink}},
 	{name: "matchfirstrowusingcrossapply on a many-to-one",
 		xml:       `<link-entity name='contact' from='contactid' to='primarycontactid' link-type='matchfirstrowusingcrossapply' alias='pc'><attribute name='fullname' /></link-entity>`,
-		wantLinks: []*store.Link{pcOuter}},
+		wantLinks: []*model.Link{pcOuter}},
 
 	// Links that only filter.
 	{name: "any",
 		xml:        `<filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='any'><filter><condition attribute='subject' operator='eq' value='Call' /></filter></link-entity></filter>`,
-		wantFilter: store.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), store.Eq, "Call")}},
+		wantFilter: model.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), model.Eq, "Call")}},
 	{name: "any naming itself",
 		xml:        `<filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='any' alias='t'><filter><condition entityname='t' attribute='subject' operator='eq' value='Call' /></filter></link-entity></filter>`,
-		wantFilter: store.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), store.Eq, "Call")}},
+		wantFilter: model.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), model.Eq, "Call")}},
 	{name: "not any",
 		xml:        `<filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='not any' /></filter>`,
-		wantFilter: store.Exists{Nav: nav("Account_Tasks"), Negate: true}},
+		wantFilter: model.Exists{Nav: nav("Account_Tasks"), Negate: true}},
 	{name: "all: related rows exist and none matches",
 		xml: `<filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='all'><filter><condition attribute='subject' operator='eq' value='Call' /></filter></link-entity></filter>`,
-		wantFilter: and(store.Exists{Nav: nav("Account_Tasks")},
-			store.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), store.Eq, "Call"), Negate: true})},
+		wantFilter: and(model.Exists{Nav: nav("Account_Tasks")},
+			model.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), model.Eq, "Call"), Negate: true})},
 	{name: "not all is any",
 		xml:        `<filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='not all'><filter><condition attribute='subject' operator='eq' value='Call' /></filter></link-entity></filter>`,
-		wantFilter: store.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), store.Eq, "Call")}},
+		wantFilter: model.Exists{Nav: nav("Account_Tasks"), Filter: cmpx(col("subject"), model.Eq, "Call")}},
 	{name: "any in an or filter",
 		xml:        `<filter type='or'><link-entity name='contact' from='contactid' to='primarycontactid' link-type='any' /><condition attribute='statecode' operator='eq' value='1' /></filter>`,
-		wantFilter: or(store.Exists{Nav: nav("primarycontactid")}, cmpx(col("statecode"), store.Eq, int64(1)))},
+		wantFilter: or(model.Exists{Nav: nav("primarycontactid")}, cmpx(col("statecode"), model.Eq, int64(1)))},
 	{name: "exists under the entity",
 		xml:        `<link-entity name='contact' from='parentcustomerid' to='accountid' link-type='exists'><filter><condition attribute='lastname' operator='eq' value='x' /></filter></link-entity>`,
-		wantFilter: store.Exists{Nav: nav("contact_customer_accounts"), Filter: cmpx(col("lastname"), store.Eq, "x")}},
+		wantFilter: model.Exists{Nav: nav("contact_customer_accounts"), Filter: cmpx(col("lastname"), model.Eq, "x")}},
 	{name: "in under the entity",
 		xml:        `<link-entity name='systemuser' from='systemuserid' to='createdby' link-type='in' />`,
-		wantFilter: store.Exists{Nav: nav("createdby")}},
+		wantFilter: model.Exists{Nav: nav("createdby")}},
 	{name: "exists under a join",
 		xml: `<link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' /><link-entity name='task' from='regardingobjectid' to='contactid' link-type='exists' /></link-entity>`,
-		wantLinks: []*store.Link{{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Columns: attrs("fullname"),
-			Filter: store.Exists{Nav: nav("Contact_Tasks")}}}},
+		wantLinks: []*model.Link{{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Columns: attrs("fullname"),
+			Filter: model.Exists{Nav: nav("Contact_Tasks")}}}},
 	{name: "many-to-many any",
 		xml:        `<filter><link-entity name='accountleads' from='accountid' to='accountid' link-type='any'><link-entity name='lead' from='leadid' to='leadid'><filter><condition attribute='subject' operator='like' value='%x%' /></filter></link-entity></link-entity></filter>`,
-		wantFilter: store.Exists{Nav: nav("accountleads_association"), Filter: store.Match{Column: col("subject"), Kind: "like", Pattern: "%x%"}}},
+		wantFilter: model.Exists{Nav: nav("accountleads_association"), Filter: model.Match{Column: col("subject"), Kind: "like", Pattern: "%x%"}}},
 	{name: "many-to-many not any without the other side",
 		xml:        `<filter><link-entity name='accountleads' from='accountid' to='accountid' link-type='not any' /></filter>`,
-		wantFilter: store.Exists{Nav: nav("accountleads_association"), Negate: true}},
+		wantFilter: model.Exists{Nav: nav("accountleads_association"), Negate: true}},
 	{name: "nested links inside any",
 		xml: `<filter><link-entity name='contact' from='parentcustomerid' to='accountid' link-type='any'><link-entity name='task' from='regardingobjectid' to='contactid'><filter><condition attribute='subject' operator='eq' value='Call' /></filter></link-entity><link-entity name='account' from='accountid' to='parentcustomerid' link-type='outer' /><filter><condition attribute='lastname' operator='not-null' /></filter></link-entity></filter>`,
-		wantFilter: store.Exists{Nav: nav("contact_customer_accounts"), Filter: and(
-			store.Exists{Nav: nav("Contact_Tasks"), Filter: cmpx(col("subject"), store.Eq, "Call")},
-			store.Null{Column: col("lastname"), Negate: true})}},
+		wantFilter: model.Exists{Nav: nav("contact_customer_accounts"), Filter: and(
+			model.Exists{Nav: nav("Contact_Tasks"), Filter: cmpx(col("subject"), model.Eq, "Call")},
+			model.Null{Column: col("lastname"), Negate: true})}},
 	{name: "any correlated with a join",
 		xml:        `<link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' /></link-entity><filter><link-entity name='task' from='regardingobjectid' to='accountid' link-type='any'><filter><condition attribute='subject' operator='eq' valueof='pc.fullname' /></filter></link-entity></filter>`,
-		wantLinks:  []*store.Link{pcLink},
-		wantFilter: store.Exists{Nav: nav("Account_Tasks"), Filter: store.Compare{Left: col("subject"), Op: store.Eq, Right: lcol(pcLink, "fullname")}}},
+		wantLinks:  []*model.Link{pcLink},
+		wantFilter: model.Exists{Nav: nav("Account_Tasks"), Filter: model.Compare{Left: col("subject"), Op: model.Eq, Right: lcol(pcLink, "fullname")}}},
 }
 
 func TestLinks(t *testing.T) {
@@ -265,16 +264,16 @@ func TestLinks(t *testing.T) {
 var orderCases = []struct {
 	name string
 	xml  string
-	want []store.Order
+	want []model.Order
 }{
 	{name: "ascending and descending", xml: `<fetch><entity name='account'><attribute name='name' /><order attribute='name' /><order attribute='createdon' descending='true' /></entity></fetch>`,
-		want: []store.Order{{Column: col("name")}, {Column: col("createdon"), Desc: true}}},
+		want: []model.Order{{Column: col("name")}, {Column: col("createdon"), Desc: true}}},
 	{name: "link orders come after the entity's", xml: `<fetch><entity name='account'><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' /><order attribute='fullname' /></link-entity><order attribute='name' /></entity></fetch>`,
-		want: []store.Order{{Column: col("name")}, {Column: lcol(pcLink, "fullname")}}},
+		want: []model.Order{{Column: col("name")}, {Column: lcol(pcLink, "fullname")}}},
 	{name: "entityname moves a link order first", xml: `<fetch><entity name='account'><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' /></link-entity><order entityname='pc' attribute='fullname' descending='true' /><order attribute='name' /></entity></fetch>`,
-		want: []store.Order{{Column: lcol(pcLink, "fullname"), Desc: true}, {Column: col("name")}}},
+		want: []model.Order{{Column: lcol(pcLink, "fullname"), Desc: true}, {Column: col("name")}}},
 	{name: "by alias", xml: `<fetch><entity name='account'><attribute name='name' alias='n' /><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='fullname' alias='cn' /></link-entity><order alias='cn' /><order alias='n' descending='true' /></entity></fetch>`,
-		want: []store.Order{{Column: lcol(&store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Columns: attrs("fullname")}, "fullname")}, {Column: col("name"), Desc: true}}},
+		want: []model.Order{{Column: lcol(&model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid", Columns: attrs("fullname")}, "fullname")}, {Column: col("name"), Desc: true}}},
 }
 
 func TestOrders(t *testing.T) {
@@ -298,9 +297,9 @@ func TestOrders(t *testing.T) {
 var aggregateCases = []struct {
 	name      string
 	xml       string
-	wantGroup []store.GroupBy
-	wantAgg   []store.Aggregate
-	wantOrder []store.Order
+	wantGroup []model.GroupBy
+	wantAgg   []model.Aggregate
+	wantOrder []model.Order
 	wantCols  []OutputColumn
 }{
 	{name: "every function",
@@ -313,59 +312,59 @@ var aggregateCases = []struct {
 			<attribute name='createdon' alias='Minimum' aggregate='min' />
 			<attribute name='revenue' alias='Sum' aggregate='sum' />
 		</entity></fetch>`,
-		wantAgg: []store.Aggregate{
-			{Func: store.AggAvg, Column: col("numberofemployees"), Alias: "Average"},
-			{Func: store.AggCount, Alias: "Count"},
-			{Func: store.AggCountColumn, Column: col("numberofemployees"), Alias: "ColumnCount"},
-			{Func: store.AggCountDistinct, Column: col("numberofemployees"), Alias: "Distinct"},
-			{Func: store.AggMax, Column: col("revenue"), Alias: "Maximum"},
-			{Func: store.AggMin, Column: col("createdon"), Alias: "Minimum"},
-			{Func: store.AggSum, Column: col("revenue"), Alias: "Sum"},
+		wantAgg: []model.Aggregate{
+			{Func: model.AggAvg, Column: col("numberofemployees"), Alias: "Average"},
+			{Func: model.AggCount, Alias: "Count"},
+			{Func: model.AggCountColumn, Column: col("numberofemployees"), Alias: "ColumnCount"},
+			{Func: model.AggCountDistinct, Column: col("numberofemployees"), Alias: "Distinct"},
+			{Func: model.AggMax, Column: col("revenue"), Alias: "Maximum"},
+			{Func: model.AggMin, Column: col("createdon"), Alias: "Minimum"},
+			{Func: model.AggSum, Column: col("revenue"), Alias: "Sum"},
 		},
 		wantCols: []OutputColumn{
-			{Key: "Average", Attr: attr("numberofemployees"), Alias: "Average", Aggregate: store.AggAvg},
-			{Key: "Count", Attr: attr("numberofemployees"), Alias: "Count", Aggregate: store.AggCount},
-			{Key: "ColumnCount", Attr: attr("numberofemployees"), Alias: "ColumnCount", Aggregate: store.AggCountColumn},
-			{Key: "Distinct", Attr: attr("numberofemployees"), Alias: "Distinct", Aggregate: store.AggCountDistinct},
-			{Key: "Maximum", Attr: attr("revenue"), Alias: "Maximum", Aggregate: store.AggMax},
-			{Key: "Minimum", Attr: attr("createdon"), Alias: "Minimum", Aggregate: store.AggMin},
-			{Key: "Sum", Attr: attr("revenue"), Alias: "Sum", Aggregate: store.AggSum},
+			{Key: "Average", Attr: attr("numberofemployees"), Alias: "Average", Aggregate: model.AggAvg},
+			{Key: "Count", Attr: attr("numberofemployees"), Alias: "Count", Aggregate: model.AggCount},
+			{Key: "ColumnCount", Attr: attr("numberofemployees"), Alias: "ColumnCount", Aggregate: model.AggCountColumn},
+			{Key: "Distinct", Attr: attr("numberofemployees"), Alias: "Distinct", Aggregate: model.AggCountDistinct},
+			{Key: "Maximum", Attr: attr("revenue"), Alias: "Maximum", Aggregate: model.AggMax},
+			{Key: "Minimum", Attr: attr("createdon"), Alias: "Minimum", Aggregate: model.AggMin},
+			{Key: "Sum", Attr: attr("revenue"), Alias: "Sum", Aggregate: model.AggSum},
 		}},
 	{name: "group by with order",
 		xml:       `<fetch aggregate='true'><entity name='account'><attribute name='numberofemployees' alias='Total' aggregate='sum' /><attribute name='address1_city' alias='City' groupby='true' /><order alias='City' descending='true' /></entity></fetch>`,
-		wantGroup: []store.GroupBy{{Column: col("address1_city"), Alias: "City"}},
-		wantAgg:   []store.Aggregate{{Func: store.AggSum, Column: col("numberofemployees"), Alias: "Total"}},
-		wantOrder: []store.Order{{Alias: "City", Desc: true}},
+		wantGroup: []model.GroupBy{{Column: col("address1_city"), Alias: "City"}},
+		wantAgg:   []model.Aggregate{{Func: model.AggSum, Column: col("numberofemployees"), Alias: "Total"}},
+		wantOrder: []model.Order{{Alias: "City", Desc: true}},
 		wantCols: []OutputColumn{
-			{Key: "Total", Attr: attr("numberofemployees"), Alias: "Total", Aggregate: store.AggSum},
+			{Key: "Total", Attr: attr("numberofemployees"), Alias: "Total", Aggregate: model.AggSum},
 			{Key: "City", Attr: attr("address1_city"), Alias: "City", GroupBy: true},
 		}},
 	{name: "date grouping, and group by without alias",
 		xml:       `<fetch aggregate='true'><entity name='account'><attribute name='createdon' alias='Year' groupby='true' dategrouping='year' /><attribute name='createdon' alias='FP' groupby='true' dategrouping='fiscal-period' usertimezone='false' /><attribute name='statecode' groupby='true' /><attribute name='accountid' alias='n' aggregate='count' /></entity></fetch>`,
-		wantGroup: []store.GroupBy{{Column: col("createdon"), Alias: "Year", DatePart: "year"}, {Column: col("createdon"), Alias: "FP", DatePart: "fiscal-period"}, {Column: col("statecode"), Alias: "statecode"}},
-		wantAgg:   []store.Aggregate{{Func: store.AggCount, Alias: "n"}},
+		wantGroup: []model.GroupBy{{Column: col("createdon"), Alias: "Year", DatePart: "year"}, {Column: col("createdon"), Alias: "FP", DatePart: "fiscal-period"}, {Column: col("statecode"), Alias: "statecode"}},
+		wantAgg:   []model.Aggregate{{Func: model.AggCount, Alias: "n"}},
 		wantCols: []OutputColumn{
 			{Key: "Year", Attr: attr("createdon"), Alias: "Year", GroupBy: true, DatePart: "year"},
 			{Key: "FP", Attr: attr("createdon"), Alias: "FP", GroupBy: true, DatePart: "fiscal-period"},
 			{Key: "statecode", Attr: attr("statecode"), Alias: "statecode", GroupBy: true},
-			{Key: "n", Attr: attr("accountid"), Alias: "n", Aggregate: store.AggCount},
+			{Key: "n", Attr: attr("accountid"), Alias: "n", Aggregate: model.AggCount},
 		}},
 	{name: "group by a linked column",
 		xml:       `<fetch aggregate='true'><entity name='account'><attribute name='revenue' alias='r' aggregate='sum' /><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='lastname' alias='ln' groupby='true' /><attribute name='numberofchildren' alias='kids' aggregate='max' /></link-entity><order alias='r' /></entity></fetch>`,
-		wantGroup: []store.GroupBy{{Column: lcol(&store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, "lastname"), Alias: "ln"}},
-		wantAgg: []store.Aggregate{{Func: store.AggSum, Column: col("revenue"), Alias: "r"},
-			{Func: store.AggMax, Column: lcol(&store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, "numberofchildren"), Alias: "kids"}},
-		wantOrder: []store.Order{{Alias: "r"}},
+		wantGroup: []model.GroupBy{{Column: lcol(&model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, "lastname"), Alias: "ln"}},
+		wantAgg: []model.Aggregate{{Func: model.AggSum, Column: col("revenue"), Alias: "r"},
+			{Func: model.AggMax, Column: lcol(&model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, "numberofchildren"), Alias: "kids"}},
+		wantOrder: []model.Order{{Alias: "r"}},
 		wantCols: []OutputColumn{
-			{Key: "r", Attr: attr("revenue"), Alias: "r", Aggregate: store.AggSum},
-			{Key: "ln", Link: &store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("lastname"), Alias: "ln", GroupBy: true},
-			{Key: "kids", Link: &store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("numberofchildren"), Alias: "kids", Aggregate: store.AggMax},
+			{Key: "r", Attr: attr("revenue"), Alias: "r", Aggregate: model.AggSum},
+			{Key: "ln", Link: &model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("lastname"), Alias: "ln", GroupBy: true},
+			{Key: "kids", Link: &model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("numberofchildren"), Alias: "kids", Aggregate: model.AggMax},
 		}},
 	{name: "aggregates only in a link",
 		xml:     `<fetch aggregate='true'><entity name='account'><link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'><attribute name='contactid' alias='n' aggregate='countcolumn' /></link-entity></entity></fetch>`,
-		wantAgg: []store.Aggregate{{Func: store.AggCountColumn, Column: lcol(&store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, "contactid"), Alias: "n"}},
+		wantAgg: []model.Aggregate{{Func: model.AggCountColumn, Column: lcol(&model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, "contactid"), Alias: "n"}},
 		wantCols: []OutputColumn{
-			{Key: "n", Link: &store.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("contactid"), Alias: "n", Aggregate: store.AggCountColumn},
+			{Key: "n", Link: &model.Link{Alias: "pc", Entity: ent("contact"), From: "contactid", To: "primarycontactid"}, Attr: attr("contactid"), Alias: "n", Aggregate: model.AggCountColumn},
 		}},
 }
 
@@ -415,17 +414,17 @@ func TestPagingCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos := &store.Position{Values: []any{"Contoso", nil}, ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", Page: 1}
-	inner := store.EncodePosition(first.Query, pos, "00000000-0000-0000-0000-000000000001")
+	pos := &model.Position{Values: []any{"Contoso", nil}, ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", Page: 1}
+	inner := EncodePosition(first.Query, pos, "00000000-0000-0000-0000-000000000001")
 	tests := []struct {
 		name     string
 		page     int
 		cookie   string
-		wantPos  *store.Position
+		wantPos  *model.Position
 		wantSkip int
 	}{
 		{"cookie for the page before", 2, inner, pos, 0},
-		{"annotation value", 2, store.PagingCookie(inner, 2), pos, 0},
+		{"annotation value", 2, PagingCookie(inner, 2), pos, 0},
 		{"cookie for another page", 3, inner, nil, 10},
 		{"no cookie", 2, "", nil, 5},
 		{"garbage", 2, "<cookie page='1'><name last='x' /></cookie>", nil, 5},

@@ -6,7 +6,7 @@ import (
 	"github.com/antchfx/xmlquery"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // scope is where a filter applies, and so what its unqualified columns name.
@@ -15,9 +15,9 @@ import (
 // the join's ON clause, with the link as scope), and a filtering link's filter an Exists filter
 // (with the related table as scope). In each, a column with no Link names the scope's table.
 type scope struct {
-	entity *store.Entity
+	entity *model.Entity
 	// join is the joined link whose filter this is (nil at the root and inside Exists).
-	join *store.Link
+	join *model.Link
 	root bool
 	// exists is set inside the filter of a filtering link; alias is then that link's alias, which
 	// its conditions may name.
@@ -32,7 +32,7 @@ var filterAttrs = []string{"type", "isquickfindfields", "hint", "overridequickfi
 
 // filter reads a filter element: its conditions, nested filters and filtering link-entities,
 // combined with and (the default) or or. An empty filter is no condition (nil).
-func (p *parser) filter(n *xmlquery.Node, s scope) (store.Expr, *dverr.Error) {
+func (p *parser) filter(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error) {
 	attrs, err := p.attrs(n, filterAttrs...)
 	if err != nil {
 		return nil, err
@@ -50,9 +50,9 @@ func (p *parser) filter(n *xmlquery.Node, s scope) (store.Expr, *dverr.Error) {
 	default:
 		return nil, fail(p.pos(n), codeInvalidFilter, "The filter type '%s' is not valid; use and or or.", t)
 	}
-	var terms []store.Expr
+	var terms []model.Expr
 	for _, c := range elements(n) {
-		var x store.Expr
+		var x model.Expr
 		var err *dverr.Error
 		switch c.Data {
 		case "condition":
@@ -85,21 +85,21 @@ func (p *parser) filter(n *xmlquery.Node, s scope) (store.Expr, *dverr.Error) {
 }
 
 // combine joins terms with and or or; no term is no condition, and one term stands alone.
-func combine(or bool, terms []store.Expr) store.Expr {
+func combine(or bool, terms []model.Expr) model.Expr {
 	switch {
 	case len(terms) == 0:
 		return nil
 	case len(terms) == 1:
 		return terms[0]
 	case or:
-		return store.Or{Terms: terms}
+		return model.Or{Terms: terms}
 	}
-	return store.And{Terms: terms}
+	return model.And{Terms: terms}
 }
 
 // resolve finds the table a condition names with entityname (empty: the scope's own table) and
 // the Link its columns carry in scope s.
-func (p *parser) resolve(n *xmlquery.Node, s scope, name string) (*store.Link, *store.Entity, *dverr.Error) {
+func (p *parser) resolve(n *xmlquery.Node, s scope, name string) (*model.Link, *model.Entity, *dverr.Error) {
 	if name == "" || s.exists && name == s.alias {
 		return nil, s.entity, nil
 	}
@@ -122,7 +122,7 @@ func (p *parser) resolve(n *xmlquery.Node, s scope, name string) (*store.Link, *
 }
 
 // column resolves a condition's column in scope s.
-func (p *parser) column(n *xmlquery.Node, s scope, entityName, attr string) (*store.Column, *store.Entity, *dverr.Error) {
+func (p *parser) column(n *xmlquery.Node, s scope, entityName, attr string) (*model.Column, *model.Entity, *dverr.Error) {
 	link, ent, err := p.resolve(n, s, entityName)
 	if err != nil {
 		return nil, nil, err
@@ -134,7 +134,7 @@ func (p *parser) column(n *xmlquery.Node, s scope, entityName, attr string) (*st
 	if !a.Stored() {
 		return nil, nil, fail(p.pos(n), codeInvalidArgument, "The column '%s' of '%s' can't be used in a condition: the emulator keeps no value for it.", attr, ent.LogicalName)
 	}
-	return &store.Column{Link: link, Attr: a}, ent, nil
+	return &model.Column{Link: link, Attr: a}, ent, nil
 }
 
 var conditionAttrs = []string{"attribute", "entityname", "operator", "value", "valueof", "alias", "aggregate", "rowaggregate", "uiname", "uitype", "uihidden"}
@@ -150,8 +150,8 @@ type cond struct {
 	p   *parser
 	n   *xmlquery.Node
 	op  string
-	col *store.Column
-	ent *store.Entity // the column's table, for messages
+	col *model.Column
+	ent *model.Entity // the column's table, for messages
 	// attr is the value attribute (nil when absent); list the value elements.
 	attr *valueText
 	list []valueText
@@ -160,7 +160,7 @@ type cond struct {
 func (c *cond) name() string { return c.ent.LogicalName + "." + c.col.Attr.LogicalName }
 
 // condition reads a condition element.
-func (p *parser) condition(n *xmlquery.Node, s scope) (store.Expr, *dverr.Error) {
+func (p *parser) condition(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error) {
 	attrs, err := p.attrs(n, conditionAttrs...)
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (p *parser) condition(n *xmlquery.Node, s scope) (store.Expr, *dverr.Error)
 
 // columnCompare compares the condition's column with another column of the same type: one of the
 // scope's table, or "alias.column" of a link-entity.
-func (c *cond) columnCompare(s scope, valueOf string) (store.Expr, *dverr.Error) {
+func (c *cond) columnCompare(s scope, valueOf string) (model.Expr, *dverr.Error) {
 	entityName, attr := "", valueOf
 	if i := strings.LastIndexByte(valueOf, '.'); i >= 0 {
 		entityName, attr = valueOf[:i], valueOf[i+1:]
@@ -229,7 +229,7 @@ func (c *cond) columnCompare(s scope, valueOf string) (store.Expr, *dverr.Error)
 	if family(l) != family(r) {
 		return nil, c.p.failf(c.n, codeInvalidArgument, "Column comparison needs columns of the same type: '%s' is %s and '%s.%s' is %s.", c.name(), l.Type, rent.LogicalName, r.LogicalName, r.Type)
 	}
-	return store.Compare{Left: c.col, Op: compareOps[c.op], Right: right}, nil
+	return model.Compare{Left: c.col, Op: compareOps[c.op], Right: right}, nil
 }
 
 func (p *parser) failf(n *xmlquery.Node, code, format string, args ...any) *dverr.Error {
@@ -237,15 +237,15 @@ func (p *parser) failf(n *xmlquery.Node, code, format string, args ...any) *dver
 }
 
 // family groups attribute types whose values compare with each other.
-func family(a *store.Attribute) string {
+func family(a *model.Attribute) string {
 	switch a.Type {
-	case store.TypeString, store.TypeMemo, store.TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		return "string"
-	case store.TypeInteger, store.TypeBigInt, store.TypePicklist, store.TypeState, store.TypeStatus:
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		return "integer"
-	case store.TypeMoney, store.TypeDecimal:
+	case model.TypeMoney, model.TypeDecimal:
 		return "decimal"
-	case store.TypeUniqueidentifier, store.TypeLookup, store.TypeCustomer, store.TypeOwner:
+	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		return "guid"
 	}
 	return string(a.Type)
@@ -330,8 +330,8 @@ func init() {
 	}
 }
 
-var compareOps = map[string]store.CompareOp{
-	"eq": store.Eq, "neq": store.Ne, "ne": store.Ne, "gt": store.Gt, "ge": store.Ge, "lt": store.Lt, "le": store.Le,
+var compareOps = map[string]model.CompareOp{
+	"eq": model.Eq, "neq": model.Ne, "ne": model.Ne, "gt": model.Gt, "ge": model.Ge, "lt": model.Lt, "le": model.Le,
 }
 
 var matchKinds = map[string]string{
@@ -340,7 +340,7 @@ var matchKinds = map[string]string{
 }
 
 // build makes the condition's expression.
-func (c *cond) build(kind int) (store.Expr, *dverr.Error) {
+func (c *cond) build(kind int) (model.Expr, *dverr.Error) {
 	a := c.col.Attr
 	if a.IsMultiSelect() && kind != opNull && kind != opContain {
 		return nil, c.errMultiSelect()
@@ -355,7 +355,7 @@ func (c *cond) build(kind int) (store.Expr, *dverr.Error) {
 		if err != nil {
 			return nil, err
 		}
-		return store.Compare{Left: c.col, Op: compareOps[c.op], Value: x}, nil
+		return model.Compare{Left: c.col, Op: compareOps[c.op], Value: x}, nil
 	case opMatch:
 		if family(a) != "string" {
 			return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with text columns; '%s' is of type %s.", c.op, c.name(), a.Type)
@@ -364,7 +364,7 @@ func (c *cond) build(kind int) (store.Expr, *dverr.Error) {
 		if err != nil {
 			return nil, err
 		}
-		return store.Match{Column: c.col, Kind: matchKinds[c.op], Pattern: v.text, Negate: strings.HasPrefix(c.op, "not-")}, nil
+		return model.Match{Column: c.col, Kind: matchKinds[c.op], Pattern: v.text, Negate: strings.HasPrefix(c.op, "not-")}, nil
 	case opList:
 		vals, err := c.values(0)
 		if err != nil {
@@ -376,7 +376,7 @@ func (c *cond) build(kind int) (store.Expr, *dverr.Error) {
 				return nil, err
 			}
 		}
-		return store.In{Column: c.col, Values: out, Negate: c.op == "not-in"}, nil
+		return model.In{Column: c.col, Values: out, Negate: c.op == "not-in"}, nil
 	case opBetween:
 		vals, err := c.values(2)
 		if err != nil {
@@ -391,20 +391,20 @@ func (c *cond) build(kind int) (store.Expr, *dverr.Error) {
 			return nil, err
 		}
 		if c.op == "not-between" {
-			return store.Or{Terms: []store.Expr{
-				store.Compare{Left: c.col, Op: store.Lt, Value: lo},
-				store.Compare{Left: c.col, Op: store.Gt, Value: hi},
+			return model.Or{Terms: []model.Expr{
+				model.Compare{Left: c.col, Op: model.Lt, Value: lo},
+				model.Compare{Left: c.col, Op: model.Gt, Value: hi},
 			}}, nil
 		}
-		return store.And{Terms: []store.Expr{
-			store.Compare{Left: c.col, Op: store.Ge, Value: lo},
-			store.Compare{Left: c.col, Op: store.Le, Value: hi},
+		return model.And{Terms: []model.Expr{
+			model.Compare{Left: c.col, Op: model.Ge, Value: lo},
+			model.Compare{Left: c.col, Op: model.Le, Value: hi},
 		}}, nil
 	case opNull:
 		if err := c.none(); err != nil {
 			return nil, err
 		}
-		return store.Null{Column: c.col, Negate: c.op == "not-null"}, nil
+		return model.Null{Column: c.col, Negate: c.op == "not-null"}, nil
 	case opUser:
 		if err := c.none(); err != nil {
 			return nil, err
@@ -421,15 +421,15 @@ func (c *cond) build(kind int) (store.Expr, *dverr.Error) {
 }
 
 // user builds the user, team and business unit operators.
-func (c *cond) user() (store.Expr, *dverr.Error) {
+func (c *cond) user() (model.Expr, *dverr.Error) {
 	a := c.col.Attr
 	env := c.p.env
 	if c.op == "eq-userlanguage" {
-		if a.Type != store.TypeInteger && !a.IsChoice() {
+		if a.Type != model.TypeInteger && !a.IsChoice() {
 			return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with whole-number and choice columns; '%s' is of type %s.", c.op, c.name(), a.Type)
 		}
 		// Every emulated user works in English (United States).
-		return store.Compare{Left: c.col, Op: store.Eq, Value: int64(1033)}, nil
+		return model.Compare{Left: c.col, Op: model.Eq, Value: int64(1033)}, nil
 	}
 	if family(a) != "guid" {
 		return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with lookup and unique identifier columns; '%s' is of type %s.", c.op, c.name(), a.Type)
@@ -437,13 +437,13 @@ func (c *cond) user() (store.Expr, *dverr.Error) {
 	switch c.op {
 	case "eq-userid", "eq-useroruserhierarchy":
 		// The emulated user manages nobody: their hierarchy is themselves.
-		return store.Compare{Left: c.col, Op: store.Eq, Value: strings.ToLower(env.UserID)}, nil
+		return model.Compare{Left: c.col, Op: model.Eq, Value: strings.ToLower(env.UserID)}, nil
 	case "ne-userid":
-		return store.Compare{Left: c.col, Op: store.Ne, Value: strings.ToLower(env.UserID)}, nil
+		return model.Compare{Left: c.col, Op: model.Ne, Value: strings.ToLower(env.UserID)}, nil
 	case "eq-businessid":
-		return store.Compare{Left: c.col, Op: store.Eq, Value: strings.ToLower(env.BusinessUnitID)}, nil
+		return model.Compare{Left: c.col, Op: model.Eq, Value: strings.ToLower(env.BusinessUnitID)}, nil
 	case "ne-businessid":
-		return store.Compare{Left: c.col, Op: store.Ne, Value: strings.ToLower(env.BusinessUnitID)}, nil
+		return model.Compare{Left: c.col, Op: model.Ne, Value: strings.ToLower(env.BusinessUnitID)}, nil
 	}
 	var ids []any
 	if c.op != "eq-userteams" {
@@ -452,12 +452,12 @@ func (c *cond) user() (store.Expr, *dverr.Error) {
 	for _, t := range env.TeamIDs {
 		ids = append(ids, strings.ToLower(t))
 	}
-	return store.In{Column: c.col, Values: ids}, nil
+	return model.In{Column: c.col, Values: ids}, nil
 }
 
 // containValues builds contain-values and not-contain-values on a multi-select choice column. The
 // values are option numbers, one per value element (a comma-separated list is also read).
-func (c *cond) containValues() (store.Expr, *dverr.Error) {
+func (c *cond) containValues() (model.Expr, *dverr.Error) {
 	if !c.col.Attr.IsMultiSelect() {
 		return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with multi-select choice columns; '%s' is of type %s.", c.op, c.name(), c.col.Attr.Type)
 	}
@@ -475,5 +475,5 @@ func (c *cond) containValues() (store.Expr, *dverr.Error) {
 			out = append(out, n)
 		}
 	}
-	return store.ContainValues{Column: c.col, Values: out, Negate: c.op == "not-contain-values"}, nil
+	return model.ContainValues{Column: c.col, Values: out, Negate: c.op == "not-contain-values"}, nil
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/antchfx/xmlquery"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 var linkAttrs = []string{"name", "from", "to", "alias", "link-type", "visible", "intersect", "enableprefiltering", "prefilterparametername"}
@@ -38,7 +38,7 @@ func isJoin(kind string) bool {
 // linkEnds resolves a link's table and its from (on the link's table) and to (on the parent's)
 // columns. When from or to is missing it is taken from the only relationship between the two
 // tables that fits what is given.
-func (p *parser) linkEnds(n *xmlquery.Node, attrs map[string]string, parent *store.Entity) (*store.Entity, string, string, *dverr.Error) {
+func (p *parser) linkEnds(n *xmlquery.Node, attrs map[string]string, parent *model.Entity) (*model.Entity, string, string, *dverr.Error) {
 	name := attrs["name"]
 	if name == "" {
 		return nil, "", "", fail(p.pos(n), codeNoEntity, "The link-entity element needs the name of a table.")
@@ -56,9 +56,9 @@ func (p *parser) linkEnds(n *xmlquery.Node, attrs map[string]string, parent *sto
 			}
 			var c [2]string
 			switch nav.Kind {
-			case store.NavSingle:
+			case model.NavSingle:
 				c = [2]string{ent.PrimaryIDAttribute, nav.Attribute}
-			case store.NavCollection:
+			case model.NavCollection:
 				c = [2]string{nav.Attribute, parent.PrimaryIDAttribute}
 			default:
 				continue
@@ -88,7 +88,7 @@ func (p *parser) linkEnds(n *xmlquery.Node, attrs map[string]string, parent *sto
 
 // exists reads a link-entity of a type that only filters (any, not any, all, not all, exists,
 // in) into a test on related rows, in scope s (the table the link hangs from).
-func (p *parser) exists(n *xmlquery.Node, s scope, kind string) (store.Expr, *dverr.Error) {
+func (p *parser) exists(n *xmlquery.Node, s scope, kind string) (model.Expr, *dverr.Error) {
 	attrs, err := p.attrs(n, linkAttrs...)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (p *parser) exists(n *xmlquery.Node, s scope, kind string) (store.Expr, *dv
 	if err != nil {
 		return nil, err
 	}
-	var filter store.Expr
+	var filter model.Expr
 	if body != nil {
 		inner := scope{entity: nav.TargetEntity, exists: true, alias: p.linkAlias[body], limit: s.limit}
 		if filter, err = p.related(body, inner); err != nil {
@@ -119,16 +119,16 @@ func (p *parser) exists(n *xmlquery.Node, s scope, kind string) (store.Expr, *dv
 	}
 	switch kind {
 	case "not any":
-		return store.Exists{Nav: nav, Filter: filter, Negate: true}, nil
+		return model.Exists{Nav: nav, Filter: filter, Negate: true}, nil
 	case "all":
 		// Dataverse: related rows exist, and none of them matches the link's filter.
-		return store.And{Terms: []store.Expr{
-			store.Exists{Nav: nav},
-			store.Exists{Nav: nav, Filter: filter, Negate: true},
+		return model.And{Terms: []model.Expr{
+			model.Exists{Nav: nav},
+			model.Exists{Nav: nav, Filter: filter, Negate: true},
 		}}, nil
 	}
 	// any, exists, in, and "not all", which Dataverse documents as equivalent to any.
-	return store.Exists{Nav: nav, Filter: filter}, nil
+	return model.Exists{Nav: nav, Filter: filter}, nil
 }
 
 // relation finds the navigation property a filtering link follows from parent, and the element
@@ -138,20 +138,20 @@ func (p *parser) exists(n *xmlquery.Node, s scope, kind string) (store.Expr, *dv
 // lookup of the related table to the parent's key is the 1:N one. A link to the intersect table of
 // an N:N relationship, on the parent's intersect column, is that relationship: the related rows
 // are those of the other table, reached by the one link-entity nested in it.
-func (p *parser) relation(n *xmlquery.Node, parent, ent *store.Entity, from, to string) (*store.Nav, *xmlquery.Node, *dverr.Error) {
+func (p *parser) relation(n *xmlquery.Node, parent, ent *model.Entity, from, to string) (*model.Nav, *xmlquery.Node, *dverr.Error) {
 	for _, nav := range parent.Navs() {
 		if nav.TargetEntity != ent {
 			continue
 		}
 		switch {
-		case nav.Kind == store.NavSingle && from == ent.PrimaryIDAttribute && to == nav.Attribute,
-			nav.Kind == store.NavCollection && from == nav.Attribute && to == parent.PrimaryIDAttribute:
+		case nav.Kind == model.NavSingle && from == ent.PrimaryIDAttribute && to == nav.Attribute,
+			nav.Kind == model.NavCollection && from == nav.Attribute && to == parent.PrimaryIDAttribute:
 			return nav, n, nil
 		}
 	}
 	for _, nav := range parent.Navs() {
 		r := nav.Relationship
-		if nav.Kind != store.NavManyToMany || r.IntersectEntity != ent.LogicalName || to != parent.PrimaryIDAttribute {
+		if nav.Kind != model.NavManyToMany || r.IntersectEntity != ent.LogicalName || to != parent.PrimaryIDAttribute {
 			continue
 		}
 		mine, theirs := r.Entity1IntersectAttribute, r.Entity2IntersectAttribute
@@ -199,10 +199,10 @@ func (p *parser) relation(n *xmlquery.Node, parent, ent *store.Entity, from, to 
 // related reads the filters and nested links of a filtering link-entity, about the related rows.
 // Nested inner links (and the filtering types) become nested tests; outer links, which cannot
 // restrict the related rows, are dropped.
-func (p *parser) related(n *xmlquery.Node, s scope) (store.Expr, *dverr.Error) {
-	var terms []store.Expr
+func (p *parser) related(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error) {
+	var terms []model.Expr
 	for _, c := range elements(n) {
-		var x store.Expr
+		var x model.Expr
 		var err *dverr.Error
 		switch c.Data {
 		case "filter":

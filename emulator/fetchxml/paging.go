@@ -4,11 +4,11 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // ApplyPaging positions the query at f.Page. A paging cookie written for the page before
-// (store.EncodePosition for this query, with page = f.Page-1) sets Query.After, so that the page
+// (EncodePosition for this query, with page = f.Page-1) sets Query.After, so that the page
 // starts right after the last row of the previous one however rows changed since. Otherwise the
 // page is reached by number: Skip, and Query.Offset, are (Page-1)*Count rows, as Dataverse's
 // simple paging does. A cookie that does not fit (another query's, another page's, or not a
@@ -35,7 +35,7 @@ func (f *Fetch) ApplyPaging() {
 // decodeCookie reads a paging cookie in the form FetchXML's paging-cookie attribute takes (the
 // inner <cookie page="1">...</cookie>), and also the forms clients sometimes pass on instead: still
 // URL-encoded, or the whole fetchxmlpagingcookie annotation value.
-func decodeCookie(q *store.Query, cookie string) *store.Position {
+func decodeCookie(q *model.Query, cookie string) *model.Position {
 	c := strings.TrimSpace(cookie)
 	for i := 0; i < 2 && strings.HasPrefix(strings.ToLower(c), "%3c"); i++ {
 		u, err := url.QueryUnescape(c)
@@ -44,11 +44,11 @@ func decodeCookie(q *store.Query, cookie string) *store.Position {
 		}
 		c = u
 	}
-	if pos, err := store.DecodePosition(q, c); err == nil {
+	if pos, err := DecodePosition(q, c); err == nil {
 		return pos
 	}
-	if inner, _, err := store.ParsePagingCookie(c); err == nil {
-		if pos, err := store.DecodePosition(q, inner); err == nil {
+	if inner, _, err := ParsePagingCookie(c); err == nil {
+		if pos, err := DecodePosition(q, inner); err == nil {
 			return pos
 		}
 	}

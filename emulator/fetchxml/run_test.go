@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -28,22 +29,22 @@ func seededStore(t *testing.T) *store.Store {
 	s := testStore(t)
 	err := s.Write(context.Background(), func(tx *store.Tx) error {
 		sch := tx.Schema()
-		e := func(name string) *store.Entity { x, _ := sch.Entity(name); return x }
+		e := func(name string) *model.Entity { x, _ := sch.Entity(name); return x }
 		rows := []struct {
 			entity string
-			row    store.Row
+			row    model.Row
 		}{
-			{"contact", store.Row{"contactid": id("c1"), "fullname": "Ann Smith", "lastname": "Smith", "parentcustomerid": store.Lookup{ID: id("a1"), Entity: "account"}}},
-			{"contact", store.Row{"contactid": id("c2"), "fullname": "Bob Jones", "lastname": "Jones", "parentcustomerid": store.Lookup{ID: id("a1"), Entity: "account"}}},
-			{"contact", store.Row{"contactid": id("c3"), "fullname": "Cy Smith", "lastname": "Smith", "parentcustomerid": store.Lookup{ID: id("a2"), Entity: "account"}}},
-			{"account", store.Row{"accountid": id("a1"), "name": "Alpha", "numberofemployees": int64(10), "primarycontactid": store.Lookup{ID: id("c1"), Entity: "contact"}}},
-			{"account", store.Row{"accountid": id("a2"), "name": "Beta", "numberofemployees": int64(20)}},
-			{"account", store.Row{"accountid": id("a3"), "name": "Gamma", "numberofemployees": int64(30)}},
-			{"task", store.Row{"activityid": id("t1"), "subject": "Call", "regardingobjectid": store.Lookup{ID: id("a1"), Entity: "account"}}},
-			{"task", store.Row{"activityid": id("t2"), "subject": "Email", "regardingobjectid": store.Lookup{ID: id("a1"), Entity: "account"}}},
-			{"task", store.Row{"activityid": id("t3"), "subject": "Call", "regardingobjectid": store.Lookup{ID: id("a2"), Entity: "account"}}},
-			{"lead", store.Row{"leadid": id("l1"), "fullname": "Lee", "subject": "Expo"}},
-			{"lead", store.Row{"leadid": id("l2"), "fullname": "Lou", "subject": "Other"}},
+			{"contact", model.Row{"contactid": id("c1"), "fullname": "Ann Smith", "lastname": "Smith", "parentcustomerid": model.Lookup{ID: id("a1"), Entity: "account"}}},
+			{"contact", model.Row{"contactid": id("c2"), "fullname": "Bob Jones", "lastname": "Jones", "parentcustomerid": model.Lookup{ID: id("a1"), Entity: "account"}}},
+			{"contact", model.Row{"contactid": id("c3"), "fullname": "Cy Smith", "lastname": "Smith", "parentcustomerid": model.Lookup{ID: id("a2"), Entity: "account"}}},
+			{"account", model.Row{"accountid": id("a1"), "name": "Alpha", "numberofemployees": int64(10), "primarycontactid": model.Lookup{ID: id("c1"), Entity: "contact"}}},
+			{"account", model.Row{"accountid": id("a2"), "name": "Beta", "numberofemployees": int64(20)}},
+			{"account", model.Row{"accountid": id("a3"), "name": "Gamma", "numberofemployees": int64(30)}},
+			{"task", model.Row{"activityid": id("t1"), "subject": "Call", "regardingobjectid": model.Lookup{ID: id("a1"), Entity: "account"}}},
+			{"task", model.Row{"activityid": id("t2"), "subject": "Email", "regardingobjectid": model.Lookup{ID: id("a1"), Entity: "account"}}},
+			{"task", model.Row{"activityid": id("t3"), "subject": "Call", "regardingobjectid": model.Lookup{ID: id("a2"), Entity: "account"}}},
+			{"lead", model.Row{"leadid": id("l1"), "fullname": "Lee", "subject": "Expo"}},
+			{"lead", model.Row{"leadid": id("l2"), "fullname": "Lou", "subject": "Other"}},
 		}
 		for _, r := range rows {
 			if _, err := tx.Insert(e(r.entity), r.row); err != nil {
@@ -147,7 +148,7 @@ func TestCookieWalk(t *testing.T) {
 			if !res.More {
 				return names
 			}
-			cookie = store.EncodePosition(f.Query, res.Next, res.Rows[0].ID)
+			cookie = EncodePosition(f.Query, res.Next, res.Rows[0].ID)
 		}
 		t.Fatal("paging did not end")
 		return nil

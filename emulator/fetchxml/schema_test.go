@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
@@ -95,25 +96,25 @@ var testRelationshipDocs = []string{
 	`{"SchemaName":"accountleads_association","RelationshipType":"ManyToManyRelationship","Entity1LogicalName":"account","Entity2LogicalName":"lead","IntersectEntityName":"accountleads","Entity1IntersectAttribute":"accountid","Entity2IntersectAttribute":"leadid","Entity1NavigationPropertyName":"accountleads_association","Entity2NavigationPropertyName":"accountleads_association"}`,
 }
 
-func testSchema(tb testing.TB) *store.Schema {
+func testSchema(tb testing.TB) *model.Schema {
 	tb.Helper()
-	var ents []*store.Entity
+	var ents []*model.Entity
 	for _, d := range testEntityDocs {
-		e, err := store.ParseEntity(json.RawMessage(d))
+		e, err := model.ParseEntity(json.RawMessage(d))
 		if err != nil {
 			tb.Fatal(err)
 		}
 		ents = append(ents, e)
 	}
-	var rels []*store.Relationship
+	var rels []*model.Relationship
 	for _, d := range testRelationshipDocs {
-		r, err := store.ParseRelationship(json.RawMessage(d))
+		r, err := model.ParseRelationship(json.RawMessage(d))
 		if err != nil {
 			tb.Fatal(err)
 		}
 		rels = append(rels, r)
 	}
-	sch, err := store.NewSchema(ents, rels, 1)
+	sch, err := model.NewSchema(ents, rels, 1)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -152,19 +153,19 @@ var testEnv = Env{
 
 // queryOpts compare metadata by name, so that expectations can use bare stand-ins.
 var queryOpts = cmp.Options{
-	cmp.Comparer(func(a, b *store.Attribute) bool {
+	cmp.Comparer(func(a, b *model.Attribute) bool {
 		if a == nil || b == nil {
 			return a == b
 		}
 		return a.LogicalName == b.LogicalName
 	}),
-	cmp.Comparer(func(a, b *store.Entity) bool {
+	cmp.Comparer(func(a, b *model.Entity) bool {
 		if a == nil || b == nil {
 			return a == b
 		}
 		return a.LogicalName == b.LogicalName
 	}),
-	cmp.Comparer(func(a, b *store.Nav) bool {
+	cmp.Comparer(func(a, b *model.Nav) bool {
 		if a == nil || b == nil {
 			return a == b
 		}
@@ -174,30 +175,30 @@ var queryOpts = cmp.Options{
 
 // Stand-ins for expectations.
 
-func attr(name string) *store.Attribute { return &store.Attribute{LogicalName: name} }
+func attr(name string) *model.Attribute { return &model.Attribute{LogicalName: name} }
 
-func attrs(names ...string) []*store.Attribute {
-	out := []*store.Attribute{}
+func attrs(names ...string) []*model.Attribute {
+	out := []*model.Attribute{}
 	for _, n := range names {
 		out = append(out, attr(n))
 	}
 	return out
 }
 
-func ent(name string) *store.Entity { return &store.Entity{LogicalName: name} }
+func ent(name string) *model.Entity { return &model.Entity{LogicalName: name} }
 
-func nav(name string) *store.Nav { return &store.Nav{Name: name} }
+func nav(name string) *model.Nav { return &model.Nav{Name: name} }
 
-func col(name string) *store.Column { return &store.Column{Attr: attr(name)} }
+func col(name string) *model.Column { return &model.Column{Attr: attr(name)} }
 
-func lcol(l *store.Link, name string) *store.Column { return &store.Column{Link: l, Attr: attr(name)} }
+func lcol(l *model.Link, name string) *model.Column { return &model.Column{Link: l, Attr: attr(name)} }
 
-func cmpx(c *store.Column, op store.CompareOp, v any) store.Compare {
-	return store.Compare{Left: c, Op: op, Value: v}
+func cmpx(c *model.Column, op model.CompareOp, v any) model.Compare {
+	return model.Compare{Left: c, Op: op, Value: v}
 }
 
-func and(terms ...store.Expr) store.And { return store.And{Terms: terms} }
-func or(terms ...store.Expr) store.Or   { return store.Or{Terms: terms} }
+func and(terms ...model.Expr) model.And { return model.And{Terms: terms} }
+func or(terms ...model.Expr) model.Or   { return model.Or{Terms: terms} }
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
@@ -205,8 +206,8 @@ func at(y int, m time.Month, d, h, mi int) time.Time {
 	return time.Date(y, m, d, h, mi, 0, 0, time.UTC)
 }
 
-func dec(s string, scale int) store.Decimal {
-	d, err := store.ParseDecimal(s, scale)
+func dec(s string, scale int) model.Decimal {
+	d, err := model.ParseDecimal(s, scale)
 	if err != nil {
 		panic(err)
 	}

@@ -2,14 +2,15 @@ package fetchxml
 
 import (
 	"errors"
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/daterange"
+	"github.com/dynlocal/dynlocal/emulator/model"
+
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // Messages of the .NET exceptions Dataverse quotes when a condition value does not convert.
@@ -30,16 +31,16 @@ func (c *cond) convert(v valueText) (any, *dverr.Error) {
 	a := c.col.Attr
 	t := strings.TrimSpace(v.text)
 	switch {
-	case a.IsLookup() || a.Type == store.TypeUniqueidentifier:
+	case a.IsLookup() || a.Type == model.TypeUniqueidentifier:
 		if g, ok := parseGUID(t); ok {
 			return g, nil
 		}
 		return nil, c.errConvert(v, "FormatException", "System.Guid", msgGUID)
-	case a.Type == store.TypeString || a.Type == store.TypeMemo || a.Type == store.TypeEntityName:
+	case a.Type == model.TypeString || a.Type == model.TypeMemo || a.Type == model.TypeEntityName:
 		return v.text, nil
-	case a.Type == store.TypeInteger || a.IsChoice():
+	case a.Type == model.TypeInteger || a.IsChoice():
 		return c.int32(v)
-	case a.Type == store.TypeBigInt:
+	case a.Type == model.TypeBigInt:
 		n, err := strconv.ParseInt(t, 10, 64)
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
@@ -48,7 +49,7 @@ func (c *cond) convert(v valueText) (any, *dverr.Error) {
 			return nil, c.errConvert(v, "FormatException", "System.Int64", msgFormat)
 		}
 		return n, nil
-	case a.Type == store.TypeDouble:
+	case a.Type == model.TypeDouble:
 		f, err := strconv.ParseFloat(t, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			if errors.Is(err, strconv.ErrRange) {
@@ -57,16 +58,16 @@ func (c *cond) convert(v valueText) (any, *dverr.Error) {
 			return nil, c.errConvert(v, "FormatException", "System.Double", msgFormat)
 		}
 		return f, nil
-	case a.Type == store.TypeMoney || a.Type == store.TypeDecimal:
-		d, err := store.ParseDecimal(t, a.Scale())
+	case a.Type == model.TypeMoney || a.Type == model.TypeDecimal:
+		d, err := model.ParseDecimal(t, a.Scale())
 		if err != nil {
-			if errors.Is(err, store.ErrDecimalRange) {
+			if errors.Is(err, model.ErrDecimalRange) {
 				return nil, c.errConvert(v, "OverflowException", "System.Decimal", "Value was either too large or too small for a Decimal.")
 			}
 			return nil, c.errConvert(v, "FormatException", "System.Decimal", msgFormat)
 		}
 		return d, nil
-	case a.Type == store.TypeBoolean:
+	case a.Type == model.TypeBoolean:
 		switch strings.ToLower(t) {
 		case "true", "1":
 			return true, nil
@@ -74,7 +75,7 @@ func (c *cond) convert(v valueText) (any, *dverr.Error) {
 			return false, nil
 		}
 		return nil, c.errConvert(v, "FormatException", "System.Boolean", msgBoolean)
-	case a.Type == store.TypeDateTime:
+	case a.Type == model.TypeDateTime:
 		d, ok := parseDate(t)
 		if !ok {
 			return nil, c.errConvert(v, "FormatException", "System.DateTime", msgDate)
@@ -159,7 +160,7 @@ func parseDate(s string) (time.Time, bool) {
 }
 
 // dateValue is a time as the column keeps it: UTC, and midnight for date-only columns.
-func dateValue(a *store.Attribute, t time.Time) time.Time {
+func dateValue(a *model.Attribute, t time.Time) time.Time {
 	t = t.UTC()
 	if a.Format == "DateOnly" {
 		return daterange.Midnight(t)

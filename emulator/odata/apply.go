@@ -4,17 +4,17 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // Apply is a parsed $apply.
 type Apply struct {
 	// Filter is the conjunction of the filter transformations; nil when there are none.
-	Filter store.Expr
+	Filter model.Expr
 	// GroupBy are the grouping properties, keyed by alias.
-	GroupBy []store.GroupBy
+	GroupBy []model.GroupBy
 	// Aggregates are the aggregate values, keyed by alias.
-	Aggregates []store.Aggregate
+	Aggregates []model.Aggregate
 }
 
 // ParseApply parses $apply for entity e: the subset of OData data aggregation Dataverse supports.
@@ -27,7 +27,7 @@ type Apply struct {
 // <target table>_<column>, as Dataverse names it (groupby((primarycontactid/fullname)) yields
 // contact_fullname). Grouping by a date and time column is rejected, as Dataverse does.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/aggregate-data
-func ParseApply(sch *store.Schema, e *store.Entity, text string, aliases map[string]string, env Env) (*Apply, error) {
+func ParseApply(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) (*Apply, error) {
 	p, err := newParser(text)
 	if err != nil {
 		return nil, err
@@ -211,18 +211,18 @@ func (p *parser) aggregates() ([]aggSpec, *dverr.Error) {
 	}
 }
 
-var aggregateFuncs = map[string]store.AggregateFunc{
-	"sum":           store.AggSum,
-	"average":       store.AggAvg,
-	"min":           store.AggMin,
-	"max":           store.AggMax,
-	"countdistinct": store.AggCountDistinct,
+var aggregateFuncs = map[string]model.AggregateFunc{
+	"sum":           model.AggSum,
+	"average":       model.AggAvg,
+	"min":           model.AggMin,
+	"max":           model.AggMax,
+	"countdistinct": model.AggCountDistinct,
 }
 
 // apply binds parsed transformations.
 func (b *binder) apply(ts []transformation) (*Apply, *dverr.Error) {
 	out := &Apply{}
-	var filters []store.Expr
+	var filters []model.Expr
 	grouped := false
 	aliases := map[string]bool{}
 	for _, tr := range ts {
@@ -260,7 +260,7 @@ func (b *binder) apply(ts []transformation) (*Apply, *dverr.Error) {
 	case 1:
 		out.Filter = filters[0]
 	default:
-		out.Filter = store.And{Terms: filters}
+		out.Filter = model.And{Terms: filters}
 	}
 	return out, nil
 }
@@ -281,14 +281,14 @@ func (b *binder) property(n node, what string) (operand, *dverr.Error) {
 	return o, nil
 }
 
-func (b *binder) groupBy(n node, aliases map[string]bool) (store.GroupBy, *dverr.Error) {
+func (b *binder) groupBy(n node, aliases map[string]bool) (model.GroupBy, *dverr.Error) {
 	o, err := b.property(n, "grouped by")
 	if err != nil {
-		return store.GroupBy{}, err
+		return model.GroupBy{}, err
 	}
 	a := o.col.Attr
-	if a.Type == store.TypeDateTime {
-		return store.GroupBy{}, dverr.BadRequest("Grouping by the date and time column '%s' is not supported in $apply.", a.LogicalName).At(o.pos)
+	if a.Type == model.TypeDateTime {
+		return model.GroupBy{}, dverr.BadRequest("Grouping by the date and time column '%s' is not supported in $apply.", a.LogicalName).At(o.pos)
 	}
 	alias := a.LogicalName
 	if a.IsLookup() {
@@ -298,30 +298,30 @@ func (b *binder) groupBy(n node, aliases map[string]bool) (store.GroupBy, *dverr
 		alias = o.col.Path[k-1].Target + "_" + a.LogicalName
 	}
 	if aliases[alias] {
-		return store.GroupBy{}, dverr.BadRequest("The property '%s' is grouped by more than once.", alias).At(o.pos)
+		return model.GroupBy{}, dverr.BadRequest("The property '%s' is grouped by more than once.", alias).At(o.pos)
 	}
 	aliases[alias] = true
-	return store.GroupBy{Column: o.col, Alias: alias}, nil
+	return model.GroupBy{Column: o.col, Alias: alias}, nil
 }
 
-func (b *binder) aggregate(s aggSpec, aliases map[string]bool) (store.Aggregate, *dverr.Error) {
-	ag := store.Aggregate{Func: store.AggCount, Alias: s.alias.text}
+func (b *binder) aggregate(s aggSpec, aliases map[string]bool) (model.Aggregate, *dverr.Error) {
+	ag := model.Aggregate{Func: model.AggCount, Alias: s.alias.text}
 	if !s.count {
 		o, err := b.property(s.expr, "aggregated")
 		if err != nil {
-			return store.Aggregate{}, err
+			return model.Aggregate{}, err
 		}
 		f, ok := aggregateFuncs[s.method.text]
 		if !ok {
-			return store.Aggregate{}, dverr.BadRequest("The aggregation method '%s' is not supported; use sum, average, min, max or countdistinct.", s.method.text).At(s.method.pos)
+			return model.Aggregate{}, dverr.BadRequest("The aggregation method '%s' is not supported; use sum, average, min, max or countdistinct.", s.method.text).At(s.method.pos)
 		}
 		if err := checkAggregate(s.method.text, o); err != nil {
-			return store.Aggregate{}, err
+			return model.Aggregate{}, err
 		}
 		ag.Func, ag.Column = f, o.col
 	}
 	if aliases[ag.Alias] {
-		return store.Aggregate{}, dverr.BadRequest("The alias '%s' is used more than once.", ag.Alias).At(s.alias.pos)
+		return model.Aggregate{}, dverr.BadRequest("The alias '%s' is used more than once.", ag.Alias).At(s.alias.pos)
 	}
 	aliases[ag.Alias] = true
 	return ag, nil
@@ -331,14 +331,14 @@ func (b *binder) aggregate(s aggSpec, aliases map[string]bool) (store.Aggregate,
 // numbers, min and max numbers and dates, countdistinct anything.
 func checkAggregate(method string, o operand) *dverr.Error {
 	a := o.col.Attr
-	numeric := a.Type == store.TypeInteger || a.Type == store.TypeBigInt || a.Type == store.TypeDecimal ||
-		a.Type == store.TypeMoney || a.Type == store.TypeDouble
+	numeric := a.Type == model.TypeInteger || a.Type == model.TypeBigInt || a.Type == model.TypeDecimal ||
+		a.Type == model.TypeMoney || a.Type == model.TypeDouble
 	ok := true
 	switch method {
 	case "sum", "average":
 		ok = numeric
 	case "min", "max":
-		ok = numeric || a.Type == store.TypeDateTime
+		ok = numeric || a.Type == model.TypeDateTime
 	}
 	if !ok {
 		return dverr.BadRequest("The aggregation method '%s' cannot be applied to '%s' of type %s.", method, a.LogicalName, edmType(a)).At(o.pos)

@@ -3,9 +3,8 @@ package odata
 import (
 	"testing"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 type applyTest struct {
@@ -18,40 +17,40 @@ type applyTest struct {
 }
 
 var applyTests = []applyTest{
-	{name: "groupby", in: "groupby((statecode))", want: &Apply{GroupBy: []store.GroupBy{{Column: col("statecode"), Alias: "statecode"}}}},
-	{name: "groupby several", in: "groupby((name, accountcategorycode))", want: &Apply{GroupBy: []store.GroupBy{{Column: col("name"), Alias: "name"}, {Column: col("accountcategorycode"), Alias: "accountcategorycode"}}}},
+	{name: "groupby", in: "groupby((statecode))", want: &Apply{GroupBy: []model.GroupBy{{Column: col("statecode"), Alias: "statecode"}}}},
+	{name: "groupby several", in: "groupby((name, accountcategorycode))", want: &Apply{GroupBy: []model.GroupBy{{Column: col("name"), Alias: "name"}, {Column: col("accountcategorycode"), Alias: "accountcategorycode"}}}},
 	{name: "groupby with aggregates", in: "groupby((accountcategorycode),aggregate(revenue with sum as total,$count as count))", want: &Apply{
-		GroupBy:    []store.GroupBy{{Column: col("accountcategorycode"), Alias: "accountcategorycode"}},
-		Aggregates: []store.Aggregate{{Func: store.AggSum, Column: col("revenue"), Alias: "total"}, {Func: store.AggCount, Alias: "count"}},
+		GroupBy:    []model.GroupBy{{Column: col("accountcategorycode"), Alias: "accountcategorycode"}},
+		Aggregates: []model.Aggregate{{Func: model.AggSum, Column: col("revenue"), Alias: "total"}, {Func: model.AggCount, Alias: "count"}},
 	}},
-	{name: "average", in: "aggregate(revenue with average as avg)", want: &Apply{Aggregates: []store.Aggregate{{Func: store.AggAvg, Column: col("revenue"), Alias: "avg"}}}},
-	{name: "count", in: "aggregate($count as count)", want: &Apply{Aggregates: []store.Aggregate{{Func: store.AggCount, Alias: "count"}}}},
-	{name: "min max countdistinct", in: "aggregate(revenue with min as lo, revenue with max as hi, numberofemployees with countdistinct as n, createdon with max as latest)", want: &Apply{Aggregates: []store.Aggregate{
-		{Func: store.AggMin, Column: col("revenue"), Alias: "lo"},
-		{Func: store.AggMax, Column: col("revenue"), Alias: "hi"},
-		{Func: store.AggCountDistinct, Column: col("numberofemployees"), Alias: "n"},
-		{Func: store.AggMax, Column: col("createdon"), Alias: "latest"},
+	{name: "average", in: "aggregate(revenue with average as avg)", want: &Apply{Aggregates: []model.Aggregate{{Func: model.AggAvg, Column: col("revenue"), Alias: "avg"}}}},
+	{name: "count", in: "aggregate($count as count)", want: &Apply{Aggregates: []model.Aggregate{{Func: model.AggCount, Alias: "count"}}}},
+	{name: "min max countdistinct", in: "aggregate(revenue with min as lo, revenue with max as hi, numberofemployees with countdistinct as n, createdon with max as latest)", want: &Apply{Aggregates: []model.Aggregate{
+		{Func: model.AggMin, Column: col("revenue"), Alias: "lo"},
+		{Func: model.AggMax, Column: col("revenue"), Alias: "hi"},
+		{Func: model.AggCountDistinct, Column: col("numberofemployees"), Alias: "n"},
+		{Func: model.AggMax, Column: col("createdon"), Alias: "latest"},
 	}}},
 	{name: "filter then groupby", in: "filter(name eq 'x')/groupby((accountcategorycode))", want: &Apply{
-		Filter:  cmpx(col("name"), store.Eq, "x"),
-		GroupBy: []store.GroupBy{{Column: col("accountcategorycode"), Alias: "accountcategorycode"}},
+		Filter:  cmpx(col("name"), model.Eq, "x"),
+		GroupBy: []model.GroupBy{{Column: col("accountcategorycode"), Alias: "accountcategorycode"}},
 	}},
 	{name: "two filters", in: "filter(name ne null)/filter(revenue gt 5)/aggregate($count as c)", want: &Apply{
-		Filter:     and(store.Null{Column: col("name"), Negate: true}, cmpx(col("revenue"), store.Gt, store.Decimal{Unscaled: 50000, Scale: 4})),
-		Aggregates: []store.Aggregate{{Func: store.AggCount, Alias: "c"}},
+		Filter:     and(model.Null{Column: col("name"), Negate: true}, cmpx(col("revenue"), model.Gt, model.Decimal{Unscaled: 50000, Scale: 4})),
+		Aggregates: []model.Aggregate{{Func: model.AggCount, Alias: "c"}},
 	}},
-	{name: "filter alone", in: "filter(Account_Tasks/any())", want: &Apply{Filter: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}}}},
+	{name: "filter alone", in: "filter(Account_Tasks/any())", want: &Apply{Filter: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}}}},
 	{name: "filter with alias and function", in: "filter(name eq @p1 and " + crm + "ThisYear(PropertyName='createdon'))/aggregate($count as c)", aliases: map[string]string{"@p1": "'x'"}, want: &Apply{
-		Filter:     and(cmpx(col("name"), store.Eq, "x"), cmpx(col("createdon"), store.Ge, day(2024, 1, 1)), cmpx(col("createdon"), store.Lt, day(2025, 1, 1))),
-		Aggregates: []store.Aggregate{{Func: store.AggCount, Alias: "c"}},
+		Filter:     and(cmpx(col("name"), model.Eq, "x"), cmpx(col("createdon"), model.Ge, day(2024, 1, 1)), cmpx(col("createdon"), model.Lt, day(2025, 1, 1))),
+		Aggregates: []model.Aggregate{{Func: model.AggCount, Alias: "c"}},
 	}},
 	{name: "groupby navigation path", in: "groupby((primarycontactid/fullname),aggregate($count as count))", want: &Apply{
-		GroupBy:    []store.GroupBy{{Column: col("primarycontactid", "fullname"), Alias: "contact_fullname"}},
-		Aggregates: []store.Aggregate{{Func: store.AggCount, Alias: "count"}},
+		GroupBy:    []model.GroupBy{{Column: col("primarycontactid", "fullname"), Alias: "contact_fullname"}},
+		Aggregates: []model.Aggregate{{Func: model.AggCount, Alias: "count"}},
 	}},
-	{name: "groupby multi-level path", in: "groupby((primarycontactid/createdby/fullname))", want: &Apply{GroupBy: []store.GroupBy{{Column: col("primarycontactid", "createdby", "fullname"), Alias: "systemuser_fullname"}}}},
-	{name: "groupby lookup value", in: "groupby((_primarycontactid_value))", want: &Apply{GroupBy: []store.GroupBy{{Column: col("primarycontactid"), Alias: "_primarycontactid_value"}}}},
-	{name: "aggregate through a path", in: "aggregate(primarycontactid/numberofchildren with sum as kids)", want: &Apply{Aggregates: []store.Aggregate{{Func: store.AggSum, Column: col("primarycontactid", "numberofchildren"), Alias: "kids"}}}},
+	{name: "groupby multi-level path", in: "groupby((primarycontactid/createdby/fullname))", want: &Apply{GroupBy: []model.GroupBy{{Column: col("primarycontactid", "createdby", "fullname"), Alias: "systemuser_fullname"}}}},
+	{name: "groupby lookup value", in: "groupby((_primarycontactid_value))", want: &Apply{GroupBy: []model.GroupBy{{Column: col("primarycontactid"), Alias: "_primarycontactid_value"}}}},
+	{name: "aggregate through a path", in: "aggregate(primarycontactid/numberofchildren with sum as kids)", want: &Apply{Aggregates: []model.Aggregate{{Func: model.AggSum, Column: col("primarycontactid", "numberofchildren"), Alias: "kids"}}}},
 
 	{name: "groupby date-time", in: "groupby((createdon))", msg: "Grouping by the date and time column 'createdon' is not supported in $apply.", pos: 9},
 	{name: "missing alias", in: "aggregate(revenue with sum)", msg: "An aggregate needs an alias: add 'as <alias>' at position 26 in 'aggregate(revenue with sum)'.", pos: 26},

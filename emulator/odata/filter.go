@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // Env is what time- and user-relative functions need.
@@ -44,20 +44,20 @@ func (env Env) normalized() Env {
 // The tree uses these conventions:
 //   - columns of e have a nil Link and nil Path; columns reached through single-valued navigation
 //     properties carry the navigations in Path (primarycontactid/createdby/fullname);
-//   - lambda operators (Account_Tasks/any(t:t/subject eq 'x')) become store.Exists; inside
+//   - lambda operators (Account_Tasks/any(t:t/subject eq 'x')) become model.Exists; inside
 //     Exists.Filter a Column with nil Link and nil Path is a column of the related table;
-//   - contains, startswith and endswith become store.Match with the value as written: Dataverse
+//   - contains, startswith and endswith become model.Match with the value as written: Dataverse
 //     reads %, _, [..] and [^..] in it as SQL LIKE wildcards, so the compiler treats Pattern as a
 //     LIKE fragment and adds the % the function implies;
-//   - eq null and ne null become store.Null; not around contains, any/all or a null test sets
-//     Negate; any other not becomes store.Not;
+//   - eq null and ne null become model.Null; not around contains, any/all or a null test sets
+//     Negate; any other not becomes model.Not;
 //   - lookup values (_primarycontactid_value) compare as lower-case GUID strings;
 //   - Dataverse query functions (Microsoft.Dynamics.CRM.In, LastXDays, ...) become In, ranges of
 //     Compare, or ContainValues; see functions.go.
 //
 // Every error is a *dverr.Error with status 400 and the byte offset in text it concerns. As in
 // ODL, syntax errors come before name and type errors.
-func ParseFilter(sch *store.Schema, e *store.Entity, text string, aliases map[string]string, env Env) (store.Expr, error) {
+func ParseFilter(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) (model.Expr, error) {
 	p, err := newParser(text)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func ParseFilter(sch *store.Schema, e *store.Entity, text string, aliases map[st
 // binder resolves AST nodes against metadata into store expressions.
 type binder struct {
 	src     string
-	sch     *store.Schema
+	sch     *model.Schema
 	aliases map[string]string
 	env     Env
 	// scopes are the tables names resolve against: the root, then one per enclosing lambda.
@@ -89,12 +89,12 @@ type binder struct {
 }
 
 type scope struct {
-	entity *store.Entity
+	entity *model.Entity
 	// rangeVar is the lambda's range variable ("" at the root).
 	rangeVar string
 }
 
-func newBinder(sch *store.Schema, e *store.Entity, text string, aliases map[string]string, env Env) *binder {
+func newBinder(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) *binder {
 	return &binder{src: text, sch: sch, aliases: aliases, env: env.normalized(), scopes: []scope{{entity: e}}}
 }
 
@@ -121,16 +121,16 @@ const (
 type operand struct {
 	kind opKind
 	pos  int
-	expr store.Expr
+	expr model.Expr
 	// fn is set when expr is a Dataverse query function.
 	fn  bool
-	col *store.Column
+	col *model.Column
 	// typ is the Edm type name, for messages.
 	typ string
 	tok token
 }
 
-func boolOperand(pos int, x store.Expr) operand {
+func boolOperand(pos int, x model.Expr) operand {
 	return operand{kind: opBool, pos: pos, expr: x, typ: "Edm.Boolean"}
 }
 
@@ -168,33 +168,33 @@ func literalOperand(t token) operand {
 }
 
 // edmType is the OData type of a column, as the service document declares it.
-func edmType(a *store.Attribute) string {
+func edmType(a *model.Attribute) string {
 	switch a.Type {
-	case store.TypeString, store.TypeMemo, store.TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		return "Edm.String"
-	case store.TypeInteger, store.TypePicklist, store.TypeState, store.TypeStatus:
+	case model.TypeInteger, model.TypePicklist, model.TypeState, model.TypeStatus:
 		return "Edm.Int32"
-	case store.TypeBigInt:
+	case model.TypeBigInt:
 		return "Edm.Int64"
-	case store.TypeDecimal, store.TypeMoney:
+	case model.TypeDecimal, model.TypeMoney:
 		return "Edm.Decimal"
-	case store.TypeDouble:
+	case model.TypeDouble:
 		return "Edm.Double"
-	case store.TypeBoolean:
+	case model.TypeBoolean:
 		return "Edm.Boolean"
-	case store.TypeDateTime:
+	case model.TypeDateTime:
 		if a.Format == "DateOnly" {
 			return "Edm.Date"
 		}
 		return "Edm.DateTimeOffset"
-	case store.TypeUniqueidentifier, store.TypeLookup, store.TypeCustomer, store.TypeOwner:
+	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		return "Edm.Guid"
 	}
 	return "Edm.String"
 }
 
 // filter binds a whole condition.
-func (b *binder) filter(n node) (store.Expr, *dverr.Error) {
+func (b *binder) filter(n node) (model.Expr, *dverr.Error) {
 	o, err := b.bind(n)
 	if err != nil {
 		return nil, err
@@ -207,12 +207,12 @@ func (b *binder) filter(n node) (store.Expr, *dverr.Error) {
 }
 
 // asCond turns a boolean operand into a condition: a Boolean column alone means "is true".
-func asCond(o operand) (store.Expr, bool) {
+func asCond(o operand) (model.Expr, bool) {
 	switch {
 	case o.kind == opBool:
 		return o.expr, true
-	case o.kind == opColumn && o.col.Attr.Type == store.TypeBoolean:
-		return store.Compare{Left: o.col, Op: store.Eq, Value: true}, true
+	case o.kind == opColumn && o.col.Attr.Type == model.TypeBoolean:
+		return model.Compare{Left: o.col, Op: model.Eq, Value: true}, true
 	}
 	return nil, false
 }
@@ -278,25 +278,25 @@ func logical(l, r operand, pos int, kind string) (operand, *dverr.Error) {
 	}
 	// Chains of one operator flatten into one node. The left operand's terms are extended in
 	// place (it is not shared), so a long chain is built in linear time.
-	flat := func(x store.Expr) []store.Expr {
+	flat := func(x model.Expr) []model.Expr {
 		switch y := x.(type) {
-		case store.And:
+		case model.And:
 			if kind == "And" {
 				return y.Terms
 			}
-		case store.Or:
+		case model.Or:
 			if kind == "Or" {
 				return y.Terms
 			}
 		}
-		return []store.Expr{x}
+		return []model.Expr{x}
 	}
 	terms := append(flat(lx), flat(rx)...)
 	var o operand
 	if kind == "And" {
-		o = boolOperand(l.pos, store.And{Terms: terms})
+		o = boolOperand(l.pos, model.And{Terms: terms})
 	} else {
-		o = boolOperand(l.pos, store.Or{Terms: terms})
+		o = boolOperand(l.pos, model.Or{Terms: terms})
 	}
 	// A query function inside stays visible to "eq false", which would negate it.
 	o.fn = l.fn || r.fn
@@ -304,21 +304,21 @@ func logical(l, r operand, pos int, kind string) (operand, *dverr.Error) {
 }
 
 // negate negates a condition, folding the negation into the nodes that carry a Negate flag.
-func negate(x store.Expr) store.Expr {
+func negate(x model.Expr) model.Expr {
 	switch y := x.(type) {
-	case store.Not:
+	case model.Not:
 		return y.X
-	case store.Match:
+	case model.Match:
 		y.Negate = !y.Negate
 		return y
-	case store.Exists:
+	case model.Exists:
 		y.Negate = !y.Negate
 		return y
-	case store.Null:
+	case model.Null:
 		y.Negate = !y.Negate
 		return y
 	}
-	return store.Not{X: x}
+	return model.Not{X: x}
 }
 
 func errListValue(pos int) *dverr.Error {
@@ -390,7 +390,7 @@ func (b *binder) call(n *callNode) (operand, *dverr.Error) {
 	if isNull(arg2.tok) {
 		return operand{}, dverr.BadRequest("The second argument of '%s' must be a string value, not null.", name.text).At(arg2.pos)
 	}
-	return boolOperand(name.pos, store.Match{Column: arg1.col, Kind: name.text, Pattern: arg2.tok.text}), nil
+	return boolOperand(name.pos, model.Match{Column: arg1.col, Kind: name.text, Pattern: arg2.tok.text}), nil
 }
 
 // canonicalFunctions are the OData functions Dataverse does not support in $filter.
@@ -403,12 +403,12 @@ var canonicalFunctions = map[string]bool{
 	"geo.intersects": true, "matchesPattern": true, "hassubset": true, "hassubsequence": true,
 }
 
-func errMultiSelect(a *store.Attribute) *dverr.Error {
+func errMultiSelect(a *model.Attribute) *dverr.Error {
 	return dverr.BadRequest("The multi-select choice column '%s' can only be filtered with eq null, ne null and the Microsoft.Dynamics.CRM.ContainValues and DoesNotContainValues functions.", a.LogicalName)
 }
 
 // lookupValueAttr resolves a lookup value property name (_primarycontactid_value).
-func lookupValueAttr(e *store.Entity, name string) *store.Attribute {
+func lookupValueAttr(e *model.Entity, name string) *model.Attribute {
 	if len(name) > 7 && strings.HasPrefix(name, "_") && strings.HasSuffix(name, "_value") {
 		if a, ok := e.Attribute(name[1 : len(name)-6]); ok && a.IsLookup() {
 			return a
@@ -420,7 +420,7 @@ func lookupValueAttr(e *store.Entity, name string) *store.Attribute {
 // exposedAttr resolves a structural property: a column that is not a lookup (lookups are exposed
 // as _x_value and through their navigation properties) and not a derived column such as a
 // lookup's name.
-func exposedAttr(e *store.Entity, name string) *store.Attribute {
+func exposedAttr(e *model.Entity, name string) *model.Attribute {
 	if a, ok := e.Attribute(name); ok && !a.IsLookup() && a.AttributeOf == "" && a.ValidForRead {
 		return a
 	}
@@ -429,17 +429,17 @@ func exposedAttr(e *store.Entity, name string) *store.Attribute {
 
 // checkQueryable rejects columns that have no storage the store can query (images, files and
 // other virtual columns).
-func checkQueryable(a *store.Attribute, pos int) *dverr.Error {
+func checkQueryable(a *model.Attribute, pos int) *dverr.Error {
 	if !a.Stored() {
 		return dverr.BadRequest("The property '%s' of type '%s' cannot be used in a query.", a.LogicalName, a.Type).At(pos)
 	}
 	return nil
 }
 
-func columnOf(navs []*store.Nav, a *store.Attribute) *store.Column {
-	c := &store.Column{Attr: a}
+func columnOf(navs []*model.Nav, a *model.Attribute) *model.Column {
+	c := &model.Column{Attr: a}
 	if len(navs) > 0 {
-		c.Path = append([]*store.Nav(nil), navs...)
+		c.Path = append([]*model.Nav(nil), navs...)
 	}
 	return c
 }
@@ -478,7 +478,7 @@ func (b *binder) path(n *pathNode) (operand, *dverr.Error) {
 		return token{}, false
 	}
 	ent := sc.entity
-	var navs []*store.Nav
+	var navs []*model.Nav
 	for i, t := range segs {
 		name := t.text
 		a := lookupValueAttr(ent, name)
@@ -503,7 +503,7 @@ func (b *binder) path(n *pathNode) (operand, *dverr.Error) {
 			return operand{}, dverr.PropertyNotFound(name, ent.LogicalName).At(t.pos)
 		}
 		nt, more := after(i)
-		if nav.Kind == store.NavSingle {
+		if nav.Kind == model.NavSingle {
 			if i+1 < len(segs) {
 				navs = append(navs, nav)
 				ent = target
@@ -547,8 +547,8 @@ func (b *binder) isRangeVar(name string) bool {
 }
 
 // lambda binds any(...) or all(...) on a collection-valued navigation property.
-func (b *binder) lambda(nav *store.Nav, target *store.Entity, l *lambdaNode, pos int) (operand, *dverr.Error) {
-	ex := store.Exists{Nav: nav, All: l.kw.text == "all"}
+func (b *binder) lambda(nav *model.Nav, target *model.Entity, l *lambdaNode, pos int) (operand, *dverr.Error) {
+	ex := model.Exists{Nav: nav, All: l.kw.text == "all"}
 	if l.body == nil {
 		if ex.All {
 			return operand{}, dverr.BadRequest("The all operator needs a condition: %s/all(x:x/<property> eq <value>).", nav.Name).At(l.kw.pos)
@@ -575,23 +575,23 @@ func (b *binder) lambda(nav *store.Nav, target *store.Entity, l *lambdaNode, pos
 
 // cmpOp is a comparison operator with ODL's name for it.
 type cmpOp struct {
-	op   store.CompareOp
+	op   model.CompareOp
 	kind string
 }
 
-var compareOps = map[string]store.CompareOp{"eq": store.Eq, "ne": store.Ne, "gt": store.Gt, "ge": store.Ge, "lt": store.Lt, "le": store.Le}
+var compareOps = map[string]model.CompareOp{"eq": model.Eq, "ne": model.Ne, "gt": model.Gt, "ge": model.Ge, "lt": model.Lt, "le": model.Le}
 
 // flipped is the operator with its operands swapped: 5 lt x is x gt 5.
 func (o cmpOp) flipped() cmpOp {
 	switch o.op {
-	case store.Gt:
-		return cmpOp{store.Lt, compareKinds["lt"]}
-	case store.Ge:
-		return cmpOp{store.Le, compareKinds["le"]}
-	case store.Lt:
-		return cmpOp{store.Gt, compareKinds["gt"]}
-	case store.Le:
-		return cmpOp{store.Ge, compareKinds["ge"]}
+	case model.Gt:
+		return cmpOp{model.Lt, compareKinds["lt"]}
+	case model.Ge:
+		return cmpOp{model.Le, compareKinds["le"]}
+	case model.Lt:
+		return cmpOp{model.Gt, compareKinds["gt"]}
+	case model.Le:
+		return cmpOp{model.Ge, compareKinds["ge"]}
 	}
 	return o
 }
@@ -606,8 +606,8 @@ func (b *binder) compare(l operand, opTok token, r operand) (operand, *dverr.Err
 	if x.kind == opLiteral && y.kind != opLiteral {
 		x, y, o = r, l, op.flipped()
 	}
-	eqNe := o.op == store.Eq || o.op == store.Ne
-	var e store.Expr
+	eqNe := o.op == model.Eq || o.op == model.Ne
+	var e model.Expr
 	switch {
 	case x.kind == opLiteral:
 		return operand{}, dverr.BadRequest("A comparison needs a property on one side; comparing two literal values is not supported.").At(pos)
@@ -627,11 +627,11 @@ func (b *binder) compare(l operand, opTok token, r operand) (operand, *dverr.Err
 		if x.col.Attr.IsMultiSelect() {
 			return operand{}, errMultiSelect(x.col.Attr).At(x.pos)
 		}
-		e = store.Compare{Left: x.col, Op: o.op, Right: y.col}
+		e = model.Compare{Left: x.col, Op: o.op, Right: y.col}
 	case x.kind == opNav && y.kind == opLiteral && isNull(y.tok) && eqNe:
-		e = store.Null{Column: x.col, Negate: o.op == store.Ne}
+		e = model.Null{Column: x.col, Negate: o.op == model.Ne}
 	case x.kind == opBool && y.kind == opLiteral && isBoolLit(y.tok) && eqNe:
-		if (y.tok.text == "true") == (o.op == store.Eq) {
+		if (y.tok.text == "true") == (o.op == model.Eq) {
 			e = x.expr
 		} else {
 			if x.fn {
@@ -660,17 +660,17 @@ func describe(o operand) string {
 }
 
 // compareValue compares a column with a literal.
-func compareValue(c operand, o cmpOp, t token, mismatch func() *dverr.Error) (store.Expr, *dverr.Error) {
+func compareValue(c operand, o cmpOp, t token, mismatch func() *dverr.Error) (model.Expr, *dverr.Error) {
 	a := c.col.Attr
 	if isNull(t) {
 		switch o.op {
-		case store.Eq:
-			return store.Null{Column: c.col}, nil
-		case store.Ne:
-			return store.Null{Column: c.col, Negate: true}, nil
+		case model.Eq:
+			return model.Null{Column: c.col}, nil
+		case model.Ne:
+			return model.Null{Column: c.col, Negate: true}, nil
 		}
 		// Ordering against null matches nothing; the compiler knows.
-		return store.Compare{Left: c.col, Op: o.op}, nil
+		return model.Compare{Left: c.col, Op: o.op}, nil
 	}
 	if a.IsMultiSelect() {
 		return nil, errMultiSelect(a).At(c.pos)
@@ -679,28 +679,28 @@ func compareValue(c operand, o cmpOp, t token, mismatch func() *dverr.Error) (st
 	if err != nil {
 		return nil, err
 	}
-	return store.Compare{Left: c.col, Op: o.op, Value: v}, nil
+	return model.Compare{Left: c.col, Op: o.op, Value: v}, nil
 }
 
 // literalValue converts a literal to the Row value type of column a.
-func literalValue(a *store.Attribute, t token, mismatch func() *dverr.Error) (any, *dverr.Error) {
+func literalValue(a *model.Attribute, t token, mismatch func() *dverr.Error) (any, *dverr.Error) {
 	switch {
-	case a.IsLookup() || a.Type == store.TypeUniqueidentifier:
+	case a.IsLookup() || a.Type == model.TypeUniqueidentifier:
 		switch {
 		case t.kind == tGUID:
 			return t.text, nil
 		case t.kind == tString && IsGUID(t.text):
 			return strings.ToLower(t.text), nil
 		}
-	case a.Type == store.TypeString || a.Type == store.TypeMemo || a.Type == store.TypeEntityName:
+	case a.Type == model.TypeString || a.Type == model.TypeMemo || a.Type == model.TypeEntityName:
 		if t.kind == tString {
 			return t.text, nil
 		}
-	case a.Type == store.TypeInteger || a.Type == store.TypeBigInt || a.IsChoice():
+	case a.Type == model.TypeInteger || a.Type == model.TypeBigInt || a.IsChoice():
 		if t.kind == tNumber {
 			return wholeNumber(a, t)
 		}
-	case a.Type == store.TypeDouble:
+	case a.Type == model.TypeDouble:
 		if t.kind == tNumber {
 			f, err := strconv.ParseFloat(t.text, 64)
 			if err != nil {
@@ -708,19 +708,19 @@ func literalValue(a *store.Attribute, t token, mismatch func() *dverr.Error) (an
 			}
 			return f, nil
 		}
-	case a.Type == store.TypeMoney || a.Type == store.TypeDecimal:
+	case a.Type == model.TypeMoney || a.Type == model.TypeDecimal:
 		if t.kind == tNumber {
-			d, err := store.ParseDecimal(t.text, a.Scale())
+			d, err := model.ParseDecimal(t.text, a.Scale())
 			if err != nil {
 				return nil, errRange(t.text, a).At(t.pos)
 			}
 			return d, nil
 		}
-	case a.Type == store.TypeBoolean:
+	case a.Type == model.TypeBoolean:
 		if isBoolLit(t) {
 			return t.text == "true", nil
 		}
-	case a.Type == store.TypeDateTime:
+	case a.Type == model.TypeDateTime:
 		if t.kind == tDate || t.kind == tDateTime {
 			return dateValue(a, t.time), nil
 		}
@@ -729,7 +729,7 @@ func literalValue(a *store.Attribute, t token, mismatch func() *dverr.Error) (an
 }
 
 // dateValue is a time as the column keeps it: UTC, and midnight for date-only columns.
-func dateValue(a *store.Attribute, t time.Time) time.Time {
+func dateValue(a *model.Attribute, t time.Time) time.Time {
 	t = t.UTC()
 	if a.Format == "DateOnly" {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
@@ -737,13 +737,13 @@ func dateValue(a *store.Attribute, t time.Time) time.Time {
 	return t
 }
 
-func errRange(text string, a *store.Attribute) *dverr.Error {
+func errRange(text string, a *model.Attribute) *dverr.Error {
 	return dverr.BadRequest("The value '%s' is out of range for the column '%s'.", text, a.LogicalName)
 }
 
 // wholeNumber converts a number literal for an integer or choice column. A literal with a
 // fraction part is accepted when its value is whole (5.0).
-func wholeNumber(a *store.Attribute, t token) (any, *dverr.Error) {
+func wholeNumber(a *model.Attribute, t token) (any, *dverr.Error) {
 	if !strings.ContainsAny(t.text, ".eE") {
 		n, err := strconv.ParseInt(t.text, 10, 64)
 		if err != nil {

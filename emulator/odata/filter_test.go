@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 const guid = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
@@ -16,7 +15,7 @@ type filterTest struct {
 	entity  string // default account
 	in      string
 	aliases map[string]string
-	want    store.Expr
+	want    model.Expr
 	// msg and pos are the expected error.
 	msg string
 	pos int
@@ -24,101 +23,101 @@ type filterTest struct {
 
 var filterTests = []filterTest{
 	// Literals of every type, converted to the column's value type.
-	{name: "string", in: "name eq 'Contoso'", want: cmpx(col("name"), store.Eq, "Contoso")},
-	{name: "escaped quote", entity: "contact", in: "lastname eq 'O''Bryan'", want: cmpx(col("lastname"), store.Eq, "O'Bryan")},
-	{name: "memo", in: "description ne 'x'", want: cmpx(col("description"), store.Ne, "x")},
-	{name: "integer", in: "numberofemployees gt 10", want: cmpx(col("numberofemployees"), store.Gt, int64(10))},
-	{name: "negative integer", in: "numberofemployees ge -3", want: cmpx(col("numberofemployees"), store.Ge, int64(-3))},
-	{name: "whole decimal for integer", in: "numberofemployees eq 5.0", want: cmpx(col("numberofemployees"), store.Eq, int64(5))},
-	{name: "big int with suffix", in: "versionnumber lt 5000000000L", want: cmpx(col("versionnumber"), store.Lt, int64(5000000000))},
-	{name: "money", in: "revenue ge 1000.5", want: cmpx(col("revenue"), store.Ge, store.Decimal{Unscaled: 10005000, Scale: 4})},
-	{name: "money with suffix", in: "revenue le 100M", want: cmpx(col("revenue"), store.Le, store.Decimal{Unscaled: 1000000, Scale: 4})},
-	{name: "money exponent", in: "revenue gt 1.5e3", want: cmpx(col("revenue"), store.Gt, store.Decimal{Unscaled: 15000000, Scale: 4})},
-	{name: "decimal", in: "exchangerate eq 1.5", want: cmpx(col("exchangerate"), store.Eq, store.Decimal{Unscaled: 15000000000, Scale: 10})},
-	{name: "double", in: "address1_latitude gt 47.5d", want: cmpx(col("address1_latitude"), store.Gt, 47.5)},
-	{name: "double from integer", in: "address1_latitude lt 47", want: cmpx(col("address1_latitude"), store.Lt, 47.0)},
-	{name: "picklist", in: "accountcategorycode eq 1", want: cmpx(col("accountcategorycode"), store.Eq, int64(1))},
-	{name: "state", in: "statecode eq 0", want: cmpx(col("statecode"), store.Eq, int64(0))},
-	{name: "boolean", in: "donotemail eq true", want: cmpx(col("donotemail"), store.Eq, true)},
-	{name: "boolean false", in: "donotemail ne false", want: cmpx(col("donotemail"), store.Ne, false)},
-	{name: "bare boolean column", in: "donotemail", want: cmpx(col("donotemail"), store.Eq, true)},
-	{name: "not boolean column", in: "not donotemail", want: store.Not{X: cmpx(col("donotemail"), store.Eq, true)}},
-	{name: "boolean column and condition", in: "donotemail and name eq 'a'", want: and(cmpx(col("donotemail"), store.Eq, true), cmpx(col("name"), store.Eq, "a"))},
-	{name: "date-time", in: "createdon gt 2024-01-31T12:00:00Z", want: cmpx(col("createdon"), store.Gt, at(2024, 1, 31, 12, 0))},
-	{name: "date-time with offset", in: "createdon lt 2024-01-31T12:00:00+02:00", want: cmpx(col("createdon"), store.Lt, at(2024, 1, 31, 10, 0))},
-	{name: "date-time with fraction", in: "createdon lt 2024-01-31T12:00:00.5Z", want: cmpx(col("createdon"), store.Lt, at(2024, 1, 31, 12, 0).Add(500e6))},
-	{name: "date-time without offset is UTC", in: "createdon lt 2024-01-31T12:00:00", want: cmpx(col("createdon"), store.Lt, at(2024, 1, 31, 12, 0))},
-	{name: "date on date-time column", in: "createdon ge 2024-01-31", want: cmpx(col("createdon"), store.Ge, day(2024, 1, 31))},
-	{name: "date-only column", entity: "contact", in: "birthdate eq 1990-05-01", want: cmpx(col("birthdate"), store.Eq, day(1990, 5, 1))},
-	{name: "date-only column with date-time", entity: "contact", in: "birthdate lt 1990-05-01T23:00:00-02:00", want: cmpx(col("birthdate"), store.Lt, day(1990, 5, 2))},
-	{name: "bare guid", in: "accountid eq 6F9619FF-8B86-D011-B42D-00C04FC964FF", want: cmpx(col("accountid"), store.Eq, guid)},
-	{name: "quoted guid", in: "accountid eq '6F9619FF-8B86-D011-B42D-00C04FC964FF'", want: cmpx(col("accountid"), store.Eq, guid)},
-	{name: "lookup value", in: "_primarycontactid_value eq " + guid, want: cmpx(col("primarycontactid"), store.Eq, guid)},
-	{name: "owner lookup value quoted", in: "_ownerid_value ne '" + guid + "'", want: cmpx(col("ownerid"), store.Ne, guid)},
-	{name: "lookup value eq null", in: "_primarycontactid_value eq null", want: store.Null{Column: col("primarycontactid")}},
-	{name: "polymorphic lookup value", entity: "task", in: "_regardingobjectid_value eq " + guid, want: cmpx(col("regardingobjectid"), store.Eq, guid)},
-	{name: "eq null", in: "revenue eq null", want: store.Null{Column: col("revenue")}},
-	{name: "ne null", in: "name ne null", want: store.Null{Column: col("name"), Negate: true}},
-	{name: "null on the left", in: "null eq name", want: store.Null{Column: col("name")}},
-	{name: "ordering against null", in: "revenue gt null", want: store.Compare{Left: col("revenue"), Op: store.Gt}},
-	{name: "literal on the left", in: "10 lt numberofemployees", want: cmpx(col("numberofemployees"), store.Gt, int64(10))},
-	{name: "navigation eq null", in: "primarycontactid eq null", want: store.Null{Column: col("primarycontactid")}},
-	{name: "navigation ne null", in: "primarycontactid ne null", want: store.Null{Column: col("primarycontactid"), Negate: true}},
-	{name: "multi-select eq null", in: "tags eq null", want: store.Null{Column: col("tags")}},
+	{name: "string", in: "name eq 'Contoso'", want: cmpx(col("name"), model.Eq, "Contoso")},
+	{name: "escaped quote", entity: "contact", in: "lastname eq 'O''Bryan'", want: cmpx(col("lastname"), model.Eq, "O'Bryan")},
+	{name: "memo", in: "description ne 'x'", want: cmpx(col("description"), model.Ne, "x")},
+	{name: "integer", in: "numberofemployees gt 10", want: cmpx(col("numberofemployees"), model.Gt, int64(10))},
+	{name: "negative integer", in: "numberofemployees ge -3", want: cmpx(col("numberofemployees"), model.Ge, int64(-3))},
+	{name: "whole decimal for integer", in: "numberofemployees eq 5.0", want: cmpx(col("numberofemployees"), model.Eq, int64(5))},
+	{name: "big int with suffix", in: "versionnumber lt 5000000000L", want: cmpx(col("versionnumber"), model.Lt, int64(5000000000))},
+	{name: "money", in: "revenue ge 1000.5", want: cmpx(col("revenue"), model.Ge, model.Decimal{Unscaled: 10005000, Scale: 4})},
+	{name: "money with suffix", in: "revenue le 100M", want: cmpx(col("revenue"), model.Le, model.Decimal{Unscaled: 1000000, Scale: 4})},
+	{name: "money exponent", in: "revenue gt 1.5e3", want: cmpx(col("revenue"), model.Gt, model.Decimal{Unscaled: 15000000, Scale: 4})},
+	{name: "decimal", in: "exchangerate eq 1.5", want: cmpx(col("exchangerate"), model.Eq, model.Decimal{Unscaled: 15000000000, Scale: 10})},
+	{name: "double", in: "address1_latitude gt 47.5d", want: cmpx(col("address1_latitude"), model.Gt, 47.5)},
+	{name: "double from integer", in: "address1_latitude lt 47", want: cmpx(col("address1_latitude"), model.Lt, 47.0)},
+	{name: "picklist", in: "accountcategorycode eq 1", want: cmpx(col("accountcategorycode"), model.Eq, int64(1))},
+	{name: "state", in: "statecode eq 0", want: cmpx(col("statecode"), model.Eq, int64(0))},
+	{name: "boolean", in: "donotemail eq true", want: cmpx(col("donotemail"), model.Eq, true)},
+	{name: "boolean false", in: "donotemail ne false", want: cmpx(col("donotemail"), model.Ne, false)},
+	{name: "bare boolean column", in: "donotemail", want: cmpx(col("donotemail"), model.Eq, true)},
+	{name: "not boolean column", in: "not donotemail", want: model.Not{X: cmpx(col("donotemail"), model.Eq, true)}},
+	{name: "boolean column and condition", in: "donotemail and name eq 'a'", want: and(cmpx(col("donotemail"), model.Eq, true), cmpx(col("name"), model.Eq, "a"))},
+	{name: "date-time", in: "createdon gt 2024-01-31T12:00:00Z", want: cmpx(col("createdon"), model.Gt, at(2024, 1, 31, 12, 0))},
+	{name: "date-time with offset", in: "createdon lt 2024-01-31T12:00:00+02:00", want: cmpx(col("createdon"), model.Lt, at(2024, 1, 31, 10, 0))},
+	{name: "date-time with fraction", in: "createdon lt 2024-01-31T12:00:00.5Z", want: cmpx(col("createdon"), model.Lt, at(2024, 1, 31, 12, 0).Add(500e6))},
+	{name: "date-time without offset is UTC", in: "createdon lt 2024-01-31T12:00:00", want: cmpx(col("createdon"), model.Lt, at(2024, 1, 31, 12, 0))},
+	{name: "date on date-time column", in: "createdon ge 2024-01-31", want: cmpx(col("createdon"), model.Ge, day(2024, 1, 31))},
+	{name: "date-only column", entity: "contact", in: "birthdate eq 1990-05-01", want: cmpx(col("birthdate"), model.Eq, day(1990, 5, 1))},
+	{name: "date-only column with date-time", entity: "contact", in: "birthdate lt 1990-05-01T23:00:00-02:00", want: cmpx(col("birthdate"), model.Lt, day(1990, 5, 2))},
+	{name: "bare guid", in: "accountid eq 6F9619FF-8B86-D011-B42D-00C04FC964FF", want: cmpx(col("accountid"), model.Eq, guid)},
+	{name: "quoted guid", in: "accountid eq '6F9619FF-8B86-D011-B42D-00C04FC964FF'", want: cmpx(col("accountid"), model.Eq, guid)},
+	{name: "lookup value", in: "_primarycontactid_value eq " + guid, want: cmpx(col("primarycontactid"), model.Eq, guid)},
+	{name: "owner lookup value quoted", in: "_ownerid_value ne '" + guid + "'", want: cmpx(col("ownerid"), model.Ne, guid)},
+	{name: "lookup value eq null", in: "_primarycontactid_value eq null", want: model.Null{Column: col("primarycontactid")}},
+	{name: "polymorphic lookup value", entity: "task", in: "_regardingobjectid_value eq " + guid, want: cmpx(col("regardingobjectid"), model.Eq, guid)},
+	{name: "eq null", in: "revenue eq null", want: model.Null{Column: col("revenue")}},
+	{name: "ne null", in: "name ne null", want: model.Null{Column: col("name"), Negate: true}},
+	{name: "null on the left", in: "null eq name", want: model.Null{Column: col("name")}},
+	{name: "ordering against null", in: "revenue gt null", want: model.Compare{Left: col("revenue"), Op: model.Gt}},
+	{name: "literal on the left", in: "10 lt numberofemployees", want: cmpx(col("numberofemployees"), model.Gt, int64(10))},
+	{name: "navigation eq null", in: "primarycontactid eq null", want: model.Null{Column: col("primarycontactid")}},
+	{name: "navigation ne null", in: "primarycontactid ne null", want: model.Null{Column: col("primarycontactid"), Negate: true}},
+	{name: "multi-select eq null", in: "tags eq null", want: model.Null{Column: col("tags")}},
 
 	// Column comparison.
-	{name: "column to column", entity: "contact", in: "firstname eq lastname", want: store.Compare{Left: col("firstname"), Op: store.Eq, Right: col("lastname")}},
-	{name: "column to column ordering", in: "numberofemployees gt accountcategorycode", want: store.Compare{Left: col("numberofemployees"), Op: store.Gt, Right: col("accountcategorycode")}},
+	{name: "column to column", entity: "contact", in: "firstname eq lastname", want: model.Compare{Left: col("firstname"), Op: model.Eq, Right: col("lastname")}},
+	{name: "column to column ordering", in: "numberofemployees gt accountcategorycode", want: model.Compare{Left: col("numberofemployees"), Op: model.Gt, Right: col("accountcategorycode")}},
 	{name: "column types differ", in: "name eq numberofemployees", msg: "A binary operator with incompatible types was detected. Found operand types 'Edm.String' and 'Edm.Int32' for operator kind 'Equal'.", pos: 5},
 	{name: "column comparison across tables", in: "primarycontactid/fullname eq name", msg: "Column comparison is only supported between columns of the same table; a column reached through a navigation property cannot be compared with another column.", pos: 26},
 
 	// Navigation paths.
-	{name: "lookup path", in: "primarycontactid/fullname eq 'Susanna'", want: cmpx(col("primarycontactid", "fullname"), store.Eq, "Susanna")},
-	{name: "multi-level path", in: "primarycontactid/createdby/fullname eq 'System Administrator'", want: cmpx(col("primarycontactid", "createdby", "fullname"), store.Eq, "System Administrator")},
-	{name: "lookup value through path", in: "primarycontactid/_createdby_value eq " + guid, want: cmpx(col("primarycontactid", "createdby"), store.Eq, guid)},
-	{name: "navigation null through path", in: "primarycontactid/createdby eq null", want: store.Null{Column: col("primarycontactid", "createdby")}},
+	{name: "lookup path", in: "primarycontactid/fullname eq 'Susanna'", want: cmpx(col("primarycontactid", "fullname"), model.Eq, "Susanna")},
+	{name: "multi-level path", in: "primarycontactid/createdby/fullname eq 'System Administrator'", want: cmpx(col("primarycontactid", "createdby", "fullname"), model.Eq, "System Administrator")},
+	{name: "lookup value through path", in: "primarycontactid/_createdby_value eq " + guid, want: cmpx(col("primarycontactid", "createdby"), model.Eq, guid)},
+	{name: "navigation null through path", in: "primarycontactid/createdby eq null", want: model.Null{Column: col("primarycontactid", "createdby")}},
 	{name: "unknown name on target", in: "primarycontactid/foo eq 1", msg: "Could not find a property named 'foo' on type 'Microsoft.Dynamics.CRM.contact'.", pos: 17},
 	{name: "property after primitive", in: "primarycontactid/fullname/x eq 1", msg: "Could not find a property named 'x' on type 'Edm.String'.", pos: 26},
 	{name: "navigation compared with value", in: "primarycontactid eq " + guid, msg: "A binary operator with incompatible types was detected. Found operand types 'Microsoft.Dynamics.CRM.contact' and 'Edm.Guid' for operator kind 'Equal'.", pos: 17},
 
 	// Logical operators and precedence.
-	{name: "and binds tighter than or", in: "name eq 'a' or name eq 'b' and numberofemployees gt 1", want: or(cmpx(col("name"), store.Eq, "a"), and(cmpx(col("name"), store.Eq, "b"), cmpx(col("numberofemployees"), store.Gt, int64(1))))},
-	{name: "parentheses", in: "(name eq 'a' or name eq 'b') and numberofemployees gt 1", want: and(or(cmpx(col("name"), store.Eq, "a"), cmpx(col("name"), store.Eq, "b")), cmpx(col("numberofemployees"), store.Gt, int64(1)))},
-	{name: "and chain is flat", in: "name eq 'a' and name eq 'b' and name eq 'c'", want: and(cmpx(col("name"), store.Eq, "a"), cmpx(col("name"), store.Eq, "b"), cmpx(col("name"), store.Eq, "c"))},
-	{name: "or chain is flat", in: "name eq 'a' or (name eq 'b' or name eq 'c')", want: or(cmpx(col("name"), store.Eq, "a"), cmpx(col("name"), store.Eq, "b"), cmpx(col("name"), store.Eq, "c"))},
-	{name: "not parenthesized comparison", in: "not (name eq 'x')", want: store.Not{X: cmpx(col("name"), store.Eq, "x")}},
-	{name: "double not", in: "not not (name eq 'x')", want: cmpx(col("name"), store.Eq, "x")},
-	{name: "not null test", in: "not (name eq null)", want: store.Null{Column: col("name"), Negate: true}},
+	{name: "and binds tighter than or", in: "name eq 'a' or name eq 'b' and numberofemployees gt 1", want: or(cmpx(col("name"), model.Eq, "a"), and(cmpx(col("name"), model.Eq, "b"), cmpx(col("numberofemployees"), model.Gt, int64(1))))},
+	{name: "parentheses", in: "(name eq 'a' or name eq 'b') and numberofemployees gt 1", want: and(or(cmpx(col("name"), model.Eq, "a"), cmpx(col("name"), model.Eq, "b")), cmpx(col("numberofemployees"), model.Gt, int64(1)))},
+	{name: "and chain is flat", in: "name eq 'a' and name eq 'b' and name eq 'c'", want: and(cmpx(col("name"), model.Eq, "a"), cmpx(col("name"), model.Eq, "b"), cmpx(col("name"), model.Eq, "c"))},
+	{name: "or chain is flat", in: "name eq 'a' or (name eq 'b' or name eq 'c')", want: or(cmpx(col("name"), model.Eq, "a"), cmpx(col("name"), model.Eq, "b"), cmpx(col("name"), model.Eq, "c"))},
+	{name: "not parenthesized comparison", in: "not (name eq 'x')", want: model.Not{X: cmpx(col("name"), model.Eq, "x")}},
+	{name: "double not", in: "not not (name eq 'x')", want: cmpx(col("name"), model.Eq, "x")},
+	{name: "not null test", in: "not (name eq null)", want: model.Null{Column: col("name"), Negate: true}},
 	{name: "not binds tighter than eq", in: "not name eq 'x'", msg: "A unary operator with an incompatible type was detected. Found operand type 'Edm.String' for operator kind 'Not'.", pos: 0},
 	{name: "and with a non-boolean", in: "name and donotemail", msg: "A binary operator with incompatible types was detected. Found operand types 'Edm.String' and 'Edm.Boolean' for operator kind 'And'.", pos: 5},
 	{name: "or with a literal", in: "donotemail or 1", msg: "A binary operator with incompatible types was detected. Found operand types 'Edm.Boolean' and 'Edm.Int32' for operator kind 'Or'.", pos: 11},
 	{name: "not a condition", in: "name", msg: "The $filter expression must evaluate to a single boolean value.", pos: 0},
 
 	// String functions.
-	{name: "contains", in: "contains(name,'abc')", want: store.Match{Column: col("name"), Kind: "contains", Pattern: "abc"}},
-	{name: "startswith", in: "startswith(name, 'a''b')", want: store.Match{Column: col("name"), Kind: "startswith", Pattern: "a'b"}},
-	{name: "endswith on memo", in: "endswith(description,'z')", want: store.Match{Column: col("description"), Kind: "endswith", Pattern: "z"}},
-	{name: "wildcards kept raw", in: "contains(name,'a%b_[c-d][^e]')", want: store.Match{Column: col("name"), Kind: "contains", Pattern: "a%b_[c-d][^e]"}},
-	{name: "not contains", in: "not contains(name,'x')", want: store.Match{Column: col("name"), Kind: "contains", Pattern: "x", Negate: true}},
-	{name: "contains eq false", in: "contains(name,'x') eq false", want: store.Match{Column: col("name"), Kind: "contains", Pattern: "x", Negate: true}},
-	{name: "contains eq true", in: "contains(name,'x') eq true", want: store.Match{Column: col("name"), Kind: "contains", Pattern: "x"}},
-	{name: "contains through path", in: "startswith(primarycontactid/fullname,'S')", want: store.Match{Column: col("primarycontactid", "fullname"), Kind: "startswith", Pattern: "S"}},
-	{name: "contains with alias", in: "contains(name,@p1)", aliases: map[string]string{"@p1": "'abc'"}, want: store.Match{Column: col("name"), Kind: "contains", Pattern: "abc"}},
+	{name: "contains", in: "contains(name,'abc')", want: model.Match{Column: col("name"), Kind: "contains", Pattern: "abc"}},
+	{name: "startswith", in: "startswith(name, 'a''b')", want: model.Match{Column: col("name"), Kind: "startswith", Pattern: "a'b"}},
+	{name: "endswith on memo", in: "endswith(description,'z')", want: model.Match{Column: col("description"), Kind: "endswith", Pattern: "z"}},
+	{name: "wildcards kept raw", in: "contains(name,'a%b_[c-d][^e]')", want: model.Match{Column: col("name"), Kind: "contains", Pattern: "a%b_[c-d][^e]"}},
+	{name: "not contains", in: "not contains(name,'x')", want: model.Match{Column: col("name"), Kind: "contains", Pattern: "x", Negate: true}},
+	{name: "contains eq false", in: "contains(name,'x') eq false", want: model.Match{Column: col("name"), Kind: "contains", Pattern: "x", Negate: true}},
+	{name: "contains eq true", in: "contains(name,'x') eq true", want: model.Match{Column: col("name"), Kind: "contains", Pattern: "x"}},
+	{name: "contains through path", in: "startswith(primarycontactid/fullname,'S')", want: model.Match{Column: col("primarycontactid", "fullname"), Kind: "startswith", Pattern: "S"}},
+	{name: "contains with alias", in: "contains(name,@p1)", aliases: map[string]string{"@p1": "'abc'"}, want: model.Match{Column: col("name"), Kind: "contains", Pattern: "abc"}},
 	{name: "contains on a number", in: "contains(numberofemployees,'1')", msg: "No function signature for the function with name 'contains' matches the specified arguments. The function signatures considered are: contains(Edm.String Nullable=true, Edm.String Nullable=true).", pos: 0},
 	{name: "contains with a column", in: "contains(name,description)", msg: "The second argument of 'contains' must be a string value; comparing with another column is not supported.", pos: 14},
 	{name: "contains missing comma", in: "contains(name 'x')", msg: "')' or ',' expected at position 14 in 'contains(name 'x')'.", pos: 14},
 	{name: "contains on multi-select", in: "contains(tags,'1')", msg: "The multi-select choice column 'tags' can only be filtered with eq null, ne null and the Microsoft.Dynamics.CRM.ContainValues and DoesNotContainValues functions.", pos: 9},
 
 	// Lambda operators.
-	{name: "any", in: "Account_Tasks/any(t:t/subject eq 'x')", want: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("subject"), store.Eq, "x")}},
-	{name: "any without predicate", in: "Account_Tasks/any()", want: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}}},
-	{name: "all", in: "Account_Tasks/all(t: contains(t/subject,'x'))", want: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, All: true, Filter: store.Match{Column: col("subject"), Kind: "contains", Pattern: "x"}}},
-	{name: "not any", in: "not Account_Tasks/any()", want: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, Negate: true}},
-	{name: "any with path in related table", entity: "contact", in: "account_primary_contact/any(a:a/primarycontactid/fullname eq 'x')", want: store.Exists{Nav: &store.Nav{Name: "account_primary_contact"}, Filter: cmpx(col("primarycontactid", "fullname"), store.Eq, "x")}},
-	{name: "nested any", entity: "contact", in: "account_primary_contact/any(a:a/Account_Tasks/any(t:t/subject eq 'x') and a/name ne null)", want: store.Exists{Nav: &store.Nav{Name: "account_primary_contact"}, Filter: and(store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("subject"), store.Eq, "x")}, store.Null{Column: col("name"), Negate: true})}},
-	{name: "any and root column", in: "Account_Tasks/any(t:t/subject eq 'x') and name eq 'y'", want: and(store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("subject"), store.Eq, "x")}, cmpx(col("name"), store.Eq, "y"))},
-	{name: "any on many-to-many", in: "account_contacts/any(c:c/lastname eq 'x')", want: store.Exists{Nav: &store.Nav{Name: "account_contacts"}, Filter: cmpx(col("lastname"), store.Eq, "x")}},
-	{name: "path inside lambda", in: "Account_Tasks/any(t:t/regardingobjectid_account_task/name eq 'x')", want: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("regardingobjectid_account_task", "name"), store.Eq, "x")}},
+	{name: "any", in: "Account_Tasks/any(t:t/subject eq 'x')", want: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("subject"), model.Eq, "x")}},
+	{name: "any without predicate", in: "Account_Tasks/any()", want: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}}},
+	{name: "all", in: "Account_Tasks/all(t: contains(t/subject,'x'))", want: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, All: true, Filter: model.Match{Column: col("subject"), Kind: "contains", Pattern: "x"}}},
+	{name: "not any", in: "not Account_Tasks/any()", want: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, Negate: true}},
+	{name: "any with path in related table", entity: "contact", in: "account_primary_contact/any(a:a/primarycontactid/fullname eq 'x')", want: model.Exists{Nav: &model.Nav{Name: "account_primary_contact"}, Filter: cmpx(col("primarycontactid", "fullname"), model.Eq, "x")}},
+	{name: "nested any", entity: "contact", in: "account_primary_contact/any(a:a/Account_Tasks/any(t:t/subject eq 'x') and a/name ne null)", want: model.Exists{Nav: &model.Nav{Name: "account_primary_contact"}, Filter: and(model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("subject"), model.Eq, "x")}, model.Null{Column: col("name"), Negate: true})}},
+	{name: "any and root column", in: "Account_Tasks/any(t:t/subject eq 'x') and name eq 'y'", want: and(model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("subject"), model.Eq, "x")}, cmpx(col("name"), model.Eq, "y"))},
+	{name: "any on many-to-many", in: "account_contacts/any(c:c/lastname eq 'x')", want: model.Exists{Nav: &model.Nav{Name: "account_contacts"}, Filter: cmpx(col("lastname"), model.Eq, "x")}},
+	{name: "path inside lambda", in: "Account_Tasks/any(t:t/regardingobjectid_account_task/name eq 'x')", want: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, Filter: cmpx(col("regardingobjectid_account_task", "name"), model.Eq, "x")}},
 	{name: "lambda without range variable", in: "Account_Tasks/any(t:subject eq 'x')", msg: "Inside a lambda expression, property paths must start with the range variable 't'.", pos: 20},
 	{name: "outer range variable", entity: "contact", in: "account_primary_contact/any(a:a/Account_Tasks/any(t:a/name eq 'x'))", msg: "The range variable 'a' of an enclosing lambda expression cannot be used inside a nested one.", pos: 52},
 	{name: "range variable redeclared", entity: "contact", in: "account_primary_contact/any(a:a/Account_Tasks/any(a:a/subject eq 'x'))", msg: "The range variable 'a' has already been declared.", pos: 50},
@@ -129,10 +128,10 @@ var filterTests = []filterTest{
 	{name: "lambda through a lookup", entity: "task", in: "regardingobjectid_account_task/Account_Tasks/any()", msg: "The lambda operator 'any' is only supported on collection-valued navigation properties of the table being filtered, not through 'regardingobjectid_account_task'.", pos: 45},
 
 	// Parameter aliases.
-	{name: "alias value", in: "name eq @p1", aliases: map[string]string{"@p1": "'Contoso'"}, want: cmpx(col("name"), store.Eq, "Contoso")},
-	{name: "alias keyed without @", in: "numberofemployees gt @n", aliases: map[string]string{"n": "5"}, want: cmpx(col("numberofemployees"), store.Gt, int64(5))},
-	{name: "unassigned alias is null", in: "name eq @p2", want: store.Null{Column: col("name")}},
-	{name: "alias with a date", in: "createdon lt @d", aliases: map[string]string{"@d": "2024-01-01"}, want: cmpx(col("createdon"), store.Lt, day(2024, 1, 1))},
+	{name: "alias value", in: "name eq @p1", aliases: map[string]string{"@p1": "'Contoso'"}, want: cmpx(col("name"), model.Eq, "Contoso")},
+	{name: "alias keyed without @", in: "numberofemployees gt @n", aliases: map[string]string{"n": "5"}, want: cmpx(col("numberofemployees"), model.Gt, int64(5))},
+	{name: "unassigned alias is null", in: "name eq @p2", want: model.Null{Column: col("name")}},
+	{name: "alias with a date", in: "createdon lt @d", aliases: map[string]string{"@d": "2024-01-01"}, want: cmpx(col("createdon"), model.Lt, day(2024, 1, 1))},
 	{name: "alias type mismatch", in: "name eq @p1", aliases: map[string]string{"@p1": "5"}, msg: "A binary operator with incompatible types was detected. Found operand types 'Edm.String' and 'Edm.Int32' for operator kind 'Equal'.", pos: 5},
 	{name: "alias not a literal", in: "name eq @p1", aliases: map[string]string{"@p1": "name"}, msg: "The value 'name' of the parameter alias '@p1' is not a literal.", pos: 8},
 	{name: "alias unterminated", in: "name eq @p1", aliases: map[string]string{"@p1": "'abc"}, msg: "There is an unterminated literal at position 4 in ''abc'.", pos: 8},
@@ -219,7 +218,7 @@ func TestParseFilterResolvesMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := got.(store.Compare).Left
+	c := got.(model.Compare).Left
 	nav, _ := acct.Nav("primarycontactid")
 	full, _ := contact.Attribute("fullname")
 	if len(c.Path) != 1 || c.Path[0] != nav || c.Attr != full || c.Link != nil {
@@ -241,7 +240,7 @@ func FuzzParseFilter(f *testing.F) {
 	contact := entity(f, sch, "contact")
 	f.Fuzz(func(t *testing.T, text, alias string) {
 		aliases := map[string]string{"@p1": alias}
-		for _, e := range []*store.Entity{acct, contact} {
+		for _, e := range []*model.Entity{acct, contact} {
 			x, err := ParseFilter(sch, e, text, aliases, testEnv)
 			if err != nil {
 				checkFuzzErr(t, err, text)

@@ -1,14 +1,15 @@
 package odata
 
 import (
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/daterange"
+	"github.com/dynlocal/dynlocal/emulator/model"
+
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // This file holds the Dataverse query functions of $filter
@@ -50,13 +51,13 @@ import (
 //
 // Ranges end exclusive ([start, end)) except those ending at Now, which include Now.
 //
-// The other functions: In and NotIn become store.In; Between becomes [v1, v2] (ge and le) and
+// The other functions: In and NotIn become model.In; Between becomes [v1, v2] (ge and le) and
 // NotBetween its complement (lt v1 or gt v2); their values may be strings or numbers whatever the
 // column's type, as Dataverse reads them leniently. EqualUserId and EqualBusinessId compare a
 // lookup or key column with Env.UserID or Env.BusinessUnitID; EqualUserTeams and
 // EqualUserOrUserTeams become In over Env.TeamIDs (and Env.UserID); EqualUserLanguage compares
 // with 1033, every emulated user's language. ContainValues and DoesNotContainValues become
-// store.ContainValues on multi-select choice columns. The hierarchy functions (Above, Under, ...)
+// model.ContainValues on multi-select choice columns. The hierarchy functions (Above, Under, ...)
 // are rejected: the fixtures define no hierarchical relationships.
 
 const crmNamespace = "Microsoft.Dynamics.CRM."
@@ -112,7 +113,7 @@ type fnCall struct {
 	name string // short name: In, LastXDays, ...
 	pos  int
 	args map[string]token
-	col  *store.Column
+	col  *model.Column
 	// colPos is where PropertyName's value is.
 	colPos int
 }
@@ -191,11 +192,11 @@ func (b *binder) functionColumn(c *fnCall) *dverr.Error {
 	if err := checkQueryable(a, t.pos); err != nil {
 		return err
 	}
-	c.col = &store.Column{Attr: a}
+	c.col = &model.Column{Attr: a}
 	return nil
 }
 
-func (b *binder) buildFunction(c *fnCall) (store.Expr, *dverr.Error) {
+func (b *binder) buildFunction(c *fnCall) (model.Expr, *dverr.Error) {
 	a := c.col.Attr
 	switch c.name {
 	case "In", "NotIn":
@@ -212,7 +213,7 @@ func (b *binder) buildFunction(c *fnCall) (store.Expr, *dverr.Error) {
 				return nil, err
 			}
 		}
-		return store.In{Column: c.col, Values: out, Negate: c.name == "NotIn"}, nil
+		return model.In{Column: c.col, Values: out, Negate: c.name == "NotIn"}, nil
 	case "Between", "NotBetween":
 		vals, err := c.values(2, 2)
 		if err != nil {
@@ -230,14 +231,14 @@ func (b *binder) buildFunction(c *fnCall) (store.Expr, *dverr.Error) {
 			return nil, err
 		}
 		if c.name == "NotBetween" {
-			return store.Or{Terms: []store.Expr{
-				store.Compare{Left: c.col, Op: store.Lt, Value: lo},
-				store.Compare{Left: c.col, Op: store.Gt, Value: hi},
+			return model.Or{Terms: []model.Expr{
+				model.Compare{Left: c.col, Op: model.Lt, Value: lo},
+				model.Compare{Left: c.col, Op: model.Gt, Value: hi},
 			}}, nil
 		}
-		return store.And{Terms: []store.Expr{
-			store.Compare{Left: c.col, Op: store.Ge, Value: lo},
-			store.Compare{Left: c.col, Op: store.Le, Value: hi},
+		return model.And{Terms: []model.Expr{
+			model.Compare{Left: c.col, Op: model.Ge, Value: lo},
+			model.Compare{Left: c.col, Op: model.Le, Value: hi},
 		}}, nil
 	case "ContainValues", "DoesNotContainValues":
 		if !a.IsMultiSelect() {
@@ -255,20 +256,20 @@ func (b *binder) buildFunction(c *fnCall) (store.Expr, *dverr.Error) {
 			}
 			out[i] = n
 		}
-		return store.ContainValues{Column: c.col, Values: out, Negate: c.name == "DoesNotContainValues"}, nil
+		return model.ContainValues{Column: c.col, Values: out, Negate: c.name == "DoesNotContainValues"}, nil
 	case "EqualUserId", "NotEqualUserId", "EqualBusinessId", "NotEqualBusinessId", "EqualUserTeams", "EqualUserOrUserTeams":
-		if !a.IsLookup() && a.Type != store.TypeUniqueidentifier {
+		if !a.IsLookup() && a.Type != model.TypeUniqueidentifier {
 			return nil, dverr.BadRequest("The function '%s' can only be used with lookup and unique identifier columns; '%s' is of type %s.", c.full(), a.LogicalName, a.Type).At(c.colPos)
 		}
-		op := store.Eq
+		op := model.Eq
 		if strings.HasPrefix(c.name, "Not") {
-			op = store.Ne
+			op = model.Ne
 		}
 		switch c.name {
 		case "EqualUserId", "NotEqualUserId":
-			return store.Compare{Left: c.col, Op: op, Value: strings.ToLower(b.env.UserID)}, nil
+			return model.Compare{Left: c.col, Op: op, Value: strings.ToLower(b.env.UserID)}, nil
 		case "EqualBusinessId", "NotEqualBusinessId":
-			return store.Compare{Left: c.col, Op: op, Value: strings.ToLower(b.env.BusinessUnitID)}, nil
+			return model.Compare{Left: c.col, Op: op, Value: strings.ToLower(b.env.BusinessUnitID)}, nil
 		}
 		var ids []any
 		if c.name == "EqualUserOrUserTeams" {
@@ -277,15 +278,15 @@ func (b *binder) buildFunction(c *fnCall) (store.Expr, *dverr.Error) {
 		for _, t := range b.env.TeamIDs {
 			ids = append(ids, strings.ToLower(t))
 		}
-		return store.In{Column: c.col, Values: ids}, nil
+		return model.In{Column: c.col, Values: ids}, nil
 	case "EqualUserLanguage":
-		if a.Type != store.TypeInteger && !a.IsChoice() {
+		if a.Type != model.TypeInteger && !a.IsChoice() {
 			return nil, dverr.BadRequest("The function '%s' can only be used with whole-number and choice columns; '%s' is of type %s.", c.full(), a.LogicalName, a.Type).At(c.colPos)
 		}
 		// The emulator's users all work in English (United States).
-		return store.Compare{Left: c.col, Op: store.Eq, Value: int64(1033)}, nil
+		return model.Compare{Left: c.col, Op: model.Eq, Value: int64(1033)}, nil
 	}
-	if a.Type != store.TypeDateTime {
+	if a.Type != model.TypeDateTime {
 		return nil, dverr.BadRequest("The function '%s' can only be used with date and time columns; '%s' is of type %s.", c.full(), a.LogicalName, a.Type).At(c.colPos)
 	}
 	return b.dateFunction(c)
@@ -322,33 +323,33 @@ func (c *fnCall) convert(v jsonItem) (any, *dverr.Error) {
 	}
 	text := v.text
 	switch {
-	case a.IsLookup() || a.Type == store.TypeUniqueidentifier:
+	case a.IsLookup() || a.Type == model.TypeUniqueidentifier:
 		s := strings.TrimSuffix(strings.TrimPrefix(text, "{"), "}")
 		if IsGUID(s) {
 			return strings.ToLower(s), nil
 		}
-	case a.Type == store.TypeString || a.Type == store.TypeMemo || a.Type == store.TypeEntityName:
+	case a.Type == model.TypeString || a.Type == model.TypeMemo || a.Type == model.TypeEntityName:
 		return text, nil
-	case a.Type == store.TypeInteger || a.Type == store.TypeBigInt || a.IsChoice():
+	case a.Type == model.TypeInteger || a.Type == model.TypeBigInt || a.IsChoice():
 		if n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64); err == nil && v.kind != jBool {
 			return n, nil
 		}
-	case a.Type == store.TypeDouble:
+	case a.Type == model.TypeDouble:
 		if f, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil && v.kind != jBool {
 			return f, nil
 		}
-	case a.Type == store.TypeMoney || a.Type == store.TypeDecimal:
-		if d, err := store.ParseDecimal(strings.TrimSpace(text), a.Scale()); err == nil && v.kind != jBool {
+	case a.Type == model.TypeMoney || a.Type == model.TypeDecimal:
+		if d, err := model.ParseDecimal(strings.TrimSpace(text), a.Scale()); err == nil && v.kind != jBool {
 			return d, nil
 		}
-	case a.Type == store.TypeBoolean:
+	case a.Type == model.TypeBoolean:
 		switch text {
 		case "true", "1":
 			return true, nil
 		case "false", "0":
 			return false, nil
 		}
-	case a.Type == store.TypeDateTime:
+	case a.Type == model.TypeDateTime:
 		if t, ok := parseDateText(text); ok {
 			return dateValue(a, t), nil
 		}
@@ -414,7 +415,7 @@ func (c *fnCall) dateArg(name string) (time.Time, *dverr.Error) {
 	return time.Time{}, dverr.BadRequest("The %s of '%s' must be a date such as 2024-01-31.", name, c.full()).At(t.pos)
 }
 
-func (b *binder) dateFunction(c *fnCall) (store.Expr, *dverr.Error) {
+func (b *binder) dateFunction(c *fnCall) (model.Expr, *dverr.Error) {
 	now := b.env.Now
 	today := daterange.Midnight(now)
 	day := func(n int) time.Time { return today.AddDate(0, 0, n) }

@@ -1,24 +1,24 @@
 package odata
 
 import (
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/dynlocal/dynlocal/emulator/daterange"
+	"github.com/dynlocal/dynlocal/emulator/model"
 
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/google/go-cmp/cmp"
 )
 
 // rng is the expected range [start, end) on a column.
-func rng(c *store.Column, start, end time.Time) store.Expr {
-	return and(cmpx(c, store.Ge, start), cmpx(c, store.Lt, end))
+func rng(c *model.Column, start, end time.Time) model.Expr {
+	return and(cmpx(c, model.Ge, start), cmpx(c, model.Lt, end))
 }
 
 // toNow is the expected range [start, Now].
-func toNow(c *store.Column, start time.Time) store.Expr {
-	return and(cmpx(c, store.Ge, start), cmpx(c, store.Le, testEnv.Now))
+func toNow(c *model.Column, start time.Time) model.Expr {
+	return and(cmpx(c, model.Ge, start), cmpx(c, model.Le, testEnv.Now))
 }
 
 const crm = "Microsoft.Dynamics.CRM."
@@ -27,33 +27,33 @@ const crm = "Microsoft.Dynamics.CRM."
 // are calendar years and the current fiscal period is the second quarter.
 var functionTests = []filterTest{
 	// Lists and ranges.
-	{name: "In with aliases", entity: "contact", in: crm + "In(PropertyName=@p1,PropertyValues=@p2)", aliases: map[string]string{"@p1": "'lastname'", "@p2": `["OBrian","O'Brian"]`}, want: store.In{Column: col("lastname"), Values: []any{"OBrian", "O'Brian"}}},
-	{name: "In inline single quotes", in: crm + "In(PropertyName='name',PropertyValues=['a','b'])", want: store.In{Column: col("name"), Values: []any{"a", "b"}}},
-	{name: "In with escaped quote", in: crm + `In(PropertyName='name',PropertyValues=["O\"B"])`, want: store.In{Column: col("name"), Values: []any{`O"B`}}},
-	{name: "NotIn numbers", in: crm + "NotIn(PropertyName='accountcategorycode',PropertyValues=[1,2])", want: store.In{Column: col("accountcategorycode"), Values: []any{int64(1), int64(2)}, Negate: true}},
-	{name: "In on a lookup", in: crm + "In(PropertyName='primarycontactid',PropertyValues=['{6F9619FF-8B86-D011-B42D-00C04FC964FF}'])", want: store.In{Column: col("primarycontactid"), Values: []any{guid}}},
-	{name: "In on a lookup value property", in: crm + "In(PropertyName='_primarycontactid_value',PropertyValues=['" + guid + "'])", want: store.In{Column: col("primarycontactid"), Values: []any{guid}}},
-	{name: "In on money", in: crm + "In(PropertyName='revenue',PropertyValues=[\"10.5\",20])", want: store.In{Column: col("revenue"), Values: []any{store.Decimal{Unscaled: 105000, Scale: 4}, store.Decimal{Unscaled: 200000, Scale: 4}}}},
-	{name: "Between numbers as strings", in: crm + `Between(PropertyName='numberofemployees',PropertyValues=["5","2000"])`, want: and(cmpx(col("numberofemployees"), store.Ge, int64(5)), cmpx(col("numberofemployees"), store.Le, int64(2000)))},
-	{name: "NotBetween dates", in: crm + `NotBetween(PropertyName='createdon',PropertyValues=["2024-01-01","2024-02-01T00:00:00Z"])`, want: or(cmpx(col("createdon"), store.Lt, day(2024, 1, 1)), cmpx(col("createdon"), store.Gt, day(2024, 2, 1)))},
-	{name: "function and condition", in: crm + `In(PropertyName='name',PropertyValues=["a"]) and name ne null`, want: and(store.In{Column: col("name"), Values: []any{"a"}}, store.Null{Column: col("name"), Negate: true})},
+	{name: "In with aliases", entity: "contact", in: crm + "In(PropertyName=@p1,PropertyValues=@p2)", aliases: map[string]string{"@p1": "'lastname'", "@p2": `["OBrian","O'Brian"]`}, want: model.In{Column: col("lastname"), Values: []any{"OBrian", "O'Brian"}}},
+	{name: "In inline single quotes", in: crm + "In(PropertyName='name',PropertyValues=['a','b'])", want: model.In{Column: col("name"), Values: []any{"a", "b"}}},
+	{name: "In with escaped quote", in: crm + `In(PropertyName='name',PropertyValues=["O\"B"])`, want: model.In{Column: col("name"), Values: []any{`O"B`}}},
+	{name: "NotIn numbers", in: crm + "NotIn(PropertyName='accountcategorycode',PropertyValues=[1,2])", want: model.In{Column: col("accountcategorycode"), Values: []any{int64(1), int64(2)}, Negate: true}},
+	{name: "In on a lookup", in: crm + "In(PropertyName='primarycontactid',PropertyValues=['{6F9619FF-8B86-D011-B42D-00C04FC964FF}'])", want: model.In{Column: col("primarycontactid"), Values: []any{guid}}},
+	{name: "In on a lookup value property", in: crm + "In(PropertyName='_primarycontactid_value',PropertyValues=['" + guid + "'])", want: model.In{Column: col("primarycontactid"), Values: []any{guid}}},
+	{name: "In on money", in: crm + "In(PropertyName='revenue',PropertyValues=[\"10.5\",20])", want: model.In{Column: col("revenue"), Values: []any{model.Decimal{Unscaled: 105000, Scale: 4}, model.Decimal{Unscaled: 200000, Scale: 4}}}},
+	{name: "Between numbers as strings", in: crm + `Between(PropertyName='numberofemployees',PropertyValues=["5","2000"])`, want: and(cmpx(col("numberofemployees"), model.Ge, int64(5)), cmpx(col("numberofemployees"), model.Le, int64(2000)))},
+	{name: "NotBetween dates", in: crm + `NotBetween(PropertyName='createdon',PropertyValues=["2024-01-01","2024-02-01T00:00:00Z"])`, want: or(cmpx(col("createdon"), model.Lt, day(2024, 1, 1)), cmpx(col("createdon"), model.Gt, day(2024, 2, 1)))},
+	{name: "function and condition", in: crm + `In(PropertyName='name',PropertyValues=["a"]) and name ne null`, want: and(model.In{Column: col("name"), Values: []any{"a"}}, model.Null{Column: col("name"), Negate: true})},
 	{name: "function eq true", in: crm + "Today(PropertyName='createdon') eq true", want: rng(col("createdon"), day(2024, 5, 15), day(2024, 5, 16))},
-	{name: "function in a lambda", in: "Account_Tasks/any(t:" + crm + "Today(PropertyName='scheduledend'))", want: store.Exists{Nav: &store.Nav{Name: "Account_Tasks"}, Filter: rng(col("scheduledend"), day(2024, 5, 15), day(2024, 5, 16))}},
+	{name: "function in a lambda", in: "Account_Tasks/any(t:" + crm + "Today(PropertyName='scheduledend'))", want: model.Exists{Nav: &model.Nav{Name: "Account_Tasks"}, Filter: rng(col("scheduledend"), day(2024, 5, 15), day(2024, 5, 16))}},
 
 	// Multi-select choices.
-	{name: "ContainValues", in: crm + "ContainValues(PropertyName='tags',PropertyValues=['1','2'])", want: store.ContainValues{Column: col("tags"), Values: []int64{1, 2}}},
-	{name: "DoesNotContainValues", in: crm + "DoesNotContainValues(PropertyName=@p1,PropertyValues=@p2)", aliases: map[string]string{"@p1": "'tags'", "@p2": "[3]"}, want: store.ContainValues{Column: col("tags"), Values: []int64{3}, Negate: true}},
+	{name: "ContainValues", in: crm + "ContainValues(PropertyName='tags',PropertyValues=['1','2'])", want: model.ContainValues{Column: col("tags"), Values: []int64{1, 2}}},
+	{name: "DoesNotContainValues", in: crm + "DoesNotContainValues(PropertyName=@p1,PropertyValues=@p2)", aliases: map[string]string{"@p1": "'tags'", "@p2": "[3]"}, want: model.ContainValues{Column: col("tags"), Values: []int64{3}, Negate: true}},
 	{name: "ContainValues on a choice", in: crm + "ContainValues(PropertyName='accountcategorycode',PropertyValues=['1'])", msg: "The function 'Microsoft.Dynamics.CRM.ContainValues' can only be used with multi-select choice columns; 'accountcategorycode' is of type Picklist.", pos: 50},
 	{name: "ContainValues bad value", in: crm + "ContainValues(PropertyName='tags',PropertyValues=['x'])", msg: "The value 'x' is not a valid Edm.Int32 value for the column 'tags' of 'Microsoft.Dynamics.CRM.ContainValues'.", pos: 73},
 	{name: "In on multi-select", in: crm + "In(PropertyName='tags',PropertyValues=['1'])", msg: "The multi-select choice column 'tags' can only be filtered with eq null, ne null and the Microsoft.Dynamics.CRM.ContainValues and DoesNotContainValues functions.", pos: 39},
 
 	// Users, business units and teams.
-	{name: "EqualUserId", in: crm + "EqualUserId(PropertyName='ownerid')", want: cmpx(col("ownerid"), store.Eq, testEnv.UserID)},
-	{name: "NotEqualUserId on a key", entity: "systemuser", in: crm + "NotEqualUserId(PropertyName=@p1)", aliases: map[string]string{"@p1": "'systemuserid'"}, want: cmpx(col("systemuserid"), store.Ne, testEnv.UserID)},
-	{name: "EqualBusinessId", in: crm + "EqualBusinessId(PropertyName='ownerid')", want: cmpx(col("ownerid"), store.Eq, testEnv.BusinessUnitID)},
-	{name: "NotEqualBusinessId", in: crm + "NotEqualBusinessId(PropertyName='ownerid')", want: cmpx(col("ownerid"), store.Ne, testEnv.BusinessUnitID)},
-	{name: "EqualUserTeams", in: crm + "EqualUserTeams(PropertyName='ownerid')", want: store.In{Column: col("ownerid"), Values: []any{testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
-	{name: "EqualUserOrUserTeams", in: crm + "EqualUserOrUserTeams(PropertyName='ownerid')", want: store.In{Column: col("ownerid"), Values: []any{testEnv.UserID, testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
+	{name: "EqualUserId", in: crm + "EqualUserId(PropertyName='ownerid')", want: cmpx(col("ownerid"), model.Eq, testEnv.UserID)},
+	{name: "NotEqualUserId on a key", entity: "systemuser", in: crm + "NotEqualUserId(PropertyName=@p1)", aliases: map[string]string{"@p1": "'systemuserid'"}, want: cmpx(col("systemuserid"), model.Ne, testEnv.UserID)},
+	{name: "EqualBusinessId", in: crm + "EqualBusinessId(PropertyName='ownerid')", want: cmpx(col("ownerid"), model.Eq, testEnv.BusinessUnitID)},
+	{name: "NotEqualBusinessId", in: crm + "NotEqualBusinessId(PropertyName='ownerid')", want: cmpx(col("ownerid"), model.Ne, testEnv.BusinessUnitID)},
+	{name: "EqualUserTeams", in: crm + "EqualUserTeams(PropertyName='ownerid')", want: model.In{Column: col("ownerid"), Values: []any{testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
+	{name: "EqualUserOrUserTeams", in: crm + "EqualUserOrUserTeams(PropertyName='ownerid')", want: model.In{Column: col("ownerid"), Values: []any{testEnv.UserID, testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
 	{name: "EqualUserId on a string", in: crm + "EqualUserId(PropertyName='name')", msg: "The function 'Microsoft.Dynamics.CRM.EqualUserId' can only be used with lookup and unique identifier columns; 'name' is of type String.", pos: 48},
 
 	// Calendar functions.
@@ -72,7 +72,7 @@ var functionTests = []filterTest{
 	{name: "ThisYear", in: crm + "ThisYear(PropertyName='createdon')", want: rng(col("createdon"), day(2024, 1, 1), day(2025, 1, 1))},
 	{name: "NextYear", in: crm + "NextYear(PropertyName='createdon')", want: rng(col("createdon"), day(2025, 1, 1), day(2026, 1, 1))},
 	{name: "LastXHours with aliases", in: crm + "LastXHours(PropertyName=@p1,PropertyValue=@p2)", aliases: map[string]string{"@p1": "'createdon'", "@p2": "12"}, want: toNow(col("createdon"), at(2024, 5, 14, 22, 0))},
-	{name: "NextXHours", in: crm + "NextXHours(PropertyName='createdon',PropertyValue=3)", want: and(cmpx(col("createdon"), store.Ge, testEnv.Now), cmpx(col("createdon"), store.Le, at(2024, 5, 15, 13, 30)))},
+	{name: "NextXHours", in: crm + "NextXHours(PropertyName='createdon',PropertyValue=3)", want: and(cmpx(col("createdon"), model.Ge, testEnv.Now), cmpx(col("createdon"), model.Le, at(2024, 5, 15, 13, 30)))},
 	{name: "LastXDays", in: crm + "LastXDays(PropertyName='createdon',PropertyValue=3)", want: toNow(col("createdon"), day(2024, 5, 12))},
 	{name: "LastXDays value as string", in: crm + "LastXDays(PropertyName='createdon',PropertyValue='3')", want: toNow(col("createdon"), day(2024, 5, 12))},
 	{name: "LastXWeeks", in: crm + "LastXWeeks(PropertyName='createdon',PropertyValue=2)", want: toNow(col("createdon"), day(2024, 5, 1))},
@@ -82,16 +82,16 @@ var functionTests = []filterTest{
 	{name: "NextXWeeks", in: crm + "NextXWeeks(PropertyName='createdon',PropertyValue=1)", want: rng(col("createdon"), testEnv.Now, day(2024, 5, 23))},
 	{name: "NextXMonths", in: crm + "NextXMonths(PropertyName='createdon',PropertyValue=1)", want: rng(col("createdon"), testEnv.Now, day(2024, 6, 16))},
 	{name: "NextXYears", in: crm + "NextXYears(PropertyName='createdon',PropertyValue=1)", want: rng(col("createdon"), testEnv.Now, day(2025, 5, 16))},
-	{name: "OlderThanXMinutes", in: crm + "OlderThanXMinutes(PropertyName='createdon',PropertyValue=30)", want: cmpx(col("createdon"), store.Lt, at(2024, 5, 15, 10, 0))},
-	{name: "OlderThanXHours", in: crm + "OlderThanXHours(PropertyName='createdon',PropertyValue=2)", want: cmpx(col("createdon"), store.Lt, at(2024, 5, 15, 8, 30))},
-	{name: "OlderThanXDays", in: crm + "OlderThanXDays(PropertyName=@p1,PropertyValue=@p2)", aliases: map[string]string{"@p1": "'createdon'", "@p2": "7"}, want: cmpx(col("createdon"), store.Lt, day(2024, 5, 8))},
-	{name: "OlderThanXWeeks", in: crm + "OlderThanXWeeks(PropertyName='createdon',PropertyValue=1)", want: cmpx(col("createdon"), store.Lt, day(2024, 5, 8))},
-	{name: "OlderThanXMonths", in: crm + "OlderThanXMonths(PropertyName='createdon',PropertyValue=1)", want: cmpx(col("createdon"), store.Lt, day(2024, 4, 15))},
-	{name: "OlderThanXYears", in: crm + "OlderThanXYears(PropertyName='createdon',PropertyValue=2)", want: cmpx(col("createdon"), store.Lt, day(2022, 5, 15))},
+	{name: "OlderThanXMinutes", in: crm + "OlderThanXMinutes(PropertyName='createdon',PropertyValue=30)", want: cmpx(col("createdon"), model.Lt, at(2024, 5, 15, 10, 0))},
+	{name: "OlderThanXHours", in: crm + "OlderThanXHours(PropertyName='createdon',PropertyValue=2)", want: cmpx(col("createdon"), model.Lt, at(2024, 5, 15, 8, 30))},
+	{name: "OlderThanXDays", in: crm + "OlderThanXDays(PropertyName=@p1,PropertyValue=@p2)", aliases: map[string]string{"@p1": "'createdon'", "@p2": "7"}, want: cmpx(col("createdon"), model.Lt, day(2024, 5, 8))},
+	{name: "OlderThanXWeeks", in: crm + "OlderThanXWeeks(PropertyName='createdon',PropertyValue=1)", want: cmpx(col("createdon"), model.Lt, day(2024, 5, 8))},
+	{name: "OlderThanXMonths", in: crm + "OlderThanXMonths(PropertyName='createdon',PropertyValue=1)", want: cmpx(col("createdon"), model.Lt, day(2024, 4, 15))},
+	{name: "OlderThanXYears", in: crm + "OlderThanXYears(PropertyName='createdon',PropertyValue=2)", want: cmpx(col("createdon"), model.Lt, day(2022, 5, 15))},
 	{name: "On", in: crm + "On(PropertyName='createdon',PropertyValue=2024-01-31)", want: rng(col("createdon"), day(2024, 1, 31), day(2024, 2, 1))},
 	{name: "On with a string", in: crm + "On(PropertyName='createdon',PropertyValue='2024-01-31')", want: rng(col("createdon"), day(2024, 1, 31), day(2024, 2, 1))},
-	{name: "OnOrAfter", in: crm + "OnOrAfter(PropertyName='createdon',PropertyValue=2024-01-31T23:00:00Z)", want: cmpx(col("createdon"), store.Ge, day(2024, 1, 31))},
-	{name: "OnOrBefore", in: crm + "OnOrBefore(PropertyName='createdon',PropertyValue=2024-01-31)", want: cmpx(col("createdon"), store.Lt, day(2024, 2, 1))},
+	{name: "OnOrAfter", in: crm + "OnOrAfter(PropertyName='createdon',PropertyValue=2024-01-31T23:00:00Z)", want: cmpx(col("createdon"), model.Ge, day(2024, 1, 31))},
+	{name: "OnOrBefore", in: crm + "OnOrBefore(PropertyName='createdon',PropertyValue=2024-01-31)", want: cmpx(col("createdon"), model.Lt, day(2024, 2, 1))},
 	{name: "date function on a date-only column", entity: "contact", in: crm + "ThisMonth(PropertyName='birthdate')", want: rng(col("birthdate"), day(2024, 5, 1), day(2024, 6, 1))},
 
 	// Fiscal functions (fiscal year = calendar year, periods = quarters).
@@ -108,8 +108,8 @@ var functionTests = []filterTest{
 	{name: "InFiscalYear", in: crm + "InFiscalYear(PropertyName='createdon',PropertyValue=2023)", want: rng(col("createdon"), day(2023, 1, 1), day(2024, 1, 1))},
 	{name: "InFiscalPeriod", in: crm + "InFiscalPeriod(PropertyName='createdon',PropertyValue=4)", want: rng(col("createdon"), day(2024, 10, 1), day(2025, 1, 1))},
 	{name: "InFiscalPeriodAndYear", in: crm + "InFiscalPeriodAndYear(PropertyName=@p1,PropertyValue1=@p2,PropertyValue2=@p3)", aliases: map[string]string{"@p1": "'createdon'", "@p2": "1", "@p3": "2023"}, want: rng(col("createdon"), day(2023, 1, 1), day(2023, 4, 1))},
-	{name: "InOrBeforeFiscalPeriodAndYear", in: crm + "InOrBeforeFiscalPeriodAndYear(PropertyName='createdon',PropertyValue1=1,PropertyValue2=2023)", want: cmpx(col("createdon"), store.Lt, day(2023, 4, 1))},
-	{name: "InOrAfterFiscalPeriodAndYear", in: crm + "InOrAfterFiscalPeriodAndYear(PropertyName='createdon',PropertyValue1=1,PropertyValue2=2023)", want: cmpx(col("createdon"), store.Ge, day(2023, 1, 1))},
+	{name: "InOrBeforeFiscalPeriodAndYear", in: crm + "InOrBeforeFiscalPeriodAndYear(PropertyName='createdon',PropertyValue1=1,PropertyValue2=2023)", want: cmpx(col("createdon"), model.Lt, day(2023, 4, 1))},
+	{name: "InOrAfterFiscalPeriodAndYear", in: crm + "InOrAfterFiscalPeriodAndYear(PropertyName='createdon',PropertyValue1=1,PropertyValue2=2023)", want: cmpx(col("createdon"), model.Ge, day(2023, 1, 1))},
 	{name: "fiscal period out of range", in: crm + "InFiscalPeriod(PropertyName='createdon',PropertyValue=5)", msg: "The PropertyValue of 'Microsoft.Dynamics.CRM.InFiscalPeriod' must be between 1 and 4; 5 was given.", pos: 77},
 
 	// Errors.
@@ -170,7 +170,7 @@ func TestFiscalCalendar(t *testing.T) {
 		now   time.Time
 		start int
 		in    string
-		want  store.Expr
+		want  model.Expr
 	}{
 		{"April year, this year", at(2024, 5, 15, 10, 30), 4, "ThisFiscalYear", rng(col("createdon"), day(2024, 4, 1), day(2025, 4, 1))},
 		{"April year, this period", at(2024, 5, 15, 10, 30), 4, "ThisFiscalPeriod", rng(col("createdon"), day(2024, 4, 1), day(2024, 7, 1))},
@@ -182,7 +182,7 @@ func TestFiscalCalendar(t *testing.T) {
 		{"October year, period and year", at(2024, 5, 15, 10, 30), 10, "InFiscalPeriodAndYear(PropertyName='createdon',PropertyValue1=3,PropertyValue2=2023)", rng(col("createdon"), day(2024, 4, 1), day(2024, 7, 1))},
 		{"week starts on Sunday, on a Sunday", at(2024, 5, 12, 0, 0), 1, "ThisWeek", rng(col("createdon"), day(2024, 5, 12), day(2024, 5, 19))},
 		{"week starts on Sunday, on a Saturday", at(2024, 5, 18, 23, 59), 1, "ThisWeek", rng(col("createdon"), day(2024, 5, 12), day(2024, 5, 19))},
-		{"month arithmetic clamps the day", at(2024, 3, 31, 12, 0), 1, "LastXMonths(PropertyName='createdon',PropertyValue=1)", and(cmpx(col("createdon"), store.Ge, day(2024, 2, 29)), cmpx(col("createdon"), store.Le, at(2024, 3, 31, 12, 0)))},
+		{"month arithmetic clamps the day", at(2024, 3, 31, 12, 0), 1, "LastXMonths(PropertyName='createdon',PropertyValue=1)", and(cmpx(col("createdon"), model.Ge, day(2024, 2, 29)), cmpx(col("createdon"), model.Le, at(2024, 3, 31, 12, 0)))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // ParseOrderBy parses $orderby for entity e: comma-separated property paths (columns, lookup
@@ -12,7 +12,7 @@ import (
 // properties such as primarycontactid/fullname), each optionally followed by asc or desc. The
 // keys keep the order given; a repeated key is kept (it does not change the order). Choice columns
 // sort by their integer value, as in Dataverse.
-func ParseOrderBy(sch *store.Schema, e *store.Entity, text string) ([]store.Order, error) {
+func ParseOrderBy(sch *model.Schema, e *model.Entity, text string) ([]model.Order, error) {
 	p, err := newParser(text)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func ParseOrderBy(sch *store.Schema, e *store.Entity, text string) ([]store.Orde
 		}
 	}
 	b := newBinder(sch, e, text, nil, noClock)
-	out := make([]store.Order, 0, len(items))
+	out := make([]model.Order, 0, len(items))
 	for _, it := range items {
 		pn, ok := it.n.(*pathNode)
 		if !ok || pn.lambda != nil {
@@ -54,7 +54,7 @@ func ParseOrderBy(sch *store.Schema, e *store.Entity, text string) ([]store.Orde
 		if o.kind != opColumn {
 			return nil, errOrderByPrimitive().At(o.pos)
 		}
-		out = append(out, store.Order{Column: o.col, Desc: it.desc})
+		out = append(out, model.Order{Column: o.col, Desc: it.desc})
 	}
 	return out, nil
 }

@@ -3,9 +3,8 @@ package odata
 import (
 	"testing"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 func TestParseOrderBy(t *testing.T) {
@@ -15,18 +14,18 @@ func TestParseOrderBy(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want []store.Order
+		want []model.Order
 		msg  string
 		pos  int
 	}{
-		{name: "several keys", in: "revenue asc,name desc", want: []store.Order{{Column: col("revenue")}, {Column: col("name"), Desc: true}}},
-		{name: "default ascending", in: "name", want: []store.Order{{Column: col("name")}}},
-		{name: "spaces", in: " numberofemployees  desc , name ", want: []store.Order{{Column: col("numberofemployees"), Desc: true}, {Column: col("name")}}},
-		{name: "choice sorts by value", in: "accountcategorycode", want: []store.Order{{Column: col("accountcategorycode")}}},
-		{name: "lookup value", in: "_primarycontactid_value desc", want: []store.Order{{Column: col("primarycontactid"), Desc: true}}},
-		{name: "navigation path", in: "primarycontactid/fullname desc", want: []store.Order{{Column: col("primarycontactid", "fullname"), Desc: true}}},
-		{name: "multi-level path", in: "primarycontactid/createdby/fullname", want: []store.Order{{Column: col("primarycontactid", "createdby", "fullname")}}},
-		{name: "duplicates kept", in: "name,name desc", want: []store.Order{{Column: col("name")}, {Column: col("name"), Desc: true}}},
+		{name: "several keys", in: "revenue asc,name desc", want: []model.Order{{Column: col("revenue")}, {Column: col("name"), Desc: true}}},
+		{name: "default ascending", in: "name", want: []model.Order{{Column: col("name")}}},
+		{name: "spaces", in: " numberofemployees  desc , name ", want: []model.Order{{Column: col("numberofemployees"), Desc: true}, {Column: col("name")}}},
+		{name: "choice sorts by value", in: "accountcategorycode", want: []model.Order{{Column: col("accountcategorycode")}}},
+		{name: "lookup value", in: "_primarycontactid_value desc", want: []model.Order{{Column: col("primarycontactid"), Desc: true}}},
+		{name: "navigation path", in: "primarycontactid/fullname desc", want: []model.Order{{Column: col("primarycontactid", "fullname"), Desc: true}}},
+		{name: "multi-level path", in: "primarycontactid/createdby/fullname", want: []model.Order{{Column: col("primarycontactid", "createdby", "fullname")}}},
+		{name: "duplicates kept", in: "name,name desc", want: []model.Order{{Column: col("name")}, {Column: col("name"), Desc: true}}},
 
 		{name: "unknown name", in: "Name", msg: "Could not find a property named 'Name' on type 'Microsoft.Dynamics.CRM.account'.", pos: 0},
 		{name: "unknown second name", in: "name,Revenue desc", msg: "Could not find a property named 'Revenue' on type 'Microsoft.Dynamics.CRM.account'.", pos: 5},

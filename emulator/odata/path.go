@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // LiteralKind is the syntactic kind of a literal in a key or function parameter.
@@ -361,13 +361,13 @@ const (
 // Resource is a resolved resource path.
 type Resource struct {
 	Kind   ResourceKind
-	Entity *store.Entity // the table addressed (for KindNavigation, the row's table)
+	Entity *model.Entity // the table addressed (for KindNavigation, the row's table)
 	Key    *Key
 	// Property is the column for KindProperty.
-	Property *store.Attribute
+	Property *model.Attribute
 	// Nav is the navigation property for KindNavigation; NavKey its optional key
 	// (contact_customer_accounts(<id>)/$ref).
-	Nav    *store.Nav
+	Nav    *model.Nav
 	NavKey *Key
 	// Ref is set when the path ends in /$ref; Count when it ends in /$count.
 	Ref   bool
@@ -382,7 +382,7 @@ type Resource struct {
 
 // ResolvePath resolves segments against the schema. isOperation reports whether a name is a
 // function or action the caller serves; unknown names get Dataverse's 404.
-func ResolvePath(sch *store.Schema, segs []Segment, isOperation func(string) bool) (*Resource, error) {
+func ResolvePath(sch *model.Schema, segs []Segment, isOperation func(string) bool) (*Resource, error) {
 	if len(segs) == 0 {
 		return nil, dverr.ResourceNotFound("")
 	}
@@ -414,7 +414,7 @@ func ResolvePath(sch *store.Schema, segs []Segment, isOperation func(string) boo
 			r.Ref = true
 			return r, nil
 		case s.Name == "$count" && !s.HasParens:
-			if i != len(rest)-1 || (r.Kind != KindEntitySet && !(r.Kind == KindNavigation && r.Nav.Kind != store.NavSingle)) {
+			if i != len(rest)-1 || (r.Kind != KindEntitySet && !(r.Kind == KindNavigation && r.Nav.Kind != model.NavSingle)) {
 				return nil, dverr.BadRequest("The request URI is not valid. The segment '$count' must be the last segment in the URI and it must follow a collection.")
 			}
 			r.Count = true
@@ -443,7 +443,7 @@ func ResolvePath(sch *store.Schema, segs []Segment, isOperation func(string) boo
 		if n, ok := e.Nav(s.Name); ok {
 			r.Kind, r.Nav = KindNavigation, n
 			if s.HasParens {
-				if n.Kind == store.NavSingle {
+				if n.Kind == model.NavSingle {
 					return nil, dverr.BadRequest("Bad Request - Error in query syntax.").At(s.Pos)
 				}
 				k, err := ParseKey(s.Parens)

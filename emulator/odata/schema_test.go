@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // The query parsers' tests share a small schema built from EntityMetadata documents: account,
@@ -64,32 +64,32 @@ var testRelationshipDocs = []string{
 	`{"SchemaName":"lk_contactbase_createdby","RelationshipType":"OneToManyRelationship","ReferencedEntity":"systemuser","ReferencedAttribute":"systemuserid","ReferencingEntity":"contact","ReferencingAttribute":"createdby","ReferencingEntityNavigationPropertyName":"createdby","ReferencedEntityNavigationPropertyName":"lk_contactbase_createdby"}`,
 }
 
-func testSchema(tb testing.TB) *store.Schema {
+func testSchema(tb testing.TB) *model.Schema {
 	tb.Helper()
-	var ents []*store.Entity
+	var ents []*model.Entity
 	for _, d := range testEntityDocs {
-		e, err := store.ParseEntity(json.RawMessage(d))
+		e, err := model.ParseEntity(json.RawMessage(d))
 		if err != nil {
 			tb.Fatal(err)
 		}
 		ents = append(ents, e)
 	}
-	var rels []*store.Relationship
+	var rels []*model.Relationship
 	for _, d := range testRelationshipDocs {
-		r, err := store.ParseRelationship(json.RawMessage(d))
+		r, err := model.ParseRelationship(json.RawMessage(d))
 		if err != nil {
 			tb.Fatal(err)
 		}
 		rels = append(rels, r)
 	}
-	sch, err := store.NewSchema(ents, rels, 1)
+	sch, err := model.NewSchema(ents, rels, 1)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return sch
 }
 
-func entity(tb testing.TB, sch *store.Schema, name string) *store.Entity {
+func entity(tb testing.TB, sch *model.Schema, name string) *model.Entity {
 	tb.Helper()
 	if name == "" {
 		name = "account"
@@ -111,36 +111,36 @@ var testEnv = Env{
 
 // exprOpts compares metadata by name, so expectations can use bare stand-ins.
 var exprOpts = cmp.Options{
-	cmp.Comparer(func(a, b *store.Attribute) bool {
+	cmp.Comparer(func(a, b *model.Attribute) bool {
 		if a == nil || b == nil {
 			return a == b
 		}
 		return a.LogicalName == b.LogicalName
 	}),
-	cmp.Comparer(func(a, b *store.Nav) bool {
+	cmp.Comparer(func(a, b *model.Nav) bool {
 		if a == nil || b == nil {
 			return a == b
 		}
 		return a.Name == b.Name
 	}),
-	cmp.Comparer(func(a, b *store.Link) bool { return a == b }),
+	cmp.Comparer(func(a, b *model.Link) bool { return a == b }),
 }
 
 // col builds an expected column: navigation property names, then the column's logical name.
-func col(names ...string) *store.Column {
-	c := &store.Column{Attr: &store.Attribute{LogicalName: names[len(names)-1]}}
+func col(names ...string) *model.Column {
+	c := &model.Column{Attr: &model.Attribute{LogicalName: names[len(names)-1]}}
 	for _, n := range names[:len(names)-1] {
-		c.Path = append(c.Path, &store.Nav{Name: n})
+		c.Path = append(c.Path, &model.Nav{Name: n})
 	}
 	return c
 }
 
-func cmpx(c *store.Column, op store.CompareOp, v any) store.Compare {
-	return store.Compare{Left: c, Op: op, Value: v}
+func cmpx(c *model.Column, op model.CompareOp, v any) model.Compare {
+	return model.Compare{Left: c, Op: op, Value: v}
 }
 
-func and(terms ...store.Expr) store.And { return store.And{Terms: terms} }
-func or(terms ...store.Expr) store.Or   { return store.Or{Terms: terms} }
+func and(terms ...model.Expr) model.And { return model.And{Terms: terms} }
+func or(terms ...model.Expr) model.Or   { return model.Or{Terms: terms} }
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 

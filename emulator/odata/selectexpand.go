@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // MaxExpands is Dataverse's limit on $expand items in one query.
@@ -14,8 +14,8 @@ const MaxExpands = 15
 // ParseSelect resolves a $select list against e. Names may be column logical names, lookup value
 // properties (_primarycontactid_value) or a single-valued navigation property's lookup column. The
 // result keeps the order given, without duplicates.
-func ParseSelect(e *store.Entity, text string) ([]*store.Attribute, error) {
-	var out []*store.Attribute
+func ParseSelect(e *model.Entity, text string) ([]*model.Attribute, error) {
+	var out []*model.Attribute
 	seen := map[string]bool{}
 	for _, part := range splitTop(text, ',') {
 		name := strings.TrimSpace(part.text)
@@ -43,7 +43,7 @@ func ParseSelect(e *store.Entity, text string) ([]*store.Attribute, error) {
 	return out, nil
 }
 
-func resolveSelectName(e *store.Entity, name string) (*store.Attribute, *dverr.Error) {
+func resolveSelectName(e *model.Entity, name string) (*model.Attribute, *dverr.Error) {
 	if name == "*" {
 		return nil, nil
 	}
@@ -55,7 +55,7 @@ func resolveSelectName(e *store.Entity, name string) (*store.Attribute, *dverr.E
 			return a, nil
 		}
 	}
-	if n, ok := e.Nav(name); ok && n.Kind == store.NavSingle {
+	if n, ok := e.Nav(name); ok && n.Kind == model.NavSingle {
 		if a, ok := e.Attribute(n.Attribute); ok {
 			return a, nil
 		}
@@ -65,10 +65,10 @@ func resolveSelectName(e *store.Entity, name string) (*store.Attribute, *dverr.E
 
 // ExpandItem is one $expand item with its nested options.
 type ExpandItem struct {
-	Nav *store.Nav
+	Nav *model.Nav
 	// Ref is set for nav/$ref.
 	Ref    bool
-	Select []*store.Attribute
+	Select []*model.Attribute
 	// Filter and OrderBy are the raw nested options, parsed by the query layer.
 	Filter  string
 	OrderBy string
@@ -78,12 +78,12 @@ type ExpandItem struct {
 }
 
 // ParseExpand resolves an $expand list against e.
-func ParseExpand(sch *store.Schema, e *store.Entity, text string) ([]ExpandItem, error) {
+func ParseExpand(sch *model.Schema, e *model.Entity, text string) ([]ExpandItem, error) {
 	count := 0
 	return parseExpand(sch, e, text, 0, &count)
 }
 
-func parseExpand(sch *store.Schema, e *store.Entity, text string, offset int, count *int) ([]ExpandItem, error) {
+func parseExpand(sch *model.Schema, e *model.Entity, text string, offset int, count *int) ([]ExpandItem, error) {
 	var out []ExpandItem
 	for _, part := range splitTop(text, ',') {
 		pos := offset + part.pos
@@ -111,7 +111,7 @@ func parseExpand(sch *store.Schema, e *store.Entity, text string, offset int, co
 		if *count > MaxExpands {
 			return nil, dverr.BadRequest("The number of $expand in the query exceeds the maximum of %d.", MaxExpands).At(pos)
 		}
-		if ref && nav.Kind != store.NavSingle {
+		if ref && nav.Kind != model.NavSingle {
 			return nil, dverr.New(400, dverr.CodeExpandNotSupported, "Expand with $ref is only supported on lookup type navigation property.").At(pos)
 		}
 		target, ok := sch.Entity(nav.Target)

@@ -6,16 +6,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // compiler turns a Query into SQL. Table aliases are generated (t0, t1, ...), never taken from the
 // request; column names come from metadata; every value is a bound parameter.
 type compiler struct {
-	q    *Query
+	q    *model.Query
 	args []any
 	n    int
 	// links maps each Link to its SQL alias.
-	links map[*Link]string
+	links map[*model.Link]string
 	// paths maps a navigation path from the root ("nav1/nav2") to its join alias.
 	paths map[string]string
 	joins []string
@@ -24,7 +26,7 @@ type compiler struct {
 // scope is what an unqualified Column refers to: the root, or the related table of an Exists.
 type scope struct {
 	alias  string
-	entity *Entity
+	entity *model.Entity
 }
 
 func (c *compiler) alias() string {
@@ -39,7 +41,7 @@ func (c *compiler) arg(v any) string {
 }
 
 // Compile returns the SQL and arguments of a query, for tests and diagnostics. Select runs it.
-func Compile(q *Query) (string, []any, error) {
+func Compile(q *model.Query) (string, []any, error) {
 	c, sql, err := compile(q)
 	if err != nil {
 		return "", nil, err
@@ -47,11 +49,11 @@ func Compile(q *Query) (string, []any, error) {
 	return sql, c.args, nil
 }
 
-func compile(q *Query) (*compiler, string, error) {
+func compile(q *model.Query) (*compiler, string, error) {
 	if q.Entity == nil {
 		return nil, "", errors.New("store: query without an entity")
 	}
-	c := &compiler{q: q, links: map[*Link]string{}, paths: map[string]string{}}
+	c := &compiler{q: q, links: map[*model.Link]string{}, paths: map[string]string{}}
 	root := scope{alias: c.alias(), entity: q.Entity}
 	// Links first, so their aliases are fixed before filters refer to them.
 	for _, l := range q.Links {
@@ -96,7 +98,7 @@ func compile(q *Query) (*compiler, string, error) {
 	// Order: the given keys, then the primary key so the order is total.
 	var orderExprs []string
 	var orderDesc []bool
-	var orderAttrs []*Attribute
+	var orderAttrs []*model.Attribute
 	for _, o := range q.Order {
 		if o.Column == nil {
 			return nil, "", fmt.Errorf("store: order by alias %q outside an aggregate query", o.Alias)
@@ -115,7 +117,7 @@ func compile(q *Query) (*compiler, string, error) {
 		orderDesc = append(orderDesc, false)
 		orderAttrs = append(orderAttrs, pk)
 	} else if q.After != nil {
-		return nil, "", fmt.Errorf("store: a distinct query pages by offset, not by position: %w", ErrBadPosition)
+		return nil, "", fmt.Errorf("store: a distinct query pages by offset, not by position: %w", model.ErrBadPosition)
 	}
 	if q.After != nil {
 		w, err := c.keyset(orderExprs, orderDesc, orderAttrs, q.After)
@@ -181,7 +183,7 @@ func (c *compiler) limit() int {
 	}
 }
 
-func (c *compiler) addLink(root scope, l *Link) error {
+func (c *compiler) addLink(root scope, l *model.Link) error {
 	parent := root
 	if l.Parent != nil {
 		a, ok := c.links[l.Parent]
@@ -216,7 +218,7 @@ func (c *compiler) addLink(root scope, l *Link) error {
 	return nil
 }
 
-func (c *compiler) linkColumns(cols []string, l *Link) []string {
+func (c *compiler) linkColumns(cols []string, l *model.Link) []string {
 	a := c.links[l]
 	for _, at := range l.Columns {
 		cols = append(cols, a+"."+quote(at.LogicalName))
@@ -229,7 +231,7 @@ func (c *compiler) linkColumns(cols []string, l *Link) []string {
 
 // column returns the SQL expression of a column, joining single-valued navigation paths from the
 // root on first use.
-func (c *compiler) column(s scope, col *Column) (string, error) {
+func (c *compiler) column(s scope, col *model.Column) (string, error) {
 	if col == nil || col.Attr == nil {
 		return "", errors.New("store: empty column")
 	}
@@ -247,7 +249,7 @@ func (c *compiler) column(s scope, col *Column) (string, error) {
 	}
 	key := alias
 	for _, nav := range col.Path {
-		if nav.Kind != NavSingle {
+		if nav.Kind != model.NavSingle {
 			return "", fmt.Errorf("store: path through collection %s", nav.Name)
 		}
 		lookup, ok := ent.Attribute(nav.Attribute)
@@ -279,88 +281,88 @@ func (c *compiler) column(s scope, col *Column) (string, error) {
 }
 
 // sqlValue converts a filter value for column a.
-func sqlValue(a *Attribute, v any) (any, error) {
+func sqlValue(a *model.Attribute, v any) (any, error) {
 	if a.IsLookup() {
 		if s, ok := v.(string); ok {
 			return strings.ToLower(s), nil
 		}
 	}
-	if (a.Type == TypeMoney || a.Type == TypeDecimal) && v != nil {
+	if (a.Type == model.TypeMoney || a.Type == model.TypeDecimal) && v != nil {
 		switch x := v.(type) {
 		case int64:
-			v = Decimal{Unscaled: x}
+			v = model.Decimal{Unscaled: x}
 		case float64:
-			d, err := ParseDecimal(strconv.FormatFloat(x, 'f', -1, 64), a.Scale())
+			d, err := model.ParseDecimal(strconv.FormatFloat(x, 'f', -1, 64), a.Scale())
 			if err != nil {
 				return nil, err
 			}
 			v = d
 		}
 	}
-	if a.Type == TypeDouble {
+	if a.Type == model.TypeDouble {
 		switch x := v.(type) {
 		case int64:
 			return float64(x), nil
-		case Decimal:
+		case model.Decimal:
 			return x.Float(), nil
 		}
 	}
-	if a.Type == TypeDateTime {
+	if a.Type == model.TypeDateTime {
 		if t, ok := v.(time.Time); ok {
 			if a.Format == "DateOnly" {
-				return t.UTC().Format(DateOnlyLayout), nil
+				return t.UTC().Format(model.DateOnlyLayout), nil
 			}
-			return t.UTC().Format(DateTimeLayout), nil
+			return t.UTC().Format(model.DateTimeLayout), nil
 		}
 	}
 	return toSQL(a, v)
 }
 
-func (c *compiler) expr(s scope, e Expr) (string, error) {
+func (c *compiler) expr(s scope, e model.Expr) (string, error) {
 	switch x := e.(type) {
-	case And:
+	case model.And:
 		return c.list(s, x.Terms, " AND ", "1")
-	case *And:
+	case *model.And:
 		return c.list(s, x.Terms, " AND ", "1")
-	case Or:
+	case model.Or:
 		return c.list(s, x.Terms, " OR ", "0")
-	case *Or:
+	case *model.Or:
 		return c.list(s, x.Terms, " OR ", "0")
-	case Not:
+	case model.Not:
 		w, err := c.expr(s, x.X)
 		return "NOT (" + w + ")", err
-	case *Not:
+	case *model.Not:
 		w, err := c.expr(s, x.X)
 		return "NOT (" + w + ")", err
-	case Compare:
+	case model.Compare:
 		return c.compare(s, &x)
-	case *Compare:
+	case *model.Compare:
 		return c.compare(s, x)
-	case Match:
+	case model.Match:
 		return c.match(s, &x)
-	case *Match:
+	case *model.Match:
 		return c.match(s, x)
-	case In:
+	case model.In:
 		return c.in(s, &x)
-	case *In:
+	case *model.In:
 		return c.in(s, x)
-	case Null:
+	case model.Null:
 		return c.null(s, &x)
-	case *Null:
+	case *model.Null:
 		return c.null(s, x)
-	case ContainValues:
+	case model.ContainValues:
 		return c.containValues(s, &x)
-	case *ContainValues:
+	case *model.ContainValues:
 		return c.containValues(s, x)
-	case Exists:
+	case model.Exists:
 		return c.exists(s, &x)
-	case *Exists:
+	case *model.Exists:
 		return c.exists(s, x)
 	}
 	return "", fmt.Errorf("store: unknown filter node %T", e)
 }
 
-func (c *compiler) list(s scope, terms []Expr, sep, empty string) (string, error) {
+func (c *compiler) list(s scope, terms []model.Expr, sep, empty string) (string, error) {
 	if len(terms) == 0 {
 		return empty, nil
 	}
@@ -375,13 +377,13 @@ func (c *compiler) list(s scope, terms []Expr, sep, empty string) (string, error
 	return strings.Join(parts, sep), nil
 }
 
-func (c *compiler) compare(s scope, x *Compare) (string, error) {
+func (c *compiler) compare(s scope, x *model.Compare) (string, error) {
 	l, err := c.column(s, x.Left)
 	if err != nil {
 		return "", err
 	}
 	switch x.Op {
-	case Eq, Ne, Gt, Ge, Lt, Le:
+	case model.Eq, model.Ne, model.Gt, model.Ge, model.Lt, model.Le:
 	default:
 		return "", fmt.Errorf("store: unknown operator %q", x.Op)
 	}
@@ -394,9 +396,9 @@ func (c *compiler) compare(s scope, x *Compare) (string, error) {
 	}
 	if x.Value == nil {
 		switch x.Op {
-		case Eq:
+		case model.Eq:
 			return l + " IS NULL", nil
-		case Ne:
+		case model.Ne:
 			return l + " IS NOT NULL", nil
 		}
 		// Ordering against null matches nothing, as in SQL Server.
@@ -412,7 +414,7 @@ func (c *compiler) compare(s scope, x *Compare) (string, error) {
 // match compiles contains/startswith/endswith/like. Dataverse treats %, _ and [...] in the value
 // as wildcards; patterns without a bracket class use SQLite's LIKE (case-insensitive for ASCII,
 // index-friendly for prefixes), the rest the dv_like function, which implements the whole syntax.
-func (c *compiler) match(s scope, x *Match) (string, error) {
+func (c *compiler) match(s scope, x *model.Match) (string, error) {
 	l, err := c.column(s, x.Column)
 	if err != nil {
 		return "", err
@@ -441,7 +443,7 @@ func (c *compiler) match(s scope, x *Match) (string, error) {
 	return w, nil
 }
 
-func (c *compiler) in(s scope, x *In) (string, error) {
+func (c *compiler) in(s scope, x *model.In) (string, error) {
 	l, err := c.column(s, x.Column)
 	if err != nil {
 		return "", err
@@ -467,7 +469,7 @@ func (c *compiler) in(s scope, x *In) (string, error) {
 	return l + op + strings.Join(marks, ", ") + ")", nil
 }
 
-func (c *compiler) null(s scope, x *Null) (string, error) {
+func (c *compiler) null(s scope, x *model.Null) (string, error) {
 	l, err := c.column(s, x.Column)
 	if err != nil {
 		return "", err
@@ -478,7 +480,7 @@ func (c *compiler) null(s scope, x *Null) (string, error) {
 	return l + " IS NULL", nil
 }
 
-func (c *compiler) containValues(s scope, x *ContainValues) (string, error) {
+func (c *compiler) containValues(s scope, x *model.ContainValues) (string, error) {
 	l, err := c.column(s, x.Column)
 	if err != nil {
 		return "", err
@@ -498,7 +500,7 @@ func (c *compiler) containValues(s scope, x *ContainValues) (string, error) {
 }
 
 // exists compiles a test on related rows reached through a navigation property.
-func (c *compiler) exists(s scope, x *Exists) (string, error) {
+func (c *compiler) exists(s scope, x *model.Exists) (string, error) {
 	outer := s
 	if x.Link != nil {
 		a, ok := c.links[x.Link]
@@ -515,7 +517,7 @@ func (c *compiler) exists(s scope, x *Exists) (string, error) {
 	in := scope{alias: c.alias(), entity: target}
 	var from, link string
 	switch nav.Kind {
-	case NavCollection:
+	case model.NavCollection:
 		la, ok := target.Attribute(nav.Attribute)
 		if !ok {
 			return "", fmt.Errorf("store: %s has no lookup %s", target.LogicalName, nav.Attribute)
@@ -525,14 +527,14 @@ func (c *compiler) exists(s scope, x *Exists) (string, error) {
 		if la.IsPolymorphic() {
 			link += " AND " + in.alias + "." + quote(typeColumn(la)) + " = " + c.arg(outer.entity.LogicalName)
 		}
-	case NavSingle:
+	case model.NavSingle:
 		la, ok := outer.entity.Attribute(nav.Attribute)
 		if !ok {
 			return "", fmt.Errorf("store: %s has no lookup %s", outer.entity.LogicalName, nav.Attribute)
 		}
 		from = quote(target.LogicalName) + " " + in.alias
 		link = in.alias + "." + quote(target.PrimaryIDAttribute) + " = " + outer.alias + "." + quote(la.LogicalName)
-	case NavManyToMany:
+	case model.NavManyToMany:
 		r := nav.Relationship
 		mine, theirs := r.Entity1IntersectAttribute, r.Entity2IntersectAttribute
 		if outer.entity.LogicalName != r.Entity1 {
@@ -568,10 +570,10 @@ func (c *compiler) exists(s scope, x *Exists) (string, error) {
 
 // keyset builds the condition "row comes after pos" for the given order. NULLs sort first in
 // ascending order (as in SQL Server and SQLite).
-func (c *compiler) keyset(exprs []string, desc []bool, attrs []*Attribute, pos *Position) (string, error) {
+func (c *compiler) keyset(exprs []string, desc []bool, attrs []*model.Attribute, pos *model.Position) (string, error) {
 	vals := append(append([]any(nil), pos.Values...), pos.ID)
 	if len(vals) != len(exprs) {
-		return "", fmt.Errorf("store: page position has %d values for %d order keys: %w", len(vals), len(exprs), ErrBadPosition)
+		return "", fmt.Errorf("store: page position has %d values for %d order keys: %w", len(vals), len(exprs), model.ErrBadPosition)
 	}
 	for i, v := range vals {
 		if v == nil {
@@ -579,7 +581,7 @@ func (c *compiler) keyset(exprs []string, desc []bool, attrs []*Attribute, pos *
 		}
 		sv, err := sqlValue(attrs[i], v)
 		if err != nil {
-			return "", fmt.Errorf("store: page position: %v: %w", err, ErrBadPosition)
+			return "", fmt.Errorf("store: page position: %v: %w", err, model.ErrBadPosition)
 		}
 		vals[i] = sv
 	}
@@ -628,7 +630,7 @@ func (c *compiler) aggregate(root scope, where []string) (*compiler, string, err
 	}
 	for _, a := range q.Aggregates {
 		var e string
-		if a.Func != AggCount {
+		if a.Func != model.AggCount {
 			col, err := c.column(root, a.Column)
 			if err != nil {
 				return nil, "", err
@@ -636,19 +638,19 @@ func (c *compiler) aggregate(root scope, where []string) (*compiler, string, err
 			e = col
 		}
 		switch a.Func {
-		case AggCount:
+		case model.AggCount:
 			cols = append(cols, "COUNT(*)")
-		case AggCountColumn:
+		case model.AggCountColumn:
 			cols = append(cols, "COUNT("+e+")")
-		case AggCountDistinct:
+		case model.AggCountDistinct:
 			cols = append(cols, "COUNT(DISTINCT "+e+")")
-		case AggSum:
+		case model.AggSum:
 			cols = append(cols, "SUM("+e+")")
-		case AggAvg:
+		case model.AggAvg:
 			cols = append(cols, "AVG("+e+")")
-		case AggMin:
+		case model.AggMin:
 			cols = append(cols, "MIN("+e+")")
-		case AggMax:
+		case model.AggMax:
 			cols = append(cols, "MAX("+e+")")
 		default:
 			return nil, "", fmt.Errorf("store: unknown aggregate %q", a.Func)

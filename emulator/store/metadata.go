@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // PutMetadata stores entity documents (EntityMetadata with Attributes and Keys embedded) and
@@ -19,7 +21,7 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 		return fmt.Errorf("store: put metadata: %w", err)
 	}
 	for _, doc := range entities {
-		e, err := ParseEntity(doc)
+		e, err := model.ParseEntity(doc)
 		if err != nil {
 			return err
 		}
@@ -29,7 +31,7 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 		}
 	}
 	for _, doc := range relationships {
-		r, err := ParseRelationship(doc)
+		r, err := model.ParseRelationship(doc)
 		if err != nil {
 			return err
 		}
@@ -57,7 +59,7 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 	return nil
 }
 
-func (t *Tx) putEntity(e *Entity, seq int) error {
+func (t *Tx) putEntity(e *model.Entity, seq int) error {
 	bare, err := withoutMembers(e.Raw, "Attributes", "Keys")
 	if err != nil {
 		return fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
@@ -89,7 +91,7 @@ func (t *Tx) putEntity(e *Entity, seq int) error {
 }
 
 // columns lists the SQL columns of an entity's table: name and type.
-func columns(e *Entity) [][2]string {
+func columns(e *model.Entity) [][2]string {
 	var cols [][2]string
 	for _, a := range e.Attributes {
 		if !a.Stored() || a.LogicalName == "versionnumber" {
@@ -110,7 +112,7 @@ func columns(e *Entity) [][2]string {
 }
 
 // ensureTable creates the entity's table, or adds the columns an existing table lacks.
-func (t *Tx) ensureTable(e *Entity) error {
+func (t *Tx) ensureTable(e *model.Entity) error {
 	have := map[string]bool{}
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT name FROM pragma_table_info(?)`, e.LogicalName)
 	if err != nil {
@@ -158,7 +160,7 @@ func (t *Tx) ensureTable(e *Entity) error {
 
 // ensureIndexes indexes lookup columns (so joins and filters on them never scan), the primary
 // name, created and modified dates, and alternate keys (unique, as Dataverse enforces them).
-func (t *Tx) ensureIndexes(e *Entity) error {
+func (t *Tx) ensureIndexes(e *model.Entity) error {
 	table := quote(e.LogicalName)
 	for _, a := range e.Attributes {
 		if !a.Stored() {
@@ -178,7 +180,7 @@ func (t *Tx) ensureIndexes(e *Entity) error {
 		for _, an := range k.Attributes {
 			cols = append(cols, quote(an))
 		}
-		if !validIdent(k.LogicalName) {
+		if !model.ValidIdent(k.LogicalName) {
 			return fmt.Errorf("store: key %s.%s: invalid name", e.LogicalName, k.LogicalName)
 		}
 		idx := quote("ak_" + e.LogicalName + "_" + k.LogicalName)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // This file holds the metadata changes beyond PutMetadata's create-or-extend: deleting columns,
@@ -15,51 +17,6 @@ import (
 
 // ErrNoMetadata is returned when a table, column or relationship to delete does not exist.
 var ErrNoMetadata = errors.New("store: no such metadata item")
-
-// Document returns the entity's full EntityMetadata document: its own properties with Attributes
-// and Keys embedded, in the form PutMetadata takes.
-func (e *Entity) Document() (json.RawMessage, error) {
-	attrs := make([]json.RawMessage, len(e.Attributes))
-	for i, a := range e.Attributes {
-		attrs[i] = a.Raw
-	}
-	keys := make([]json.RawMessage, len(e.Keys))
-	for i, k := range e.Keys {
-		keys[i] = k.Raw
-	}
-	return withMembers(e.Raw, "Attributes", attrs, "Keys", keys)
-}
-
-// withMembers appends array members to a JSON object document (which must not already have them).
-func withMembers(doc json.RawMessage, pairs ...any) (json.RawMessage, error) {
-	body := bytes.TrimSpace(doc)
-	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
-		return nil, fmt.Errorf("store: metadata document is not a JSON object")
-	}
-	var b bytes.Buffer
-	b.Write(body[:len(body)-1])
-	empty := len(bytes.TrimSpace(body[1:len(body)-1])) == 0
-	for i := 0; i+1 < len(pairs); i += 2 {
-		name, _ := pairs[i].(string)
-		items, _ := pairs[i+1].([]json.RawMessage)
-		if !empty {
-			b.WriteByte(',')
-		}
-		empty = false
-		k, _ := json.Marshal(name)
-		b.Write(k)
-		b.WriteString(":[")
-		for j, it := range items {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.Write(it)
-		}
-		b.WriteByte(']')
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
 
 // DeleteAttribute removes a column: its storage (and the target-table column of a polymorphic
 // lookup), the indexes on it, its metadata, the columns derived from it (AttributeOf), the
@@ -86,7 +43,7 @@ func (t *Tx) DeleteAttribute(entity, attribute string) error {
 }
 
 // dropAttribute does DeleteAttribute's work without rebuilding the schema.
-func (t *Tx) dropAttribute(e *Entity, a *Attribute) error {
+func (t *Tx) dropAttribute(e *model.Entity, a *model.Attribute) error {
 	table := e.LogicalName
 	for _, k := range e.Keys {
 		if !contains(k.Attributes, a.LogicalName) {
@@ -131,8 +88,8 @@ func (t *Tx) dropAttribute(e *Entity, a *Attribute) error {
 	}
 	for _, r := range t.schema.Relationships() {
 		switch {
-		case r.Type == OneToMany && r.ReferencingEntity == table && r.ReferencingAttribute == a.LogicalName,
-			r.Type == ManyToMany && r.IntersectEntity == table && (r.Entity1IntersectAttribute == a.LogicalName || r.Entity2IntersectAttribute == a.LogicalName):
+		case r.Type == model.OneToMany && r.ReferencingEntity == table && r.ReferencingAttribute == a.LogicalName,
+			r.Type == model.ManyToMany && r.IntersectEntity == table && (r.Entity1IntersectAttribute == a.LogicalName || r.Entity2IntersectAttribute == a.LogicalName):
 			if err := t.exec(`DELETE FROM "_meta_relationship" WHERE schemaname = ?`, "delete relationship "+r.SchemaName, r.SchemaName); err != nil {
 				return err
 			}
@@ -155,7 +112,7 @@ func (t *Tx) DeleteEntity(entity string) error {
 	}
 	for _, r := range t.schema.Relationships() {
 		switch r.Type {
-		case OneToMany:
+		case model.OneToMany:
 			if r.ReferencedEntity == entity && r.ReferencingEntity != entity {
 				if err := t.forgetTarget(r, entity); err != nil {
 					return err
@@ -164,7 +121,7 @@ func (t *Tx) DeleteEntity(entity string) error {
 			if r.ReferencedEntity != entity && r.ReferencingEntity != entity {
 				continue
 			}
-		case ManyToMany:
+		case model.ManyToMany:
 			if r.Entity1 != entity && r.Entity2 != entity && r.IntersectEntity != entity {
 				continue
 			}
@@ -190,7 +147,7 @@ func (t *Tx) DeleteEntity(entity string) error {
 
 // forgetTarget handles a 1:N relationship from a table being deleted to a lookup on another table:
 // a lookup that targets only the deleted table goes; a polymorphic one keeps its other targets.
-func (t *Tx) forgetTarget(r *Relationship, entity string) error {
+func (t *Tx) forgetTarget(r *model.Relationship, entity string) error {
 	many, ok := t.schema.Entity(r.ReferencingEntity)
 	if !ok {
 		return nil
@@ -239,12 +196,12 @@ func (t *Tx) DeleteRelationship(schemaName string) error {
 	if err := t.exec(`DELETE FROM "_meta_relationship" WHERE schemaname = ?`, "delete relationship "+r.SchemaName, r.SchemaName); err != nil {
 		return err
 	}
-	if r.Type == OneToMany {
+	if r.Type == model.OneToMany {
 		if many, ok := t.schema.Entity(r.ReferencingEntity); ok {
 			if a, ok := many.Attribute(r.ReferencingAttribute); ok && a.LogicalName != many.PrimaryIDAttribute {
 				others := false
 				for _, o := range t.schema.Relationships() {
-					if o != r && o.Type == OneToMany && o.ReferencingEntity == many.LogicalName && o.ReferencingAttribute == a.LogicalName {
+					if o != r && o.Type == model.OneToMany && o.ReferencingEntity == many.LogicalName && o.ReferencingAttribute == a.LogicalName {
 						others = true
 					}
 				}

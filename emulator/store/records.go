@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // VersionColumn is the row version column every table has.
@@ -13,7 +15,7 @@ const VersionColumn = "versionnumber"
 
 // selectList returns the SQL select list for the given attributes of e and a function that turns a
 // scanned row into a Row. The row's version is always scanned last.
-func selectList(e *Entity, attrs []*Attribute) (string, int, func(vals []any) (Row, int64, error)) {
+func selectList(e *model.Entity, attrs []*model.Attribute) (string, int, func(vals []any) (model.Row, int64, error)) {
 	var cols []string
 	for _, a := range attrs {
 		cols = append(cols, quote(a.LogicalName))
@@ -23,8 +25,8 @@ func selectList(e *Entity, attrs []*Attribute) (string, int, func(vals []any) (R
 	}
 	cols = append(cols, quote(VersionColumn))
 	n := len(cols)
-	conv := func(vals []any) (Row, int64, error) {
-		row := make(Row, len(attrs)+1)
+	conv := func(vals []any) (model.Row, int64, error) {
+		row := make(model.Row, len(attrs)+1)
 		i := 0
 		for _, a := range attrs {
 			raw := vals[i]
@@ -46,7 +48,7 @@ func selectList(e *Entity, attrs []*Attribute) (string, int, func(vals []any) (R
 		if err != nil {
 			return nil, 0, err
 		}
-		if _, ok := e.attrs[VersionColumn]; ok {
+		if _, ok := e.Attribute(VersionColumn); ok {
 			row[VersionColumn] = ver
 		}
 		return row, ver, nil
@@ -55,8 +57,8 @@ func selectList(e *Entity, attrs []*Attribute) (string, int, func(vals []any) (R
 }
 
 // storedAttrs returns the stored attributes of e named in names, or all of them when names is nil.
-func storedAttrs(e *Entity, names []string) ([]*Attribute, error) {
-	var out []*Attribute
+func storedAttrs(e *model.Entity, names []string) ([]*model.Attribute, error) {
+	var out []*model.Attribute
 	if names == nil {
 		for _, a := range e.Attributes {
 			if a.Stored() && a.LogicalName != VersionColumn {
@@ -69,7 +71,7 @@ func storedAttrs(e *Entity, names []string) ([]*Attribute, error) {
 		if n == VersionColumn {
 			continue
 		}
-		a, ok := e.attrs[n]
+		a, ok := e.Attribute(n)
 		if !ok || !a.Stored() {
 			return nil, fmt.Errorf("store: %s has no stored column %s", e.LogicalName, n)
 		}
@@ -80,7 +82,7 @@ func storedAttrs(e *Entity, names []string) ([]*Attribute, error) {
 
 // Get reads one row by primary key. names limits the columns (nil = all); the primary key and
 // versionnumber are always included. It returns ErrNotFound when the row does not exist.
-func (t *Tx) Get(e *Entity, id string, names []string) (Row, int64, error) {
+func (t *Tx) Get(e *model.Entity, id string, names []string) (model.Row, int64, error) {
 	if names != nil && !contains(names, e.PrimaryIDAttribute) {
 		names = append([]string{e.PrimaryIDAttribute}, names...)
 	}
@@ -105,7 +107,7 @@ func (t *Tx) Get(e *Entity, id string, names []string) (Row, int64, error) {
 }
 
 // Version returns a row's current version, or ErrNotFound.
-func (t *Tx) Version(e *Entity, id string) (int64, error) {
+func (t *Tx) Version(e *model.Entity, id string) (int64, error) {
 	var v int64
 	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(VersionColumn)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -118,7 +120,7 @@ func (t *Tx) Version(e *Entity, id string) (int64, error) {
 }
 
 // Exists reports whether a row exists.
-func (t *Tx) Exists(e *Entity, id string) (bool, error) {
+func (t *Tx) Exists(e *model.Entity, id string) (bool, error) {
 	_, err := t.Version(e, id)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -127,7 +129,7 @@ func (t *Tx) Exists(e *Entity, id string) (bool, error) {
 }
 
 // bindRow turns a Row into column names and SQL arguments, sorted by column for stable SQL.
-func bindRow(e *Entity, row Row) ([]string, []any, error) {
+func bindRow(e *model.Entity, row model.Row) ([]string, []any, error) {
 	names := make([]string, 0, len(row))
 	for n := range row {
 		names = append(names, n)
@@ -139,7 +141,7 @@ func bindRow(e *Entity, row Row) ([]string, []any, error) {
 		if n == VersionColumn {
 			continue
 		}
-		a, ok := e.attrs[n]
+		a, ok := e.Attribute(n)
 		if !ok || !a.Stored() {
 			return nil, nil, fmt.Errorf("store: %s has no stored column %s", e.LogicalName, n)
 		}
@@ -151,7 +153,7 @@ func bindRow(e *Entity, row Row) ([]string, []any, error) {
 		args = append(args, v)
 		if a.IsPolymorphic() {
 			var typ any
-			if l, ok := row[n].(Lookup); ok {
+			if l, ok := row[n].(model.Lookup); ok {
 				typ = l.Entity
 			}
 			cols = append(cols, typeColumn(a))
@@ -164,13 +166,13 @@ func bindRow(e *Entity, row Row) ([]string, []any, error) {
 // current returns the transaction's view of e. A request may have resolved e before another
 // transaction changed the table's columns; writes use the columns the table has now, and values
 // for columns deleted meanwhile are dropped rather than failing on a missing SQL column.
-func (t *Tx) current(e *Entity, row Row) *Entity {
+func (t *Tx) current(e *model.Entity, row model.Row) *model.Entity {
 	cur, ok := t.schema.Entity(e.LogicalName)
 	if !ok || cur == e {
 		return e
 	}
 	for name := range row {
-		if _, ok := cur.attrs[name]; !ok && name != VersionColumn {
+		if _, ok := cur.Attribute(name); !ok && name != VersionColumn {
 			delete(row, name)
 		}
 	}
@@ -179,7 +181,7 @@ func (t *Tx) current(e *Entity, row Row) *Entity {
 
 // Insert adds a row; the row must hold the primary key. It returns the row's new version, or
 // ErrDuplicate when the primary key or an alternate key value is taken.
-func (t *Tx) Insert(e *Entity, row Row) (int64, error) {
+func (t *Tx) Insert(e *model.Entity, row model.Row) (int64, error) {
 	if err := t.mustWrite(); err != nil {
 		return 0, err
 	}
@@ -213,7 +215,7 @@ func (t *Tx) Insert(e *Entity, row Row) (int64, error) {
 
 // Update writes the columns in row to an existing row and bumps its version. It returns the new
 // version, ErrNotFound, or ErrDuplicate for an alternate key clash.
-func (t *Tx) Update(e *Entity, id string, row Row) (int64, error) {
+func (t *Tx) Update(e *model.Entity, id string, row model.Row) (int64, error) {
 	if err := t.mustWrite(); err != nil {
 		return 0, err
 	}
@@ -252,14 +254,14 @@ var ErrRestricted = errors.New("store: delete restricted by a related row")
 // referencing rows are deleted (Cascade), keep the row from being deleted (Restrict) or have their
 // lookup cleared (RemoveLink); N:N links are removed. It returns ErrNotFound when the row does not
 // exist.
-func (t *Tx) Delete(e *Entity, id string) error {
+func (t *Tx) Delete(e *model.Entity, id string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
 	return t.delete(e, strings.ToLower(id), map[string]bool{})
 }
 
-func (t *Tx) delete(e *Entity, id string, deleting map[string]bool) error {
+func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error {
 	key := e.LogicalName + ":" + id
 	if deleting[key] {
 		return nil
@@ -275,7 +277,7 @@ func (t *Tx) delete(e *Entity, id string, deleting map[string]bool) error {
 	}
 	for _, r := range t.schema.Relationships() {
 		switch r.Type {
-		case OneToMany:
+		case model.OneToMany:
 			if r.ReferencedEntity != e.LogicalName {
 				continue
 			}
@@ -283,7 +285,7 @@ func (t *Tx) delete(e *Entity, id string, deleting map[string]bool) error {
 			if !ok {
 				continue
 			}
-			a, ok := many.attrs[r.ReferencingAttribute]
+			a, ok := many.Attribute(r.ReferencingAttribute)
 			if !ok || !a.Stored() {
 				continue
 			}
@@ -320,7 +322,7 @@ func (t *Tx) delete(e *Entity, id string, deleting map[string]bool) error {
 					return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
 				}
 			}
-		case ManyToMany:
+		case model.ManyToMany:
 			inter, ok := t.schema.Entity(r.IntersectEntity)
 			if !ok {
 				continue
@@ -340,7 +342,7 @@ func (t *Tx) delete(e *Entity, id string, deleting map[string]bool) error {
 }
 
 // ids returns the primary keys of the rows of e matching a condition.
-func (t *Tx) ids(e *Entity, where string, args []any) ([]string, error) {
+func (t *Tx) ids(e *model.Entity, where string, args []any) ([]string, error) {
 	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s ids: %w", e.LogicalName, err)
@@ -358,7 +360,7 @@ func (t *Tx) ids(e *Entity, where string, args []any) ([]string, error) {
 }
 
 // FindByKey returns the primary key of the row whose columns equal values (an alternate key).
-func (t *Tx) FindByKey(e *Entity, values Row) (string, error) {
+func (t *Tx) FindByKey(e *model.Entity, values model.Row) (string, error) {
 	cols, args, err := bindRow(e, values)
 	if err != nil {
 		return "", err
@@ -393,7 +395,7 @@ func (t *Tx) FindByKey(e *Entity, values Row) (string, error) {
 
 // Associate links two rows through an N:N relationship; id1 belongs to r.Entity1 and linkID becomes
 // the intersect row's key. Linking rows that are already linked returns ErrDuplicate.
-func (t *Tx) Associate(r *Relationship, id1, id2, linkID string) error {
+func (t *Tx) Associate(r *model.Relationship, id1, id2, linkID string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
@@ -409,9 +411,9 @@ func (t *Tx) Associate(r *Relationship, id1, id2, linkID string) error {
 	if n > 0 {
 		return ErrDuplicate
 	}
-	row := Row{inter.PrimaryIDAttribute: linkID}
-	a1, ok1 := inter.attrs[r.Entity1IntersectAttribute]
-	a2, ok2 := inter.attrs[r.Entity2IntersectAttribute]
+	row := model.Row{inter.PrimaryIDAttribute: linkID}
+	a1, ok1 := inter.Attribute(r.Entity1IntersectAttribute)
+	a2, ok2 := inter.Attribute(r.Entity2IntersectAttribute)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("store: relationship %s: intersect attributes missing", r.SchemaName)
 	}
@@ -421,15 +423,15 @@ func (t *Tx) Associate(r *Relationship, id1, id2, linkID string) error {
 	return err
 }
 
-func intersectValue(a *Attribute, id, entity string) any {
+func intersectValue(a *model.Attribute, id, entity string) any {
 	if a.IsLookup() {
-		return Lookup{ID: id, Entity: entity}
+		return model.Lookup{ID: id, Entity: entity}
 	}
 	return id
 }
 
 // Disassociate removes an N:N link. It returns ErrNotFound when there was none.
-func (t *Tx) Disassociate(r *Relationship, id1, id2 string) error {
+func (t *Tx) Disassociate(r *model.Relationship, id1, id2 string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
@@ -445,7 +447,7 @@ func (t *Tx) Disassociate(r *Relationship, id1, id2 string) error {
 }
 
 // Linked returns the ids on the other side of an N:N relationship for the row id of entity.
-func (t *Tx) Linked(r *Relationship, entity, id string) ([]string, error) {
+func (t *Tx) Linked(r *model.Relationship, entity, id string) ([]string, error) {
 	from, to := r.Entity1IntersectAttribute, r.Entity2IntersectAttribute
 	if entity != r.Entity1 {
 		from, to = to, from
@@ -512,7 +514,7 @@ func contains(list []string, s string) bool {
 }
 
 // First returns the primary key of the table's first row in key order, or ErrNotFound.
-func (t *Tx) First(e *Entity) (string, error) {
+func (t *Tx) First(e *model.Entity) (string, error) {
 	var id string
 	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" ORDER BY "+quote(e.PrimaryIDAttribute)+" LIMIT 1").Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -525,7 +527,7 @@ func (t *Tx) First(e *Entity) (string, error) {
 }
 
 // Count returns the number of rows in a table.
-func (t *Tx) Count(e *Entity) (int64, error) {
+func (t *Tx) Count(e *model.Entity) (int64, error) {
 	var n int64
 	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(e.LogicalName)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count %s: %w", e.LogicalName, err)
@@ -535,8 +537,8 @@ func (t *Tx) Count(e *Entity) (int64, error) {
 
 // Referencing returns the primary keys of the rows of e whose lookup attr points at id, in key
 // order.
-func (t *Tx) Referencing(e *Entity, attr, id string) ([]string, error) {
-	a, ok := e.attrs[attr]
+func (t *Tx) Referencing(e *model.Entity, attr, id string) ([]string, error) {
+	a, ok := e.Attribute(attr)
 	if !ok || !a.IsLookup() {
 		return nil, fmt.Errorf("store: %s has no lookup %s", e.LogicalName, attr)
 	}

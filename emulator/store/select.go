@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // ResultRow is one row of a query result.
@@ -12,9 +14,9 @@ type ResultRow struct {
 	ID      string
 	Version int64
 	// Row holds the root columns read, or for aggregate queries the values keyed by alias.
-	Row Row
+	Row model.Row
 	// Links holds the columns read from each link, by link.
-	Links map[*Link]Row
+	Links map[*model.Link]model.Row
 	// OrderValues are the values of the Order columns, for the next page's position.
 	OrderValues []any
 }
@@ -24,13 +26,13 @@ type Result struct {
 	Rows []ResultRow
 	// More is set when another page follows; Next is then the position after the last row.
 	More bool
-	Next *Position
+	Next *model.Position
 	// SourceRows is the number of rows an aggregate query read (before grouping).
 	SourceRows int64
 }
 
 // Select runs a query.
-func (t *Tx) Select(q *Query) (*Result, error) {
+func (t *Tx) Select(q *model.Query) (*Result, error) {
 	c, query, err := compile(q)
 	if err != nil {
 		return nil, err
@@ -90,12 +92,12 @@ func (t *Tx) Select(q *Query) (*Result, error) {
 		} else if q.PageSize > 0 && q.Offset > 0 {
 			page = q.Offset/q.PageSize + 1
 		}
-		res.Next = &Position{Values: last.OrderValues, ID: last.ID, Page: page}
+		res.Next = &model.Position{Values: last.OrderValues, ID: last.ID, Page: page}
 	}
 	return res, nil
 }
 
-func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
+func plainRow(q *model.Query, attrs []*model.Attribute, vals []any) (ResultRow, error) {
 	var rr ResultRow
 	var ver int64
 	i := 0
@@ -108,8 +110,8 @@ func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 		rr.Version = ver
 		i = 2
 	}
-	read := func(list []*Attribute) (Row, error) {
-		row := make(Row, len(list))
+	read := func(list []*model.Attribute) (model.Row, error) {
+		row := make(model.Row, len(list))
 		for _, a := range list {
 			raw := vals[i]
 			i++
@@ -132,7 +134,7 @@ func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 	if rr.Row, err = read(attrs); err != nil {
 		return rr, err
 	}
-	if _, ok := q.Entity.attrs[VersionColumn]; ok && !q.Distinct {
+	if _, ok := q.Entity.Attribute(VersionColumn); ok && !q.Distinct {
 		rr.Row[VersionColumn] = ver
 	}
 	for _, l := range q.Links {
@@ -144,7 +146,7 @@ func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 			return rr, err
 		}
 		if rr.Links == nil {
-			rr.Links = map[*Link]Row{}
+			rr.Links = map[*model.Link]model.Row{}
 		}
 		rr.Links[l] = lr
 	}
@@ -154,7 +156,7 @@ func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 			return rr, err
 		}
 		// Positions carry the stored form of lookups (the id), which is what the keyset compares.
-		if l, ok := v.(Lookup); ok {
+		if l, ok := v.(model.Lookup); ok {
 			v = l.ID
 		}
 		rr.OrderValues = append(rr.OrderValues, v)
@@ -165,8 +167,8 @@ func plainRow(q *Query, attrs []*Attribute, vals []any) (ResultRow, error) {
 
 // aggregateRow reads an aggregate row: group values (typed by their column, or integers for date
 // parts) and aggregates (exact for Money and Decimal sums and averages).
-func aggregateRow(q *Query, vals []any) (ResultRow, error) {
-	rr := ResultRow{Row: Row{}}
+func aggregateRow(q *model.Query, vals []any) (ResultRow, error) {
+	rr := ResultRow{Row: model.Row{}}
 	i := 0
 	for _, g := range q.GroupBy {
 		var v any
@@ -188,7 +190,7 @@ func aggregateRow(q *Query, vals []any) (ResultRow, error) {
 		raw := vals[i]
 		i++
 		switch a.Func {
-		case AggCount, AggCountColumn, AggCountDistinct:
+		case model.AggCount, model.AggCountColumn, model.AggCountDistinct:
 			n, err := asInt(raw)
 			if err != nil {
 				return rr, err
@@ -202,8 +204,8 @@ func aggregateRow(q *Query, vals []any) (ResultRow, error) {
 		}
 		at := a.Column.Attr
 		switch {
-		case at.Type == TypeMoney || at.Type == TypeDecimal:
-			if a.Func == AggAvg {
+		case at.Type == model.TypeMoney || at.Type == model.TypeDecimal:
+			if a.Func == model.AggAvg {
 				f, ok := raw.(float64)
 				if !ok {
 					n, err := asInt(raw)
@@ -212,15 +214,15 @@ func aggregateRow(q *Query, vals []any) (ResultRow, error) {
 					}
 					f = float64(n)
 				}
-				rr.Row[a.Alias] = Decimal{Unscaled: int64(math.Round(f)), Scale: at.Scale()}
+				rr.Row[a.Alias] = model.Decimal{Unscaled: int64(math.Round(f)), Scale: at.Scale()}
 				continue
 			}
 			n, err := asInt(raw)
 			if err != nil {
 				return rr, err
 			}
-			rr.Row[a.Alias] = Decimal{Unscaled: n, Scale: at.Scale()}
-		case a.Func == AggAvg:
+			rr.Row[a.Alias] = model.Decimal{Unscaled: n, Scale: at.Scale()}
+		case a.Func == model.AggAvg:
 			switch x := raw.(type) {
 			case float64:
 				rr.Row[a.Alias] = x
@@ -246,9 +248,9 @@ func aggregateRow(q *Query, vals []any) (ResultRow, error) {
 
 // CountRows counts the rows a query matches, ignoring its order, paging and columns. A limit above
 // zero stops counting there (Dataverse caps @odata.count at 5,000).
-func (t *Tx) CountRows(q *Query, limit int) (int64, error) {
+func (t *Tx) CountRows(q *model.Query, limit int) (int64, error) {
 	cq := *q
-	cq.Columns = []*Attribute{}
+	cq.Columns = []*model.Attribute{}
 	cq.Order = nil
 	cq.After = nil
 	cq.PageSize = 0

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/mattn/go-sqlite3"
 )
 
@@ -31,7 +32,7 @@ type Store struct {
 	opts   Options
 	writer *sql.DB
 	reader *sql.DB // == writer for in-memory databases
-	schema atomic.Pointer[Schema]
+	schema atomic.Pointer[model.Schema]
 
 	snapMu    sync.Mutex
 	snapshots map[string]*sql.DB // in-memory snapshots
@@ -156,7 +157,7 @@ func (s *Store) Close() error {
 }
 
 // Schema returns the current metadata.
-func (s *Store) Schema() *Schema { return s.schema.Load() }
+func (s *Store) Schema() *model.Schema { return s.schema.Load() }
 
 // reloadSchema rebuilds the Schema from the metadata tables.
 func (s *Store) reloadSchema(ctx context.Context) error {
@@ -173,7 +174,7 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
+func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 	var version int64
 	if err := q.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'schemaversion'`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("store: schema version: %w", err)
@@ -206,7 +207,7 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 		keys[ent] = append(keys[ent], json.RawMessage(doc))
 	}
 	rows.Close()
-	var entities []*Entity
+	var entities []*model.Entity
 	rows, err = q.QueryContext(ctx, `SELECT logicalname, doc FROM "_meta_entity" ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load entities: %w", err)
@@ -217,7 +218,7 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 			rows.Close()
 			return nil, err
 		}
-		e, err := parseEntityParts(json.RawMessage(doc), attrs[name], keys[name])
+		e, err := model.ParseEntityParts(json.RawMessage(doc), attrs[name], keys[name])
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -225,7 +226,7 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 		entities = append(entities, e)
 	}
 	rows.Close()
-	var rels []*Relationship
+	var rels []*model.Relationship
 	rows, err = q.QueryContext(ctx, `SELECT doc FROM "_meta_relationship" ORDER BY schemaname`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load relationships: %w", err)
@@ -236,7 +237,7 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 			rows.Close()
 			return nil, err
 		}
-		r, err := ParseRelationship(json.RawMessage(doc))
+		r, err := model.ParseRelationship(json.RawMessage(doc))
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -244,7 +245,7 @@ func loadSchema(ctx context.Context, q queryer) (*Schema, error) {
 		rels = append(rels, r)
 	}
 	rows.Close()
-	return NewSchema(entities, rels, version)
+	return model.NewSchema(entities, rels, version)
 }
 
 // ErrNotFound is returned when a row does not exist.
@@ -259,7 +260,7 @@ type Tx struct {
 	tx     *sql.Tx
 	ctx    context.Context
 	write  bool
-	schema *Schema
+	schema *model.Schema
 	// version is the last versionnumber handed out; persisted on commit.
 	version      int64
 	versionDirty bool
@@ -335,7 +336,7 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Schema returns the metadata this transaction works with.
-func (t *Tx) Schema() *Schema { return t.schema }
+func (t *Tx) Schema() *model.Schema { return t.schema }
 
 // Writable reports whether t may write.
 func (t *Tx) Writable() bool { return t.write }
@@ -395,7 +396,7 @@ func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`
 
 // typeColumn is the column that keeps the target table of a polymorphic lookup. '@' cannot occur
 // in a Dataverse name, so it never collides with an attribute's column.
-func typeColumn(a *Attribute) string { return a.LogicalName + "@type" }
+func typeColumn(a *model.Attribute) string { return a.LogicalName + "@type" }
 
 func isUniqueViolation(err error) bool {
 	var se sqlite3.Error

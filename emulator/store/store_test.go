@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -65,9 +66,9 @@ func openTest(t *testing.T, path string) *Store {
 	return s
 }
 
-func mustDecimal(t *testing.T, s string, scale int) Decimal {
+func mustDecimal(t *testing.T, s string, scale int) model.Decimal {
 	t.Helper()
-	d, err := ParseDecimal(s, scale)
+	d, err := model.ParseDecimal(s, scale)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestRoundTripTypes(t *testing.T) {
 	ctx := context.Background()
 	acc, _ := s.Schema().Entity("account")
 	created := time.Date(2024, 1, 15, 9, 30, 0, 0, time.UTC)
-	want := Row{
+	want := model.Row{
 		"accountid":         "0f0e0d0c-0000-4000-8000-000000000001",
 		"name":              "Fourth Coffee",
 		"accountnumber":     "A-1",
@@ -93,7 +94,7 @@ func TestRoundTripTypes(t *testing.T) {
 		"founded":           time.Date(1999, 5, 17, 0, 0, 0, 0, time.UTC),
 		"tags":              []int64{1, 2},
 		"primarycontactid":  nil,
-		"ownerid":           Lookup{ID: "0f0e0d0c-0000-4000-8000-0000000000aa", Entity: "team"},
+		"ownerid":           model.Lookup{ID: "0f0e0d0c-0000-4000-8000-0000000000aa", Entity: "team"},
 	}
 	var ver int64
 	if err := s.Write(ctx, func(tx *Tx) error {
@@ -103,7 +104,7 @@ func TestRoundTripTypes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var got Row
+	var got model.Row
 	var gotVer int64
 	if err := s.Read(ctx, func(tx *Tx) error {
 		var err error
@@ -119,8 +120,8 @@ func TestRoundTripTypes(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("row mismatch (-want +got):\n%s", d)
 	}
-	if got["revenue"].(Decimal).String() != "20000.5000" {
-		t.Errorf("revenue = %s, want 20000.5000", got["revenue"].(Decimal))
+	if got["revenue"].(model.Decimal).String() != "20000.5000" {
+		t.Errorf("revenue = %s, want 20000.5000", got["revenue"].(model.Decimal))
 	}
 }
 
@@ -145,7 +146,7 @@ func TestParseDecimal(t *testing.T) {
 		{"-", 2, "", true},
 	}
 	for _, tt := range tests {
-		d, err := ParseDecimal(tt.in, tt.scale)
+		d, err := model.ParseDecimal(tt.in, tt.scale)
 		if (err != nil) != tt.err {
 			t.Errorf("ParseDecimal(%q) error = %v, want error %v", tt.in, err, tt.err)
 			continue
@@ -163,7 +164,7 @@ func TestDuplicateAndAlternateKey(t *testing.T) {
 	acc, _ := s.Schema().Entity("account")
 	insert := func(id, num string) error {
 		return s.Write(ctx, func(tx *Tx) error {
-			_, err := tx.Insert(acc, Row{"accountid": id, "accountnumber": num})
+			_, err := tx.Insert(acc, model.Row{"accountid": id, "accountnumber": num})
 			return err
 		})
 	}
@@ -179,7 +180,7 @@ func TestDuplicateAndAlternateKey(t *testing.T) {
 	var id string
 	s.Read(ctx, func(tx *Tx) error {
 		var err error
-		id, err = tx.FindByKey(acc, Row{"accountnumber": "A1"})
+		id, err = tx.FindByKey(acc, model.Row{"accountnumber": "A1"})
 		return err
 	})
 	if id != "00000000-0000-4000-8000-000000000001" {
@@ -204,7 +205,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < perWriter; i++ {
 				err := s.Write(ctx, func(tx *Tx) error {
-					v, err := tx.Insert(acc, Row{"accountid": fmt.Sprintf("00000000-0000-4000-8000-%04d%08d", w, i), "name": "n"})
+					v, err := tx.Insert(acc, model.Row{"accountid": fmt.Sprintf("00000000-0000-4000-8000-%04d%08d", w, i), "name": "n"})
 					versions <- v
 					return err
 				})
@@ -254,7 +255,7 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 			ctx := context.Background()
 			acc, _ := s.Schema().Entity("account")
 			s.Write(ctx, func(tx *Tx) error {
-				_, err := tx.Insert(acc, Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "before"})
+				_, err := tx.Insert(acc, model.Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "before"})
 				return err
 			})
 			before := dump(t, s, acc)
@@ -262,10 +263,10 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Write(ctx, func(tx *Tx) error {
-				if _, err := tx.Update(acc, "00000000-0000-4000-8000-000000000001", Row{"name": "after"}); err != nil {
+				if _, err := tx.Update(acc, "00000000-0000-4000-8000-000000000001", model.Row{"name": "after"}); err != nil {
 					return err
 				}
-				_, err := tx.Insert(acc, Row{"accountid": "00000000-0000-4000-8000-000000000002", "name": "new"})
+				_, err := tx.Insert(acc, model.Row{"accountid": "00000000-0000-4000-8000-000000000002", "name": "new"})
 				return err
 			})
 			if err := s.Restore(ctx, "one"); err != nil {
@@ -294,9 +295,9 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 	}
 }
 
-func dump(t *testing.T, s *Store, e *Entity) []Row {
+func dump(t *testing.T, s *Store, e *model.Entity) []model.Row {
 	t.Helper()
-	var out []Row
+	var out []model.Row
 	err := s.Read(context.Background(), func(tx *Tx) error {
 		ids, err := tx.tx.QueryContext(tx.ctx, `SELECT accountid FROM account ORDER BY accountid`)
 		if err != nil {
@@ -331,7 +332,7 @@ func TestFileDatabaseSurvivesRestart(t *testing.T) {
 	s := openTest(t, path)
 	acc, _ := s.Schema().Entity("account")
 	s.Write(ctx, func(tx *Tx) error {
-		_, err := tx.Insert(acc, Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "kept", "revenue": mustDecimal(t, "1.5", 4)})
+		_, err := tx.Insert(acc, model.Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "kept", "revenue": mustDecimal(t, "1.5", 4)})
 		return err
 	})
 	before := dump(t, s, acc)
@@ -363,10 +364,10 @@ func TestDeleteClearsReferences(t *testing.T) {
 	cid := "00000000-0000-4000-8000-0000000000c1"
 	aid := "00000000-0000-4000-8000-0000000000a1"
 	err := s.Write(ctx, func(tx *Tx) error {
-		if _, err := tx.Insert(con, Row{"contactid": cid}); err != nil {
+		if _, err := tx.Insert(con, model.Row{"contactid": cid}); err != nil {
 			return err
 		}
-		if _, err := tx.Insert(acc, Row{"accountid": aid, "primarycontactid": Lookup{ID: cid, Entity: "contact"}}); err != nil {
+		if _, err := tx.Insert(acc, model.Row{"accountid": aid, "primarycontactid": model.Lookup{ID: cid, Entity: "contact"}}); err != nil {
 			return err
 		}
 		return tx.Delete(con, cid)

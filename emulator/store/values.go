@@ -1,192 +1,39 @@
 package store
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Row is one record as the store sees it: logical column name to value. A missing key means the
-// column is not part of the row (not selected, or not written); a nil value is SQL NULL.
-//
-// Value types by attribute type:
-//
-//	String, Memo, Uniqueidentifier, EntityName  string
-//	Integer, BigInt, Picklist, State, Status    int64
-//	Boolean                                     bool
-//	Double                                      float64
-//	Money, Decimal                              Decimal
-//	DateTime                                    time.Time (UTC; DateOnly columns at midnight)
-//	Lookup, Customer, Owner                     Lookup
-//	MultiSelectPicklist                         []int64
-type Row map[string]any
-
-// Lookup is a reference to a row of another table.
-type Lookup struct {
-	ID     string
-	Entity string
-}
-
-// Decimal is an exact decimal number: Unscaled × 10^-Scale.
-type Decimal struct {
-	Unscaled int64
-	Scale    int
-}
-
-// ErrDecimalRange reports a number that does not fit the store's exact representation.
-var ErrDecimalRange = errors.New("number out of range")
-
-// ParseDecimal reads a decimal literal (as JSON writes numbers: optional sign, digits, optional
-// fraction and exponent) and rounds it half away from zero to scale places.
-func ParseDecimal(s string, scale int) (Decimal, error) {
-	if s == "" {
-		return Decimal{}, fmt.Errorf("empty number")
-	}
-	neg := false
-	switch s[0] {
-	case '-':
-		neg = true
-		s = s[1:]
-	case '+':
-		s = s[1:]
-	}
-	exp := 0
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		e, err := strconv.Atoi(s[i+1:])
-		if err != nil || e > 400 || e < -400 {
-			return Decimal{}, fmt.Errorf("invalid number %q", s)
-		}
-		exp = e
-		s = s[:i]
-	}
-	intPart, frac := s, ""
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		intPart, frac = s[:i], s[i+1:]
-	}
-	if intPart == "" && frac == "" {
-		return Decimal{}, fmt.Errorf("invalid number")
-	}
-	digits := intPart + frac
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return Decimal{}, fmt.Errorf("invalid number")
-		}
-	}
-	// value = digits × 10^(exp - len(frac)); we want digits × 10^(exp - len(frac) + scale).
-	shift := exp - len(frac) + scale
-	digits = strings.TrimLeft(digits, "0")
-	var roundUp bool
-	if shift < 0 {
-		cut := len(digits) + shift
-		if cut < 0 {
-			digits, roundUp = "", false
-		} else {
-			roundUp = digits[cut] >= '5'
-			digits = digits[:cut]
-		}
-	} else {
-		if len(digits) > 0 {
-			if len(digits)+shift > 19 {
-				return Decimal{}, ErrDecimalRange
-			}
-			digits += strings.Repeat("0", shift)
-		}
-	}
-	var u uint64
-	if digits != "" {
-		if len(digits) > 19 {
-			return Decimal{}, ErrDecimalRange
-		}
-		v, err := strconv.ParseUint(digits, 10, 64)
-		if err != nil {
-			return Decimal{}, ErrDecimalRange
-		}
-		u = v
-	}
-	if roundUp {
-		u++
-	}
-	if u > math.MaxInt64 {
-		return Decimal{}, ErrDecimalRange
-	}
-	v := int64(u)
-	if neg {
-		v = -v
-	}
-	return Decimal{Unscaled: v, Scale: scale}, nil
-}
-
-// String writes the number with exactly Scale digits after the point, as Dataverse writes Money and
-// Decimal values.
-func (d Decimal) String() string {
-	neg := d.Unscaled < 0
-	u := uint64(d.Unscaled)
-	if neg {
-		u = uint64(-d.Unscaled)
-	}
-	s := strconv.FormatUint(u, 10)
-	if d.Scale > 0 {
-		if len(s) <= d.Scale {
-			s = strings.Repeat("0", d.Scale-len(s)+1) + s
-		}
-		s = s[:len(s)-d.Scale] + "." + s[len(s)-d.Scale:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-// MarshalJSON writes the exact number.
-func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil }
-
-// Float returns the nearest float64.
-func (d Decimal) Float() float64 {
-	return float64(d.Unscaled) / math.Pow10(d.Scale)
-}
-
-// Rescale returns d at another scale, rounding half away from zero.
-func (d Decimal) Rescale(scale int) (Decimal, error) {
-	if scale == d.Scale {
-		return d, nil
-	}
-	return ParseDecimal(d.String(), scale)
-}
-
-// Time formats used on the wire and in storage.
-const (
-	DateTimeLayout = "2006-01-02T15:04:05Z"
-	DateOnlyLayout = "2006-01-02"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // toSQL converts a Row value of attribute a to what is bound in SQL.
-func toSQL(a *Attribute, v any) (any, error) {
+func toSQL(a *model.Attribute, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch a.Type {
-	case TypeString, TypeMemo, TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		s, ok := v.(string)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
 		return s, nil
-	case TypeUniqueidentifier:
+	case model.TypeUniqueidentifier:
 		s, ok := v.(string)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
 		return strings.ToLower(s), nil
-	case TypeInteger, TypeBigInt, TypePicklist, TypeState, TypeStatus:
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		n, ok := v.(int64)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
 		return n, nil
-	case TypeBoolean:
+	case model.TypeBoolean:
 		b, ok := v.(bool)
 		if !ok {
 			return nil, typeErr(a, v)
@@ -195,14 +42,14 @@ func toSQL(a *Attribute, v any) (any, error) {
 			return int64(1), nil
 		}
 		return int64(0), nil
-	case TypeDouble:
+	case model.TypeDouble:
 		f, ok := v.(float64)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
 		return f, nil
-	case TypeMoney, TypeDecimal:
-		d, ok := v.(Decimal)
+	case model.TypeMoney, model.TypeDecimal:
+		d, ok := v.(model.Decimal)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
@@ -211,17 +58,17 @@ func toSQL(a *Attribute, v any) (any, error) {
 			return nil, err
 		}
 		return d.Unscaled, nil
-	case TypeDateTime:
+	case model.TypeDateTime:
 		t, ok := v.(time.Time)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
 		if a.Format == "DateOnly" {
-			return t.Format(DateOnlyLayout), nil
+			return t.Format(model.DateOnlyLayout), nil
 		}
-		return t.UTC().Format(DateTimeLayout), nil
-	case TypeLookup, TypeCustomer, TypeOwner:
-		l, ok := v.(Lookup)
+		return t.UTC().Format(model.DateTimeLayout), nil
+	case model.TypeLookup, model.TypeCustomer, model.TypeOwner:
+		l, ok := v.(model.Lookup)
 		if !ok {
 			return nil, typeErr(a, v)
 		}
@@ -246,25 +93,25 @@ func toSQL(a *Attribute, v any) (any, error) {
 	return nil, fmt.Errorf("store: column %s: unsupported type %s", a.LogicalName, a.Type)
 }
 
-func typeErr(a *Attribute, v any) error {
+func typeErr(a *model.Attribute, v any) error {
 	return fmt.Errorf("store: column %s (%s): unexpected value type %T", a.LogicalName, a.Type, v)
 }
 
 // fromSQL converts a scanned SQL value of attribute a to a Row value. typ is the polymorphic
 // target entity (empty when the column has none).
-func fromSQL(a *Attribute, v any, typ string) (any, error) {
+func fromSQL(a *model.Attribute, v any, typ string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch a.Type {
-	case TypeString, TypeMemo, TypeEntityName, TypeUniqueidentifier:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName, model.TypeUniqueidentifier:
 		return asString(v), nil
-	case TypeInteger, TypeBigInt, TypePicklist, TypeState, TypeStatus:
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		return asInt(v)
-	case TypeBoolean:
+	case model.TypeBoolean:
 		n, err := asInt(v)
 		return n != 0, err
-	case TypeDouble:
+	case model.TypeDouble:
 		switch x := v.(type) {
 		case float64:
 			return x, nil
@@ -272,18 +119,18 @@ func fromSQL(a *Attribute, v any, typ string) (any, error) {
 			return float64(x), nil
 		}
 		return nil, fmt.Errorf("store: column %s: unexpected %T", a.LogicalName, v)
-	case TypeMoney, TypeDecimal:
+	case model.TypeMoney, model.TypeDecimal:
 		n, err := asInt(v)
-		return Decimal{Unscaled: n, Scale: a.Scale()}, err
-	case TypeDateTime:
+		return model.Decimal{Unscaled: n, Scale: a.Scale()}, err
+	case model.TypeDateTime:
 		s := asString(v)
-		layout := DateTimeLayout
-		if len(s) == len(DateOnlyLayout) {
-			layout = DateOnlyLayout
+		layout := model.DateTimeLayout
+		if len(s) == len(model.DateOnlyLayout) {
+			layout = model.DateOnlyLayout
 		}
 		return time.Parse(layout, s)
-	case TypeLookup, TypeCustomer, TypeOwner:
-		l := Lookup{ID: asString(v), Entity: typ}
+	case model.TypeLookup, model.TypeCustomer, model.TypeOwner:
+		l := model.Lookup{ID: asString(v), Entity: typ}
 		if l.Entity == "" && len(a.Targets) > 0 {
 			l.Entity = a.Targets[0]
 		}
@@ -329,13 +176,13 @@ func asInt(v any) (int64, error) {
 }
 
 // sqlType is the column type used for an attribute.
-func sqlType(a *Attribute) string {
+func sqlType(a *model.Attribute) string {
 	switch a.Type {
-	case TypeString, TypeMemo, TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		return "TEXT COLLATE NOCASE"
-	case TypeInteger, TypeBigInt, TypePicklist, TypeState, TypeStatus, TypeBoolean, TypeMoney, TypeDecimal:
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus, model.TypeBoolean, model.TypeMoney, model.TypeDecimal:
 		return "INTEGER"
-	case TypeDouble:
+	case model.TypeDouble:
 		return "REAL"
 	}
 	return "TEXT"

@@ -1,4 +1,4 @@
-package store
+package model
 
 import (
 	"encoding/json"
@@ -462,27 +462,27 @@ type relationshipDoc struct {
 func ParseEntity(doc json.RawMessage) (*Entity, error) {
 	var d entityDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("store: entity metadata: %w", err)
+		return nil, fmt.Errorf("model: entity metadata: %w", err)
 	}
 	return newEntity(&d, doc, d.Attributes, d.Keys)
 }
 
-// parseEntityParts reads an entity document stored without its Attributes and Keys, plus those
+// ParseEntityParts reads an entity document stored without its Attributes and Keys, plus those
 // documents, without re-assembling the whole document.
-func parseEntityParts(doc json.RawMessage, attrs, keys []json.RawMessage) (*Entity, error) {
+func ParseEntityParts(doc json.RawMessage, attrs, keys []json.RawMessage) (*Entity, error) {
 	var d entityDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("store: entity metadata: %w", err)
+		return nil, fmt.Errorf("model: entity metadata: %w", err)
 	}
 	return newEntity(&d, doc, attrs, keys)
 }
 
 func newEntity(d *entityDoc, doc json.RawMessage, attrDocs, keyDocs []json.RawMessage) (*Entity, error) {
 	if d.LogicalName == "" || d.EntitySetName == "" || d.PrimaryIDAttribute == "" {
-		return nil, fmt.Errorf("store: entity metadata %q: LogicalName, EntitySetName and PrimaryIdAttribute are required", d.LogicalName)
+		return nil, fmt.Errorf("model: entity metadata %q: LogicalName, EntitySetName and PrimaryIdAttribute are required", d.LogicalName)
 	}
-	if !validIdent(d.LogicalName) || !validIdent(d.EntitySetName) {
-		return nil, fmt.Errorf("store: entity metadata: invalid name %q / %q", d.LogicalName, d.EntitySetName)
+	if !ValidIdent(d.LogicalName) || !ValidIdent(d.EntitySetName) {
+		return nil, fmt.Errorf("model: entity metadata: invalid name %q / %q", d.LogicalName, d.EntitySetName)
 	}
 	e := &Entity{
 		LogicalName:          d.LogicalName,
@@ -504,25 +504,25 @@ func newEntity(d *entityDoc, doc json.RawMessage, attrDocs, keyDocs []json.RawMe
 	for _, raw := range attrDocs {
 		a, err := ParseAttribute(raw)
 		if err != nil {
-			return nil, fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
+			return nil, fmt.Errorf("model: entity %s: %w", e.LogicalName, err)
 		}
 		if _, dup := e.attrs[a.LogicalName]; dup {
-			return nil, fmt.Errorf("store: entity %s: duplicate attribute %s", e.LogicalName, a.LogicalName)
+			return nil, fmt.Errorf("model: entity %s: duplicate attribute %s", e.LogicalName, a.LogicalName)
 		}
 		e.Attributes = append(e.Attributes, a)
 		e.attrs[a.LogicalName] = a
 	}
 	if _, ok := e.attrs[e.PrimaryIDAttribute]; !ok {
-		return nil, fmt.Errorf("store: entity %s: primary id attribute %s is not defined", e.LogicalName, e.PrimaryIDAttribute)
+		return nil, fmt.Errorf("model: entity %s: primary id attribute %s is not defined", e.LogicalName, e.PrimaryIDAttribute)
 	}
 	for _, raw := range keyDocs {
 		var kd keyDoc
 		if err := json.Unmarshal(raw, &kd); err != nil {
-			return nil, fmt.Errorf("store: entity %s: key: %w", e.LogicalName, err)
+			return nil, fmt.Errorf("model: entity %s: key: %w", e.LogicalName, err)
 		}
 		for _, an := range kd.KeyAttributes {
 			if _, ok := e.attrs[an]; !ok {
-				return nil, fmt.Errorf("store: entity %s: key %s names unknown attribute %s", e.LogicalName, kd.LogicalName, an)
+				return nil, fmt.Errorf("model: entity %s: key %s names unknown attribute %s", e.LogicalName, kd.LogicalName, an)
 			}
 		}
 		e.Keys = append(e.Keys, &Key{LogicalName: kd.LogicalName, SchemaName: kd.SchemaName, MetadataID: strings.ToLower(kd.MetadataID), Attributes: kd.KeyAttributes, Raw: raw})
@@ -536,7 +536,7 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, fmt.Errorf("attribute metadata: %w", err)
 	}
-	if !validIdent(d.LogicalName) {
+	if !ValidIdent(d.LogicalName) {
 		return nil, fmt.Errorf("attribute metadata: invalid LogicalName %q", d.LogicalName)
 	}
 	a := &Attribute{
@@ -619,7 +619,7 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 func ParseRelationship(doc json.RawMessage) (*Relationship, error) {
 	var d relationshipDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("store: relationship metadata: %w", err)
+		return nil, fmt.Errorf("model: relationship metadata: %w", err)
 	}
 	r := &Relationship{
 		SchemaName:                d.SchemaName,
@@ -652,19 +652,19 @@ func ParseRelationship(doc json.RawMessage) (*Relationship, error) {
 		}
 	}
 	if r.SchemaName == "" {
-		return nil, fmt.Errorf("store: relationship metadata without SchemaName")
+		return nil, fmt.Errorf("model: relationship metadata without SchemaName")
 	}
 	switch r.Type {
 	case OneToMany:
 		if r.ReferencedEntity == "" || r.ReferencingEntity == "" || r.ReferencingAttribute == "" {
-			return nil, fmt.Errorf("store: relationship %s: referenced and referencing entity and attribute are required", r.SchemaName)
+			return nil, fmt.Errorf("model: relationship %s: referenced and referencing entity and attribute are required", r.SchemaName)
 		}
 	case ManyToMany:
-		if r.Entity1 == "" || r.Entity2 == "" || !validIdent(r.IntersectEntity) || !validIdent(r.Entity1IntersectAttribute) || !validIdent(r.Entity2IntersectAttribute) {
-			return nil, fmt.Errorf("store: relationship %s: entities, intersect entity and intersect attributes are required", r.SchemaName)
+		if r.Entity1 == "" || r.Entity2 == "" || !ValidIdent(r.IntersectEntity) || !ValidIdent(r.Entity1IntersectAttribute) || !ValidIdent(r.Entity2IntersectAttribute) {
+			return nil, fmt.Errorf("model: relationship %s: entities, intersect entity and intersect attributes are required", r.SchemaName)
 		}
 	default:
-		return nil, fmt.Errorf("store: relationship %s: unknown type %q", r.SchemaName, r.Type)
+		return nil, fmt.Errorf("model: relationship %s: unknown type %q", r.SchemaName, r.Type)
 	}
 	return r, nil
 }
@@ -680,10 +680,10 @@ func NewSchema(entities []*Entity, rels []*Relationship, version int64) (*Schema
 	}
 	for _, e := range entities {
 		if _, dup := s.entities[e.LogicalName]; dup {
-			return nil, fmt.Errorf("store: duplicate entity %s", e.LogicalName)
+			return nil, fmt.Errorf("model: duplicate entity %s", e.LogicalName)
 		}
 		if _, dup := s.bySet[e.EntitySetName]; dup {
-			return nil, fmt.Errorf("store: duplicate entity set %s", e.EntitySetName)
+			return nil, fmt.Errorf("model: duplicate entity set %s", e.EntitySetName)
 		}
 		// Entities are shared between schema versions only through copies: navs are rebuilt here.
 		e.navs = map[string]*Nav{}
@@ -695,14 +695,14 @@ func NewSchema(entities []*Entity, rels []*Relationship, version int64) (*Schema
 			return nil
 		}
 		if _, dup := e.navs[n.Name]; dup {
-			return fmt.Errorf("store: entity %s: duplicate navigation property %s", e.LogicalName, n.Name)
+			return fmt.Errorf("model: entity %s: duplicate navigation property %s", e.LogicalName, n.Name)
 		}
 		e.navs[n.Name] = n
 		return nil
 	}
 	for _, r := range rels {
 		if _, dup := s.relationships[r.SchemaName]; dup {
-			return nil, fmt.Errorf("store: duplicate relationship %s", r.SchemaName)
+			return nil, fmt.Errorf("model: duplicate relationship %s", r.SchemaName)
 		}
 		s.relationships[r.SchemaName] = r
 		switch r.Type {
@@ -715,7 +715,7 @@ func NewSchema(entities []*Entity, rels []*Relationship, version int64) (*Schema
 				continue
 			}
 			if _, ok := many.attrs[r.ReferencingAttribute]; !ok {
-				return nil, fmt.Errorf("store: relationship %s: %s has no attribute %s", r.SchemaName, many.LogicalName, r.ReferencingAttribute)
+				return nil, fmt.Errorf("model: relationship %s: %s has no attribute %s", r.SchemaName, many.LogicalName, r.ReferencingAttribute)
 			}
 			if r.ReferencedAttribute == "" {
 				r.ReferencedAttribute = one.PrimaryIDAttribute
@@ -745,9 +745,9 @@ func NewSchema(entities []*Entity, rels []*Relationship, version int64) (*Schema
 	return s, nil
 }
 
-// validIdent reports whether a metadata name is safe to use as an SQL identifier: Dataverse logical
+// ValidIdent reports whether a metadata name is safe to use as an SQL identifier: Dataverse logical
 // names are lower-case letters, digits and underscores, starting with a letter.
-func validIdent(s string) bool {
+func ValidIdent(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
 	}

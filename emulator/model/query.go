@@ -1,4 +1,6 @@
-package store
+package model
+
+import "errors"
 
 // Query is the one query model behind OData and FetchXML: a root table, the columns to read, a
 // filter tree, joins along relationships, orderings, grouping and aggregates, a page size and a
@@ -70,6 +72,9 @@ type Position struct {
 	// Page is the 1-based number of the page that ends at this position.
 	Page int
 }
+
+// ErrBadPosition reports a paging cookie or skip token that does not fit the query.
+var ErrBadPosition = errors.New("invalid paging cookie")
 
 // GroupBy groups an aggregate query by a column, optionally by a part of a date.
 type GroupBy struct {

@@ -1,18 +1,16 @@
-package store
+package fetchxml
 
 import (
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// ErrBadPosition reports a paging cookie or skip token that does not fit the query.
-var ErrBadPosition = errors.New("store: invalid paging cookie")
+	"github.com/dynlocal/dynlocal/emulator/model"
+)
 
 // EncodePosition writes a page position as Dataverse's inner paging cookie:
 //
@@ -20,7 +18,7 @@ var ErrBadPosition = errors.New("store: invalid paging cookie")
 //
 // one element per order column (named by its logical name, null values marked null="1") and the
 // primary key last. firstID is the first row of the page, which Dataverse also records.
-func EncodePosition(q *Query, p *Position, firstID string) string {
+func EncodePosition(q *model.Query, p *model.Position, firstID string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<cookie page="%d">`, p.Page)
 	for i, o := range q.Order {
@@ -60,11 +58,11 @@ func positionText(v any) string {
 		return "0"
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
-	case Decimal:
+	case model.Decimal:
 		return x.String()
 	case time.Time:
-		return x.UTC().Format(DateTimeLayout)
-	case Lookup:
+		return x.UTC().Format(model.DateTimeLayout)
+	case model.Lookup:
 		return x.ID
 	}
 	return fmt.Sprint(v)
@@ -72,7 +70,7 @@ func positionText(v any) string {
 
 // DecodePosition reads a position written by EncodePosition for the same query. A cookie written
 // for another order (or table) is rejected.
-func DecodePosition(q *Query, cookie string) (*Position, error) {
+func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 	dec := xml.NewDecoder(strings.NewReader(cookie))
 	var elems []xml.StartElement
 	page := 0
@@ -83,7 +81,7 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 			if depth == 0 && len(elems) > 0 {
 				break
 			}
-			return nil, ErrBadPosition
+			return nil, model.ErrBadPosition
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -97,7 +95,7 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 				continue
 			}
 			if depth != 2 {
-				return nil, ErrBadPosition
+				return nil, model.ErrBadPosition
 			}
 			elems = append(elems, t)
 		case xml.EndElement:
@@ -108,13 +106,13 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 		}
 	}
 	if len(elems) != len(q.Order)+1 {
-		return nil, ErrBadPosition
+		return nil, model.ErrBadPosition
 	}
-	p := &Position{Page: page}
+	p := &model.Position{Page: page}
 	for i, o := range q.Order {
 		el := elems[i]
 		if o.Column == nil || el.Name.Local != o.Column.Attr.LogicalName {
-			return nil, ErrBadPosition
+			return nil, model.ErrBadPosition
 		}
 		var v any
 		isNull := false
@@ -130,11 +128,11 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 		}
 		if !isNull {
 			if !has {
-				return nil, ErrBadPosition
+				return nil, model.ErrBadPosition
 			}
 			pv, err := parsePositionValue(o.Column.Attr, text)
 			if err != nil {
-				return nil, ErrBadPosition
+				return nil, model.ErrBadPosition
 			}
 			v = pv
 		}
@@ -142,7 +140,7 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 	}
 	last := elems[len(elems)-1]
 	if last.Name.Local != q.Entity.PrimaryIDAttribute {
-		return nil, ErrBadPosition
+		return nil, model.ErrBadPosition
 	}
 	for _, a := range last.Attr {
 		if a.Name.Local == "last" {
@@ -150,34 +148,34 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 		}
 	}
 	if p.ID == "" {
-		return nil, ErrBadPosition
+		return nil, model.ErrBadPosition
 	}
 	return p, nil
 }
 
 // parsePositionValue converts cookie text back to the SQL form the keyset compares with.
-func parsePositionValue(a *Attribute, s string) (any, error) {
+func parsePositionValue(a *model.Attribute, s string) (any, error) {
 	switch a.Type {
-	case TypeString, TypeMemo, TypeEntityName:
+	case model.TypeString, model.TypeMemo, model.TypeEntityName:
 		return s, nil
-	case TypeUniqueidentifier, TypeLookup, TypeCustomer, TypeOwner:
+	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		return strings.ToLower(strings.Trim(s, "{}")), nil
-	case TypeInteger, TypeBigInt, TypePicklist, TypeState, TypeStatus:
+	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		return strconv.ParseInt(s, 10, 64)
-	case TypeBoolean:
+	case model.TypeBoolean:
 		return s == "1", nil
-	case TypeDouble:
+	case model.TypeDouble:
 		return strconv.ParseFloat(s, 64)
-	case TypeMoney, TypeDecimal:
-		d, err := ParseDecimal(s, a.Scale())
+	case model.TypeMoney, model.TypeDecimal:
+		d, err := model.ParseDecimal(s, a.Scale())
 		if err != nil {
 			return nil, err
 		}
 		return d, nil
-	case TypeDateTime:
-		layout := DateTimeLayout
-		if len(s) == len(DateOnlyLayout) {
-			layout = DateOnlyLayout
+	case model.TypeDateTime:
+		layout := model.DateTimeLayout
+		if len(s) == len(model.DateOnlyLayout) {
+			layout = model.DateOnlyLayout
 		}
 		return time.Parse(layout, s)
 	}
@@ -203,16 +201,16 @@ func ParsePagingCookie(s string) (inner string, page int, err error) {
 		PagingCookie string `xml:"pagingcookie,attr"`
 	}
 	if err := xml.Unmarshal([]byte(s), &c); err != nil {
-		return "", 0, ErrBadPosition
+		return "", 0, model.ErrBadPosition
 	}
 	page, err = strconv.Atoi(c.PageNumber)
 	if err != nil || page < 1 {
-		return "", 0, ErrBadPosition
+		return "", 0, model.ErrBadPosition
 	}
 	inner = c.PagingCookie
 	for i := 0; i < 2; i++ {
 		if inner, err = url.QueryUnescape(inner); err != nil {
-			return "", 0, ErrBadPosition
+			return "", 0, model.ErrBadPosition
 		}
 	}
 	return inner, page, nil

@@ -1,0 +1,162 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Row is one record as the store sees it: logical column name to value. A missing key means the
+// column is not part of the row (not selected, or not written); a nil value is SQL NULL.
+//
+// Value types by attribute type:
+//
+//	String, Memo, Uniqueidentifier, EntityName  string
+//	Integer, BigInt, Picklist, State, Status    int64
+//	Boolean                                     bool
+//	Double                                      float64
+//	Money, Decimal                              Decimal
+//	DateTime                                    time.Time (UTC; DateOnly columns at midnight)
+//	Lookup, Customer, Owner                     Lookup
+//	MultiSelectPicklist                         []int64
+type Row map[string]any
+
+// Lookup is a reference to a row of another table.
+type Lookup struct {
+	ID     string
+	Entity string
+}
+
+// Decimal is an exact decimal number: Unscaled × 10^-Scale.
+type Decimal struct {
+	Unscaled int64
+	Scale    int
+}
+
+// ErrDecimalRange reports a number that does not fit the store's exact representation.
+var ErrDecimalRange = errors.New("number out of range")
+
+// ParseDecimal reads a decimal literal (as JSON writes numbers: optional sign, digits, optional
+// fraction and exponent) and rounds it half away from zero to scale places.
+func ParseDecimal(s string, scale int) (Decimal, error) {
+	if s == "" {
+		return Decimal{}, fmt.Errorf("empty number")
+	}
+	neg := false
+	switch s[0] {
+	case '-':
+		neg = true
+		s = s[1:]
+	case '+':
+		s = s[1:]
+	}
+	exp := 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e > 400 || e < -400 {
+			return Decimal{}, fmt.Errorf("invalid number %q", s)
+		}
+		exp = e
+		s = s[:i]
+	}
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i+1:]
+	}
+	if intPart == "" && frac == "" {
+		return Decimal{}, fmt.Errorf("invalid number")
+	}
+	digits := intPart + frac
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return Decimal{}, fmt.Errorf("invalid number")
+		}
+	}
+	// value = digits × 10^(exp - len(frac)); we want digits × 10^(exp - len(frac) + scale).
+	shift := exp - len(frac) + scale
+	digits = strings.TrimLeft(digits, "0")
+	var roundUp bool
+	if shift < 0 {
+		cut := len(digits) + shift
+		if cut < 0 {
+			digits, roundUp = "", false
+		} else {
+			roundUp = digits[cut] >= '5'
+			digits = digits[:cut]
+		}
+	} else {
+		if len(digits) > 0 {
+			if len(digits)+shift > 19 {
+				return Decimal{}, ErrDecimalRange
+			}
+			digits += strings.Repeat("0", shift)
+		}
+	}
+	var u uint64
+	if digits != "" {
+		if len(digits) > 19 {
+			return Decimal{}, ErrDecimalRange
+		}
+		v, err := strconv.ParseUint(digits, 10, 64)
+		if err != nil {
+			return Decimal{}, ErrDecimalRange
+		}
+		u = v
+	}
+	if roundUp {
+		u++
+	}
+	if u > math.MaxInt64 {
+		return Decimal{}, ErrDecimalRange
+	}
+	v := int64(u)
+	if neg {
+		v = -v
+	}
+	return Decimal{Unscaled: v, Scale: scale}, nil
+}
+
+// String writes the number with exactly Scale digits after the point, as Dataverse writes Money and
+// Decimal values.
+func (d Decimal) String() string {
+	neg := d.Unscaled < 0
+	u := uint64(d.Unscaled)
+	if neg {
+		u = uint64(-d.Unscaled)
+	}
+	s := strconv.FormatUint(u, 10)
+	if d.Scale > 0 {
+		if len(s) <= d.Scale {
+			s = strings.Repeat("0", d.Scale-len(s)+1) + s
+		}
+		s = s[:len(s)-d.Scale] + "." + s[len(s)-d.Scale:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// MarshalJSON writes the exact number.
+func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil }
+
+// Float returns the nearest float64.
+func (d Decimal) Float() float64 {
+	return float64(d.Unscaled) / math.Pow10(d.Scale)
+}
+
+// Rescale returns d at another scale, rounding half away from zero.
+func (d Decimal) Rescale(scale int) (Decimal, error) {
+	if scale == d.Scale {
+		return d, nil
+	}
+	return ParseDecimal(d.String(), scale)
+}
+
+// Time formats used on the wire and in storage.
+const (
+	DateTimeLayout = "2006-01-02T15:04:05Z"
+	DateOnlyLayout = "2006-01-02"
+)
