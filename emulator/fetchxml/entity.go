@@ -7,7 +7,6 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 var (
@@ -310,7 +309,7 @@ func (p *parser) addColumn(n *xmlquery.Node, a *model.Attribute, link *model.Lin
 	list := &p.q.Columns
 	if link != nil {
 		list = &link.Columns
-	} else if a.LogicalName == store.VersionColumn {
+	} else if a.LogicalName == model.VersionColumn {
 		return nil // the store reads the row version with every root row
 	}
 	for _, have := range *list {

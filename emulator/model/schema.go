@@ -32,6 +32,9 @@ const (
 	TypeEntityName       AttributeType = "EntityName"
 )
 
+// VersionColumn is the row version column every table has; the ETag is W/"<versionnumber>".
+const VersionColumn = "versionnumber"
+
 // Option is one choice of a Picklist, State, Status or MultiSelectPicklist column.
 type Option struct {
 	Value int64

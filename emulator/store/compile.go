@@ -81,7 +81,7 @@ func compile(q *model.Query) (*compiler, string, error) {
 	pk := q.Entity.PrimaryID()
 	if !q.Distinct {
 		// Distinct rows are compared on the selected columns only.
-		cols = append(cols, root.alias+"."+quote(pk.LogicalName), root.alias+"."+quote(VersionColumn))
+		cols = append(cols, root.alias+"."+quote(pk.LogicalName), root.alias+"."+quote(model.VersionColumn))
 	}
 	for _, a := range attrs {
 		if !a.Stored() {

@@ -10,9 +10,6 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
-// VersionColumn is the row version column every table has.
-const VersionColumn = "versionnumber"
-
 // selectList returns the SQL select list for the given attributes of e and a function that turns a
 // scanned row into a Row. The row's version is always scanned last.
 func selectList(e *model.Entity, attrs []*model.Attribute) (string, int, func(vals []any) (model.Row, int64, error)) {
@@ -23,7 +20,7 @@ func selectList(e *model.Entity, attrs []*model.Attribute) (string, int, func(va
 			cols = append(cols, quote(typeColumn(a)))
 		}
 	}
-	cols = append(cols, quote(VersionColumn))
+	cols = append(cols, quote(model.VersionColumn))
 	n := len(cols)
 	conv := func(vals []any) (model.Row, int64, error) {
 		row := make(model.Row, len(attrs)+1)
@@ -48,8 +45,8 @@ func selectList(e *model.Entity, attrs []*model.Attribute) (string, int, func(va
 		if err != nil {
 			return nil, 0, err
 		}
-		if _, ok := e.Attribute(VersionColumn); ok {
-			row[VersionColumn] = ver
+		if _, ok := e.Attribute(model.VersionColumn); ok {
+			row[model.VersionColumn] = ver
 		}
 		return row, ver, nil
 	}
@@ -61,14 +58,14 @@ func storedAttrs(e *model.Entity, names []string) ([]*model.Attribute, error) {
 	var out []*model.Attribute
 	if names == nil {
 		for _, a := range e.Attributes {
-			if a.Stored() && a.LogicalName != VersionColumn {
+			if a.Stored() && a.LogicalName != model.VersionColumn {
 				out = append(out, a)
 			}
 		}
 		return out, nil
 	}
 	for _, n := range names {
-		if n == VersionColumn {
+		if n == model.VersionColumn {
 			continue
 		}
 		a, ok := e.Attribute(n)
@@ -109,7 +106,7 @@ func (t *Tx) Get(e *model.Entity, id string, names []string) (model.Row, int64, 
 // Version returns a row's current version, or ErrNotFound.
 func (t *Tx) Version(e *model.Entity, id string) (int64, error) {
 	var v int64
-	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(VersionColumn)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&v)
+	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(model.VersionColumn)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
 	}
@@ -138,7 +135,7 @@ func bindRow(e *model.Entity, row model.Row) ([]string, []any, error) {
 	var cols []string
 	var args []any
 	for _, n := range names {
-		if n == VersionColumn {
+		if n == model.VersionColumn {
 			continue
 		}
 		a, ok := e.Attribute(n)
@@ -172,7 +169,7 @@ func (t *Tx) current(e *model.Entity, row model.Row) *model.Entity {
 		return e
 	}
 	for name := range row {
-		if _, ok := cur.Attribute(name); !ok && name != VersionColumn {
+		if _, ok := cur.Attribute(name); !ok && name != model.VersionColumn {
 			delete(row, name)
 		}
 	}
@@ -195,7 +192,7 @@ func (t *Tx) Insert(e *model.Entity, row model.Row) (int64, error) {
 	}
 	ver := t.NextVersion()
 	t.touch(e.LogicalName)
-	cols = append(cols, VersionColumn)
+	cols = append(cols, model.VersionColumn)
 	args = append(args, ver)
 	q := make([]string, len(cols))
 	marks := make([]string, len(cols))
@@ -231,7 +228,7 @@ func (t *Tx) Update(e *model.Entity, id string, row model.Row) (int64, error) {
 	for _, c := range cols {
 		sets = append(sets, quote(c)+" = ?")
 	}
-	sets = append(sets, quote(VersionColumn)+" = ?")
+	sets = append(sets, quote(model.VersionColumn)+" = ?")
 	args = append(args, ver, strings.ToLower(id))
 	res, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(e.LogicalName)+" SET "+strings.Join(sets, ", ")+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", args...)
 	if err != nil {
@@ -318,7 +315,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 					set += ", " + quote(typeColumn(a)) + " = NULL"
 				}
 				t.touch(many.LogicalName)
-				if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
+				if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(model.VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
 					return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
 				}
 			}

@@ -134,8 +134,8 @@ func plainRow(q *model.Query, attrs []*model.Attribute, vals []any) (ResultRow, 
 	if rr.Row, err = read(attrs); err != nil {
 		return rr, err
 	}
-	if _, ok := q.Entity.Attribute(VersionColumn); ok && !q.Distinct {
-		rr.Row[VersionColumn] = ver
+	if _, ok := q.Entity.Attribute(model.VersionColumn); ok && !q.Distinct {
+		rr.Row[model.VersionColumn] = ver
 	}
 	for _, l := range q.Links {
 		if len(l.Columns) == 0 {
