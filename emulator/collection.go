@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/fetchxml"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
@@ -154,11 +153,11 @@ func (s *Server) parseCollection(req *apiRequest, e *model.Entity, base model.Ex
 		if cq.apply != nil {
 			return nil, dverr.BadRequest("$skiptoken cannot be combined with $apply.")
 		}
-		inner, pageNo, err := fetchxml.ParsePagingCookie(v)
+		inner, pageNo, err := model.ParsePagingCookie(v)
 		if err != nil {
 			return nil, badSkipToken()
 		}
-		pos, err := fetchxml.DecodePosition(cq.q, inner)
+		pos, err := model.DecodePosition(cq.q, inner)
 		if err != nil {
 			return nil, badSkipToken()
 		}
@@ -302,7 +301,7 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 		}
 		body.set("value", list)
 		if res.More {
-			cookie := fetchxml.PagingCookie(fetchxml.EncodePosition(cq.q, res.Next, res.Rows[0].ID), res.Next.Page+1)
+			cookie := model.PagingCookie(model.EncodePosition(cq.q, res.Next, res.Rows[0].ID), res.Next.Page+1)
 			body.set("@odata.nextLink", nextLink(req, cookie))
 		}
 		resp = newResponse(http.StatusOK)
@@ -481,7 +480,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 			// The expanded collection is paged: its nextLink continues after the last child shown.
 			last := children[p-1]
 			pos := &model.Position{Values: last.OrderValues, ID: last.ID, Page: 1}
-			cookie := fetchxml.PagingCookie(fetchxml.EncodePosition(q, pos, children[0].ID), 2)
+			cookie := model.PagingCookie(model.EncodePosition(q, pos, children[0].ID), 2)
 			sep := "?"
 			if strings.Contains(link, "?") {
 				sep = "&"

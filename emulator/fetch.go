@@ -62,7 +62,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
 				next := *res.Next
 				next.Page = f.Page
-				cookie := fetchxml.PagingCookie(fetchxml.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
+				cookie := model.PagingCookie(model.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
 				body.set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", cookie)
 			}
 			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {

@@ -415,7 +415,7 @@ func TestPagingCookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	pos := &model.Position{Values: []any{"Contoso", nil}, ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", Page: 1}
-	inner := EncodePosition(first.Query, pos, "00000000-0000-0000-0000-000000000001")
+	inner := model.EncodePosition(first.Query, pos, "00000000-0000-0000-0000-000000000001")
 	tests := []struct {
 		name     string
 		page     int
@@ -424,7 +424,7 @@ func TestPagingCookie(t *testing.T) {
 		wantSkip int
 	}{
 		{"cookie for the page before", 2, inner, pos, 0},
-		{"annotation value", 2, PagingCookie(inner, 2), pos, 0},
+		{"annotation value", 2, model.PagingCookie(inner, 2), pos, 0},
 		{"cookie for another page", 3, inner, nil, 10},
 		{"no cookie", 2, "", nil, 5},
 		{"garbage", 2, "<cookie page='1'><name last='x' /></cookie>", nil, 5},

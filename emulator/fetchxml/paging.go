@@ -44,11 +44,11 @@ func decodeCookie(q *model.Query, cookie string) *model.Position {
 		}
 		c = u
 	}
-	if pos, err := DecodePosition(q, c); err == nil {
+	if pos, err := model.DecodePosition(q, c); err == nil {
 		return pos
 	}
-	if inner, _, err := ParsePagingCookie(c); err == nil {
-		if pos, err := DecodePosition(q, inner); err == nil {
+	if inner, _, err := model.ParsePagingCookie(c); err == nil {
+		if pos, err := model.DecodePosition(q, inner); err == nil {
 			return pos
 		}
 	}

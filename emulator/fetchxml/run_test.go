@@ -148,7 +148,7 @@ func TestCookieWalk(t *testing.T) {
 			if !res.More {
 				return names
 			}
-			cookie = EncodePosition(f.Query, res.Next, res.Rows[0].ID)
+			cookie = model.EncodePosition(f.Query, res.Next, res.Rows[0].ID)
 		}
 		t.Fatal("paging did not end")
 		return nil

@@ -1,4 +1,4 @@
-package fetchxml
+package model
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // EncodePosition writes a page position as Dataverse's inner paging cookie:
@@ -18,7 +16,7 @@ import (
 //
 // one element per order column (named by its logical name, null values marked null="1") and the
 // primary key last. firstID is the first row of the page, which Dataverse also records.
-func EncodePosition(q *model.Query, p *model.Position, firstID string) string {
+func EncodePosition(q *Query, p *Position, firstID string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<cookie page="%d">`, p.Page)
 	for i, o := range q.Order {
@@ -58,11 +56,11 @@ func positionText(v any) string {
 		return "0"
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
-	case model.Decimal:
+	case Decimal:
 		return x.String()
 	case time.Time:
-		return x.UTC().Format(model.DateTimeLayout)
-	case model.Lookup:
+		return x.UTC().Format(DateTimeLayout)
+	case Lookup:
 		return x.ID
 	}
 	return fmt.Sprint(v)
@@ -70,7 +68,7 @@ func positionText(v any) string {
 
 // DecodePosition reads a position written by EncodePosition for the same query. A cookie written
 // for another order (or table) is rejected.
-func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
+func DecodePosition(q *Query, cookie string) (*Position, error) {
 	dec := xml.NewDecoder(strings.NewReader(cookie))
 	var elems []xml.StartElement
 	page := 0
@@ -81,7 +79,7 @@ func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 			if depth == 0 && len(elems) > 0 {
 				break
 			}
-			return nil, model.ErrBadPosition
+			return nil, ErrBadPosition
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -95,7 +93,7 @@ func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 				continue
 			}
 			if depth != 2 {
-				return nil, model.ErrBadPosition
+				return nil, ErrBadPosition
 			}
 			elems = append(elems, t)
 		case xml.EndElement:
@@ -106,13 +104,13 @@ func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 		}
 	}
 	if len(elems) != len(q.Order)+1 {
-		return nil, model.ErrBadPosition
+		return nil, ErrBadPosition
 	}
-	p := &model.Position{Page: page}
+	p := &Position{Page: page}
 	for i, o := range q.Order {
 		el := elems[i]
 		if o.Column == nil || el.Name.Local != o.Column.Attr.LogicalName {
-			return nil, model.ErrBadPosition
+			return nil, ErrBadPosition
 		}
 		var v any
 		isNull := false
@@ -128,11 +126,11 @@ func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 		}
 		if !isNull {
 			if !has {
-				return nil, model.ErrBadPosition
+				return nil, ErrBadPosition
 			}
 			pv, err := parsePositionValue(o.Column.Attr, text)
 			if err != nil {
-				return nil, model.ErrBadPosition
+				return nil, ErrBadPosition
 			}
 			v = pv
 		}
@@ -140,7 +138,7 @@ func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 	}
 	last := elems[len(elems)-1]
 	if last.Name.Local != q.Entity.PrimaryIDAttribute {
-		return nil, model.ErrBadPosition
+		return nil, ErrBadPosition
 	}
 	for _, a := range last.Attr {
 		if a.Name.Local == "last" {
@@ -148,34 +146,34 @@ func DecodePosition(q *model.Query, cookie string) (*model.Position, error) {
 		}
 	}
 	if p.ID == "" {
-		return nil, model.ErrBadPosition
+		return nil, ErrBadPosition
 	}
 	return p, nil
 }
 
 // parsePositionValue converts cookie text back to the SQL form the keyset compares with.
-func parsePositionValue(a *model.Attribute, s string) (any, error) {
+func parsePositionValue(a *Attribute, s string) (any, error) {
 	switch a.Type {
-	case model.TypeString, model.TypeMemo, model.TypeEntityName:
+	case TypeString, TypeMemo, TypeEntityName:
 		return s, nil
-	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
+	case TypeUniqueidentifier, TypeLookup, TypeCustomer, TypeOwner:
 		return strings.ToLower(strings.Trim(s, "{}")), nil
-	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
+	case TypeInteger, TypeBigInt, TypePicklist, TypeState, TypeStatus:
 		return strconv.ParseInt(s, 10, 64)
-	case model.TypeBoolean:
+	case TypeBoolean:
 		return s == "1", nil
-	case model.TypeDouble:
+	case TypeDouble:
 		return strconv.ParseFloat(s, 64)
-	case model.TypeMoney, model.TypeDecimal:
-		d, err := model.ParseDecimal(s, a.Scale())
+	case TypeMoney, TypeDecimal:
+		d, err := ParseDecimal(s, a.Scale())
 		if err != nil {
 			return nil, err
 		}
 		return d, nil
-	case model.TypeDateTime:
-		layout := model.DateTimeLayout
-		if len(s) == len(model.DateOnlyLayout) {
-			layout = model.DateOnlyLayout
+	case TypeDateTime:
+		layout := DateTimeLayout
+		if len(s) == len(DateOnlyLayout) {
+			layout = DateOnlyLayout
 		}
 		return time.Parse(layout, s)
 	}
@@ -201,16 +199,16 @@ func ParsePagingCookie(s string) (inner string, page int, err error) {
 		PagingCookie string `xml:"pagingcookie,attr"`
 	}
 	if err := xml.Unmarshal([]byte(s), &c); err != nil {
-		return "", 0, model.ErrBadPosition
+		return "", 0, ErrBadPosition
 	}
 	page, err = strconv.Atoi(c.PageNumber)
 	if err != nil || page < 1 {
-		return "", 0, model.ErrBadPosition
+		return "", 0, ErrBadPosition
 	}
 	inner = c.PagingCookie
 	for i := 0; i < 2; i++ {
 		if inner, err = url.QueryUnescape(inner); err != nil {
-			return "", 0, model.ErrBadPosition
+			return "", 0, ErrBadPosition
 		}
 	}
 	return inner, page, nil
