@@ -59,7 +59,7 @@ type apiRequest struct {
 	base   string
 	caller caller
 	prefer prefer
-	query  queryOptions
+	query  odata.Options
 	res    *odata.Resource
 	// expandPage is the page size of expanded collections (a nested $expand with
 	// odata.maxpagesize), 0 when they are not paged.
@@ -99,7 +99,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	prefix := "/api/data/" + version
 	rest := strings.TrimPrefix(r.URL.Path, prefix)
 	rest = strings.TrimPrefix(rest, "/")
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := odata.ParseOptions(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Server) dispatch(req *apiRequest) (*response, error) {
 		case res.Count && m == http.MethodGet:
 			return s.countRecords(req, res.Entity, nil)
 		case m == http.MethodGet:
-			if fx, ok := req.query.get("fetchXml"); ok {
+			if fx, ok := req.query.Get("fetchXml"); ok {
 				return s.fetchRecords(req, res.Entity, fx)
 			}
 			return s.listRecords(req, res.Entity, nil, res.Entity.EntitySetName)
@@ -310,15 +310,6 @@ func readJSONBody(req *apiRequest, set string) ([]member, error) {
 	return parseObject(body, set)
 }
 
-// selectFor parses $select for e (nil when absent).
-func selectFor(req *apiRequest, e *model.Entity) ([]*model.Attribute, error) {
-	v, ok := req.query.get("$select")
-	if !ok {
-		return nil, nil
-	}
-	return odata.ParseSelect(e, v)
-}
-
 // contextURL builds @odata.context for a row or set with an optional select list.
 func contextURL(base, set string, sel []*model.Attribute, expand []odata.ExpandItem, entity bool) string {
 	u := base + "$metadata#" + set
@@ -352,22 +343,17 @@ func contextSelect(sel []*model.Attribute, expand []odata.ExpandItem) string {
 }
 
 // representation reads a row back for Prefer: return=representation and shapes it.
-func (s *Server) representation(req *apiRequest, tx *store.Tx, e *model.Entity, id string, status int) (*response, error) {
-	sel, err := selectFor(req, e)
-	if err != nil {
-		return nil, err
-	}
-	attrs := readableAttrs(e, sel)
-	row, ver, err := tx.Get(e, id, attrNames(attrs))
+func (s *Server) representation(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*response, error) {
+	row, ver, err := tx.Get(e, id, attrNames(rec.Columns))
 	if err != nil {
 		return nil, mapStoreErr(err, e, id)
 	}
-	body, err := newShaper(tx, req.base, req.prefer).row(e, row, ver, attrs)
+	body, err := newShaper(tx, req.base, req.prefer).row(e, row, ver, rec.Columns)
 	if err != nil {
 		return nil, err
 	}
 	resp := newResponse(status)
-	resp.json = withContext(contextURL(req.base, e.EntitySetName, sel, nil, true), body)
+	resp.json = withContext(contextURL(req.base, e.EntitySetName, rec.Select, nil, true), body)
 	resp.header.Set("ETag", etag(ver))
 	resp.header.Add("Preference-Applied", "return=representation")
 	if req.prefer.Annotations != nil {

@@ -23,7 +23,7 @@ func (s *Server) csdl(req *apiRequest) (*response, error) {
 	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
 		return nil, methodNotAllowed(req.r)
 	}
-	if err := req.query.allow(s.cfg.Loose); err != nil {
+	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	resp := newResponse(http.StatusOK)

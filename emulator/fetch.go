@@ -15,7 +15,7 @@ import (
 // are positioned by the paging cookie (keyset) or by page number.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/overview
 func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*response, error) {
-	if err := req.query.allow(s.cfg.Loose, "$count"); err != nil {
+	if err := req.query.Allow(s.cfg.Loose, "$count"); err != nil {
 		return nil, err
 	}
 	f, err := fetchxml.Parse(s.store.Schema(), text, fetchxml.Env{Now: s.cfg.Clock(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID})
@@ -31,7 +31,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 	}
 	// Dataverse returns the primary key of every row of a plain query, asked for or not.
 	pk := e.PrimaryID()
-	if !f.Aggregate && !f.Distinct && !containsAttr(f.Query.Columns, pk) {
+	if !f.Aggregate && !f.Distinct && !model.ContainsAttr(f.Query.Columns, pk) {
 		f.Query.Columns = append(f.Query.Columns, pk)
 		f.Columns = append(f.Columns, fetchxml.OutputColumn{Key: pk.LogicalName, Attr: pk})
 	}

@@ -40,7 +40,7 @@ func operationParams(req *apiRequest) (map[string]string, error) {
 	if text == "" {
 		return out, nil
 	}
-	aliases := req.aliases()
+	aliases := req.query.Aliases()
 	for _, part := range splitParams(text) {
 		name, val, ok := strings.Cut(part, "=")
 		name, val = strings.TrimSpace(name), strings.TrimSpace(val)

@@ -217,12 +217,12 @@ func metaSplit(s string, sep byte) []string {
 // metaOptions reads the request's system query options for a metadata resource, refusing the
 // ones metadata queries do not take.
 func (s *Server) metaOptions(req *apiRequest, allowed ...string) (map[string]string, error) {
-	if err := req.query.allow(s.cfg.Loose, allowed...); err != nil {
+	if err := req.query.Allow(s.cfg.Loose, allowed...); err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	for _, n := range allowed {
-		if v, ok := req.query.get(n); ok {
+		if v, ok := req.query.Get(n); ok {
 			out[n] = v
 		}
 	}
@@ -342,7 +342,7 @@ func (s *Server) listEntityDefinitions(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.aliases(), entityMetaType(), entitySubType)
+	q, err := parseMetaQuery(opts, req.query.Aliases(), entityMetaType(), entitySubType)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +377,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.aliases(), entityMetaType(), entitySubType)
+	q, err := parseMetaQuery(opts, req.query.Aliases(), entityMetaType(), entitySubType)
 	if err != nil {
 		return nil, err
 	}
@@ -622,7 +622,7 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) 
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.aliases(), attributeMetaType(declared), func(string) metaType { return optionSetMetaType })
+	q, err := parseMetaQuery(opts, req.query.Aliases(), attributeMetaType(declared), func(string) metaType { return optionSetMetaType })
 	if err != nil {
 		return nil, err
 	}
@@ -691,7 +691,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, e
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.aliases(), t, nil)
+	q, err := parseMetaQuery(opts, req.query.Aliases(), t, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -810,7 +810,7 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.aliases(), relationshipMetaType(declared), nil)
+	q, err := parseMetaQuery(opts, req.query.Aliases(), relationshipMetaType(declared), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -887,7 +887,7 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.aliases(), optionSetMetaType, nil)
+	q, err := parseMetaQuery(opts, req.query.Aliases(), optionSetMetaType, nil)
 	if err != nil {
 		return nil, err
 	}

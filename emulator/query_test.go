@@ -351,3 +351,33 @@ func TestNestedExpandPagesCollections(t *testing.T) {
 		t.Errorf("the last page of the expansion has a nextLink")
 	}
 }
+
+// TestInvalidNestedOptionFailsWhateverTheData checks that options nested in $expand are parsed
+// before any row is read: the same invalid URL answers 400 whether or not a row matches.
+func TestInvalidNestedOptionFailsWhateverTheData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do("POST", "/_emulator/reset", nil).expect(t, 204)
+	acct := e.seedAccounts(t, map[string]any{"name": "nested-expand parent"})[0]
+	e.do("POST", "contacts", map[string]any{"lastname": "nested-expand child", "parentcustomerid_account@odata.bind": "/accounts(" + acct + ")"}).expect(t, 204)
+	tests := []struct {
+		name, path string
+	}{
+		{"collection filter", "accounts?$filter=name eq '%s'&$expand=contact_customer_accounts($filter=garbage eq eq)"},
+		{"collection orderby", "accounts?$filter=name eq '%s'&$expand=contact_customer_accounts($orderby=nosuchcolumn)"},
+		{"nested twice", "accounts?$filter=name eq '%s'&$expand=contact_customer_accounts($expand=parentcustomerid_account($filter=nosuch eq 1))"},
+		{"single-valued orderby", "contacts?$filter=lastname eq '%s'&$expand=parentcustomerid_account($orderby=name)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, name := range []string{"none", "nested-expand parent", "nested-expand child"} {
+				r := e.do("GET", fmt.Sprintf(tc.path, url.QueryEscape(strings.ReplaceAll(name, "'", "''"))), nil)
+				if r.Status != 400 {
+					t.Errorf("%s with %q: status %d, want 400: %s", tc.path, name, r.Status, r.Body)
+				}
+			}
+		})
+	}
+	// The same holds for a single row.
+	e.do("GET", "accounts("+acct+")?$expand=contact_customer_accounts($filter=garbage eq eq)", nil).expect(t, 400)
+}

@@ -15,10 +15,8 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api
 func (s *Server) createRecord(req *apiRequest) (*response, error) {
 	e := req.res.Entity
-	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
-		return nil, err
-	}
-	if _, err := selectFor(req, e); err != nil {
+	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
+	if err != nil {
 		return nil, err
 	}
 	members, err := readJSONBody(req, e.EntitySetName)
@@ -35,7 +33,7 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		resp, err = s.writeResult(req, tx, e, id, http.StatusCreated)
+		resp, err = s.writeResult(req, tx, rec, e, id, http.StatusCreated)
 		return err
 	})
 	return resp, err
@@ -43,9 +41,9 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 
 // writeResult answers a create or update: the row with the given status when
 // Prefer: return=representation was sent, else 204 with OData-EntityId.
-func (s *Server) writeResult(req *apiRequest, tx *store.Tx, e *model.Entity, id string, status int) (*response, error) {
+func (s *Server) writeResult(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*response, error) {
 	if req.prefer.ReturnRepresentation {
-		return s.representation(req, tx, e, id, status)
+		return s.representation(req, tx, rec, e, id, status)
 	}
 	return entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id)), nil
 }
@@ -54,18 +52,9 @@ func (s *Server) writeResult(req *apiRequest, tx *store.Tx, e *model.Entity, id 
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api
 func (s *Server) getRecord(req *apiRequest) (*response, error) {
 	e := req.res.Entity
-	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
-		return nil, err
-	}
-	sel, err := selectFor(req, e)
+	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
 	if err != nil {
 		return nil, err
-	}
-	var expand []odata.ExpandItem
-	if v, ok := req.query.get("$expand"); ok {
-		if expand, err = odata.ParseExpand(s.store.Schema(), e, v); err != nil {
-			return nil, err
-		}
 	}
 	var resp *response
 	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
@@ -73,18 +62,18 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return asNotFound(err)
 		}
-		body, ver, err := s.shapeRecord(req, tx, e, id, sel, expand)
+		body, ver, err := s.shapeRecord(req, tx, e, id, rec)
 		if err != nil {
 			return err
 		}
 		tag := etag(ver)
-		if inm := req.r.Header.Get("If-None-Match"); inm != "" && len(expand) == 0 && req.prefer.Annotations == nil && etagMatches(inm, ver) {
+		if inm := req.r.Header.Get("If-None-Match"); inm != "" && len(rec.Expand) == 0 && req.prefer.Annotations == nil && etagMatches(inm, ver) {
 			resp = newResponse(http.StatusNotModified)
 			resp.header.Set("ETag", tag)
 			return nil
 		}
 		resp = newResponse(http.StatusOK)
-		resp.json = withContext(contextURL(req.base, e.EntitySetName, sel, expand, true), body)
+		resp.json = withContext(contextURL(req.base, e.EntitySetName, rec.Select, rec.Expand, true), body)
 		resp.header.Set("ETag", tag)
 		if req.prefer.Annotations != nil {
 			resp.header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
@@ -95,24 +84,17 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 }
 
 // shapeRecord reads a row with its expansions and shapes it (without @odata.context).
-func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id string, sel []*model.Attribute, expand []odata.ExpandItem) (*object, int64, error) {
-	attrs := readableAttrs(e, sel)
-	names := attrNames(attrs)
-	for _, x := range expand {
-		if x.Nav.Kind == model.NavSingle && !contains(names, x.Nav.Attribute) {
-			names = append(names, x.Nav.Attribute)
-		}
-	}
-	row, ver, err := tx.Get(e, id, names)
+func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id string, rec *odata.Record) (*object, int64, error) {
+	row, ver, err := tx.Get(e, id, rec.Names(e))
 	if err != nil {
 		return nil, 0, mapStoreErr(err, e, id)
 	}
 	sh := newShaper(tx, req.base, req.prefer)
-	body, err := sh.row(e, row, ver, attrs)
+	body, err := sh.row(e, row, ver, rec.Columns)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := s.expand(req, tx, sh, body, e, id, row, expand); err != nil {
+	if err := s.expand(req, tx, sh, body, e, id, row, rec.Expand); err != nil {
 		return nil, 0, err
 	}
 	return body, ver, nil
@@ -135,17 +117,10 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object,
 				body.set(x.Nav.Name, o)
 				continue
 			}
-			if x.OrderBy != "" || x.Top > 0 {
-				return dverr.New(http.StatusBadRequest, dverr.CodeExpandNotSupported, "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship or nested one-to-many relationship.")
-			}
-			if x.Filter != "" {
+			if x.Filter != nil {
 				// A filter on a single-valued expansion decides whether the related row shows.
-				f, err := odata.ParseFilter(sch, target, x.Filter, nil, s.env(req))
-				if err != nil {
-					return err
-				}
 				res, err := tx.Select(&model.Query{Entity: target, Columns: []*model.Attribute{}, Top: 1,
-					Filter: model.And{Terms: []model.Expr{f, model.Compare{Left: &model.Column{Attr: target.PrimaryID()}, Op: model.Eq, Value: l.ID}}}})
+					Filter: model.And{Terms: []model.Expr{x.Filter, model.Compare{Left: &model.Column{Attr: target.PrimaryID()}, Op: model.Eq, Value: l.ID}}}})
 				if err != nil {
 					return err
 				}
@@ -154,7 +129,7 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object,
 					continue
 				}
 			}
-			child, _, err := s.shapeRecord(req, tx, target, l.ID, x.Select, x.Expand)
+			child, _, err := s.shapeRecord(req, tx, target, l.ID, &odata.Record{Select: x.Select, Columns: x.Columns, Expand: x.Expand})
 			if errors.Is(err, store.ErrNotFound) {
 				body.set(x.Nav.Name, nil)
 				continue
@@ -192,10 +167,8 @@ func etagMatches(header string, version int64) bool {
 // and https://learn.microsoft.com/power-apps/developer/data-platform/use-upsert-insert-update-record
 func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 	e := req.res.Entity
-	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
-		return nil, err
-	}
-	if _, err := selectFor(req, e); err != nil {
+	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
+	if err != nil {
 		return nil, err
 	}
 	members, err := readJSONBody(req, e.EntitySetName)
@@ -256,7 +229,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 			if err := w.update(plan, id); err != nil {
 				return err
 			}
-			resp, err = s.writeResult(req, tx, e, id, http.StatusOK)
+			resp, err = s.writeResult(req, tx, rec, e, id, http.StatusOK)
 			return err
 		}
 		plan, err := d.decodeRecord(e, members, opCreate)
@@ -289,7 +262,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		resp, err = s.writeResult(req, tx, e, newID, http.StatusCreated)
+		resp, err = s.writeResult(req, tx, rec, e, newID, http.StatusCreated)
 		return err
 	})
 	return resp, err
@@ -299,7 +272,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#basic-delete
 func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
 	e := req.res.Entity
-	if err := req.query.allow(s.cfg.Loose); err != nil {
+	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
@@ -336,7 +309,7 @@ func rowID(tx *store.Tx, req *apiRequest) (string, error) {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api#retrieve-a-single-property-value
 func (s *Server) getProperty(req *apiRequest) (*response, error) {
 	e, a := req.res.Entity, req.res.Property
-	if err := req.query.allow(s.cfg.Loose); err != nil {
+	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	if !a.Stored() || !a.ValidForRead {
@@ -375,7 +348,7 @@ func (s *Server) getProperty(req *apiRequest) (*response, error) {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#update-a-single-property-value
 func (s *Server) putProperty(req *apiRequest) (*response, error) {
 	e, a := req.res.Entity, req.res.Property
-	if err := req.query.allow(s.cfg.Loose); err != nil {
+	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	if a.IsLookup() {
@@ -409,7 +382,7 @@ func (s *Server) putProperty(req *apiRequest) (*response, error) {
 // deleteProperty serves DELETE {set}({key})/{property}: the value becomes null.
 func (s *Server) deleteProperty(req *apiRequest) (*response, error) {
 	a := req.res.Property
-	if err := req.query.allow(s.cfg.Loose); err != nil {
+	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	if a.IsLookup() {
@@ -445,19 +418,10 @@ func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*res
 // getSingleNav serves GET {set}({key})/{single-valued navigation}.
 func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 	e, nav := req.res.Entity, req.res.Nav
-	if err := req.query.allow(s.cfg.Loose, "$select", "$expand"); err != nil {
-		return nil, err
-	}
-	target, _ := s.store.Schema().Entity(nav.Target)
-	sel, err := selectFor(req, target)
+	target := nav.TargetEntity
+	rec, err := odata.ParseRecord(s.odataRequest(req), target, req.query)
 	if err != nil {
 		return nil, err
-	}
-	var expand []odata.ExpandItem
-	if v, ok := req.query.get("$expand"); ok {
-		if expand, err = odata.ParseExpand(s.store.Schema(), target, v); err != nil {
-			return nil, err
-		}
 	}
 	var resp *response
 	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
@@ -474,12 +438,12 @@ func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 			resp = newResponse(http.StatusNoContent)
 			return nil
 		}
-		body, ver, err := s.shapeRecord(req, tx, target, l.ID, sel, expand)
+		body, ver, err := s.shapeRecord(req, tx, target, l.ID, rec)
 		if err != nil {
 			return err
 		}
 		resp = newResponse(http.StatusOK)
-		resp.json = withContext(contextURL(req.base, target.EntitySetName, sel, expand, true), body)
+		resp.json = withContext(contextURL(req.base, target.EntitySetName, rec.Select, rec.Expand, true), body)
 		resp.header.Set("ETag", etag(ver))
 		return nil
 	})

@@ -19,7 +19,7 @@ func (s *Server) reference(req *apiRequest) (*response, error) {
 	if m == http.MethodDelete && nav.Kind != model.NavSingle {
 		allowed = append(allowed, "$id")
 	}
-	if err := req.query.allow(s.cfg.Loose, allowed...); err != nil {
+	if err := req.query.Allow(s.cfg.Loose, allowed...); err != nil {
 		return nil, err
 	}
 	switch {
@@ -188,7 +188,7 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 				return asNotFound(err)
 			}
 		default:
-			v, ok := req.query.get("$id")
+			v, ok := req.query.Get("$id")
 			if !ok {
 				return dverr.BadRequest("To disassociate a record from a collection-valued navigation property, name it in the URL (%s(<id>)/$ref) or with $id.", nav.Name)
 			}

@@ -32,38 +32,6 @@ func entityURL(base string, e *model.Entity, id string) string {
 	return base + e.EntitySetName + "(" + id + ")"
 }
 
-// readableAttrs lists the columns a row shows: the selected ones, or every readable stored column
-// when select is nil. With a select list, the primary key is added at the end and a money column
-// brings its transaction currency, as Dataverse does.
-func readableAttrs(e *model.Entity, sel []*model.Attribute) []*model.Attribute {
-	if sel == nil {
-		var out []*model.Attribute
-		for _, a := range e.Attributes {
-			if a.Stored() && a.ValidForRead {
-				out = append(out, a)
-			}
-		}
-		return out
-	}
-	out := append([]*model.Attribute(nil), sel...)
-	has := map[string]bool{}
-	for _, a := range sel {
-		has[a.LogicalName] = true
-	}
-	for _, a := range sel {
-		if a.Type == model.TypeMoney && !has["transactioncurrencyid"] {
-			if tc, ok := e.Attribute("transactioncurrencyid"); ok {
-				out = append(out, tc)
-				has["transactioncurrencyid"] = true
-			}
-		}
-	}
-	if !has[e.PrimaryIDAttribute] {
-		out = append(out, e.PrimaryID())
-	}
-	return out
-}
-
 // attrNames returns logical names of stored attributes, for store.Get.
 func attrNames(attrs []*model.Attribute) []string {
 	out := make([]string, 0, len(attrs))

@@ -63,27 +63,44 @@ func resolveSelectName(e *model.Entity, name string) (*model.Attribute, *dverr.E
 	return nil, dverr.PropertyNotFound(name, e.LogicalName)
 }
 
-// ExpandItem is one $expand item with its nested options.
+// ExpandItem is one $expand item with its nested options, every one of them resolved and parsed:
+// an invalid nested option fails the request whatever the data.
 type ExpandItem struct {
 	Nav *model.Nav
 	// Ref is set for nav/$ref.
-	Ref    bool
-	Select []*model.Attribute
-	// Filter and OrderBy are the raw nested options, parsed by the query layer.
-	Filter  string
-	OrderBy string
-	Top     int
-	Expand  []ExpandItem
-	Pos     int
+	Ref bool
+	// Select is the nested $select as given (nil: every column); Columns is what each expanded
+	// row shows, completed as Dataverse does (the primary key, the currency of money columns and,
+	// for one-to-many collections with a select list, the lookup back to the parent).
+	Select  []*model.Attribute
+	Columns []*model.Attribute
+	// Filter and Order are the nested $filter and $orderby (nil when absent).
+	Filter model.Expr
+	Order  []model.Order
+	// FilterText and OrderByText are the nested options as written, for the links Dataverse
+	// returns beside expanded collections.
+	FilterText, OrderByText string
+	Top                     int
+	Expand                  []ExpandItem
+	Pos                     int
 }
 
-// ParseExpand resolves an $expand list against e.
-func ParseExpand(sch *model.Schema, e *model.Entity, text string) ([]ExpandItem, error) {
-	count := 0
-	return parseExpand(sch, e, text, 0, &count)
+// ParseExpand resolves an $expand list against e and parses every nested option, to any depth.
+// aliases and env serve nested $filter options as they serve ParseFilter.
+func ParseExpand(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) ([]ExpandItem, error) {
+	p := expandParser{sch: sch, aliases: aliases, env: env}
+	return p.list(e, text, 0)
 }
 
-func parseExpand(sch *model.Schema, e *model.Entity, text string, offset int, count *int) ([]ExpandItem, error) {
+// expandParser carries what nested options need through the recursion.
+type expandParser struct {
+	sch     *model.Schema
+	aliases map[string]string
+	env     Env
+	count   int
+}
+
+func (p *expandParser) list(e *model.Entity, text string, offset int) ([]ExpandItem, error) {
 	var out []ExpandItem
 	for _, part := range splitTop(text, ',') {
 		pos := offset + part.pos
@@ -107,14 +124,14 @@ func parseExpand(sch *model.Schema, e *model.Entity, text string, offset int, co
 		if !ok {
 			return nil, dverr.PropertyNotFound(name, e.LogicalName).At(pos)
 		}
-		*count++
-		if *count > MaxExpands {
+		p.count++
+		if p.count > MaxExpands {
 			return nil, dverr.BadRequest("The number of $expand in the query exceeds the maximum of %d.", MaxExpands).At(pos)
 		}
 		if ref && nav.Kind != model.NavSingle {
 			return nil, dverr.New(400, dverr.CodeExpandNotSupported, "Expand with $ref is only supported on lookup type navigation property.").At(pos)
 		}
-		target, ok := sch.Entity(nav.Target)
+		target, ok := p.sch.Entity(nav.Target)
 		if !ok {
 			return nil, dverr.PropertyNotFound(name, e.LogicalName).At(pos)
 		}
@@ -135,13 +152,21 @@ func parseExpand(sch *model.Schema, e *model.Entity, text string, offset int, co
 				case "$select":
 					sel, err := ParseSelect(target, v)
 					if err != nil {
-						return nil, err
+						return nil, shift(err, vpos)
 					}
 					it.Select = sel
 				case "$filter":
-					it.Filter = v
+					f, err := ParseFilter(p.sch, target, v, p.aliases, p.env)
+					if err != nil {
+						return nil, shift(err, vpos)
+					}
+					it.Filter, it.FilterText = f, v
 				case "$orderby":
-					it.OrderBy = v
+					o, err := ParseOrderBy(p.sch, target, v)
+					if err != nil {
+						return nil, shift(err, vpos)
+					}
+					it.Order, it.OrderByText = o, v
 				case "$top":
 					n, err := strconv.Atoi(strings.TrimSpace(v))
 					if err != nil || n < 0 {
@@ -149,7 +174,7 @@ func parseExpand(sch *model.Schema, e *model.Entity, text string, offset int, co
 					}
 					it.Top = n
 				case "$expand":
-					sub, err := parseExpand(sch, target, v, vpos, count)
+					sub, err := p.list(target, v, vpos)
 					if err != nil {
 						return nil, err
 					}
@@ -161,9 +186,34 @@ func parseExpand(sch *model.Schema, e *model.Entity, text string, offset int, co
 				}
 			}
 		}
+		if nav.Kind == model.NavSingle && (it.Order != nil || it.Top > 0) {
+			return nil, errExpandSingle().At(pos)
+		}
+		it.Columns = target.Shown(it.Select)
+		if nav.Kind == model.NavCollection && it.Select != nil {
+			// Dataverse returns the lookup to the parent with each expanded row.
+			if la, ok := target.Attribute(nav.Attribute); ok && !model.ContainsAttr(it.Columns, la) {
+				it.Columns = append(it.Columns, la)
+			}
+		}
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// errExpandSingle is Dataverse's answer to $orderby or $top on a single-valued expansion, and to
+// either on a collection expansion when a nested $expand is paged.
+func errExpandSingle() *dverr.Error {
+	return dverr.New(400, dverr.CodeExpandNotSupported, "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship or nested one-to-many relationship.")
+}
+
+// shift moves the position of a nested option's error from the option's text to the whole query
+// option's.
+func shift(err error, offset int) error {
+	if e, ok := dverr.As(err); ok && e.Position >= 0 {
+		return e.At(e.Position + offset)
+	}
+	return err
 }
 
 type part struct {

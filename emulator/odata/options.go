@@ -1,4 +1,4 @@
-package emulator
+package odata
 
 import (
 	"net/url"
@@ -7,19 +7,19 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 )
 
-// queryOption is one name=value pair of a query string, in order.
-type queryOption struct {
+// Option is one name=value pair of a query string, in order.
+type Option struct {
 	Name, Value string
 }
 
-// queryOptions is a parsed query string. Go's url.ParseQuery cannot be used: OData puts ';' inside
+// Options is a parsed query string. Go's url.ParseQuery cannot be used: OData puts ';' inside
 // $expand options, which it rejects.
-type queryOptions []queryOption
+type Options []Option
 
-// parseQuery splits a raw query string on '&', decoding names and values once ('+' is a space, as
+// ParseOptions splits a raw query string on '&', decoding names and values once ('+' is a space, as
 // ASP.NET decodes it). A repeated system query option is an error, as in Dataverse.
-func parseQuery(raw string) (queryOptions, error) {
-	var out queryOptions
+func ParseOptions(raw string) (Options, error) {
+	var out Options
 	seen := map[string]bool{}
 	for _, kv := range strings.Split(raw, "&") {
 		if kv == "" {
@@ -40,13 +40,13 @@ func parseQuery(raw string) (queryOptions, error) {
 			}
 			seen[name] = true
 		}
-		out = append(out, queryOption{Name: name, Value: val})
+		out = append(out, Option{Name: name, Value: val})
 	}
 	return out, nil
 }
 
-// get returns an option's value.
-func (q queryOptions) get(name string) (string, bool) {
+// Get returns an option's value.
+func (q Options) Get(name string) (string, bool) {
 	for _, o := range q {
 		if o.Name == name {
 			return o.Value, true
@@ -55,9 +55,9 @@ func (q queryOptions) get(name string) (string, bool) {
 	return "", false
 }
 
-// allow checks that only the given system query options are present. Unknown system options and
+// Allow checks that only the given system query options are present. Unknown system options and
 // options the resource does not take get Dataverse's errors; with loose set they are ignored.
-func (q queryOptions) allow(loose bool, names ...string) error {
+func (q Options) Allow(loose bool, names ...string) error {
 	for _, o := range q {
 		if !strings.HasPrefix(o.Name, "$") {
 			continue
@@ -81,4 +81,15 @@ func (q queryOptions) allow(loose bool, names ...string) error {
 		return dverr.BadRequest("The query parameter %s is not supported", o.Name)
 	}
 	return nil
+}
+
+// Aliases returns the parameter aliases (@p1=...) of the query string, keyed with the @.
+func (q Options) Aliases() map[string]string {
+	m := map[string]string{}
+	for _, o := range q {
+		if strings.HasPrefix(o.Name, "@") {
+			m[o.Name] = o.Value
+		}
+	}
+	return m
 }
