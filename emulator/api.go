@@ -64,23 +64,20 @@ type apiRequest struct {
 	// expandPage is the page size of expanded collections (a nested $expand with
 	// odata.maxpagesize), 0 when they are not paged.
 	expandPage int
+	// cs is the $batch change set the request is an operation of, nil otherwise.
+	cs *changeSet
 }
 
-type txKey struct{}
-
-// inTx runs fn in the request's transaction: a $batch change set's when there is one, else a new
-// transaction that commits when fn succeeds.
-func (s *Server) inTx(ctx context.Context, write bool, fn func(*store.Tx) error) error {
-	if tx, ok := ctx.Value(txKey{}).(*store.Tx); ok {
-		if write && !tx.Writable() {
-			return errors.New("emulator: write inside a read transaction")
-		}
-		return fn(tx)
+// inTx runs fn in the request's transaction: its change set's when it is an operation of a $batch
+// change set, else a new transaction that commits when fn succeeds.
+func (s *Server) inTx(req *apiRequest, write bool, fn func(*store.Tx) error) error {
+	if req.cs != nil {
+		return fn(req.cs.tx)
 	}
 	if write {
-		return s.store.Write(ctx, fn)
+		return s.store.Write(req.ctx, fn)
 	}
-	return s.store.Read(ctx, fn)
+	return s.store.Read(req.ctx, fn)
 }
 
 // operations are the unbound functions and actions the emulator serves, by name.
@@ -92,9 +89,11 @@ func (s *Server) isOperation(name string) bool {
 	return isMetadataOperation(name)
 }
 
-// serveAPI handles every request under /api/data/v9.x/.
+// serveAPI handles every request under /api/data/v9.x/, once authenticated. cs is the change set
+// the request is an operation of, nil for a standalone request or a $batch operation outside a
+// change set.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet) error {
 	version := mux.Vars(r)["version"]
 	prefix := "/api/data/" + version
 	rest := strings.TrimPrefix(r.URL.Path, prefix)
@@ -103,7 +102,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req := &apiRequest{r: r, ctx: r.Context(), base: apiBase(r), caller: callerFrom(r.Context()), prefer: parsePrefer(r.Header), query: q}
+	req := &apiRequest{r: r, ctx: r.Context(), base: apiBase(r), caller: callerFrom(r.Context()), prefer: parsePrefer(r.Header), query: q, cs: cs}
 	var resp *response
 	switch {
 	case rest == "":
@@ -239,7 +238,7 @@ func (s *Server) whoAmI(req *apiRequest) (*response, error) {
 	o.set("BusinessUnitId", req.caller.BusinessUnitID)
 	o.set("UserId", req.caller.UserID)
 	org := ""
-	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err := s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := organizationID(tx)
 		org = id
 		return err
@@ -270,12 +269,16 @@ func organizationID(tx *store.Tx) (string, error) {
 func (s *Server) decoderFor(req *apiRequest, tx *store.Tx) *decoder {
 	d := &decoder{sch: tx.Schema(), base: req.base}
 	d.resolve = d.resolveURL
-	if ref, ok := req.ctx.Value(refResolverKey{}).(refResolver); ok {
+	if cs := req.cs; cs != nil {
 		d.resolve = func(v string) (*model.Entity, *odata.Key, error) {
-			if strings.HasPrefix(v, "$") {
-				return ref(v)
+			if !strings.HasPrefix(v, "$") {
+				return d.resolveURL(v)
 			}
-			return d.resolveURL(v)
+			u, err := cs.refs.resolve(v)
+			if err != nil {
+				return nil, nil, err
+			}
+			return d.resolveURL(u)
 		}
 	}
 	d.lookup = func(e *model.Entity, k *odata.Key) (string, error) {
@@ -294,9 +297,6 @@ func (s *Server) decoderFor(req *apiRequest, tx *store.Tx) *decoder {
 	}
 	return d
 }
-
-// refResolverKey carries a $batch change set's Content-ID resolver.
-type refResolverKey struct{}
 
 // readJSONBody reads and parses a JSON object body.
 func readJSONBody(req *apiRequest, set string) ([]member, error) {

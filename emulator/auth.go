@@ -43,7 +43,7 @@ func callerFrom(ctx context.Context) caller {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/authenticate-oauth
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authenticateRequest(r)
+		c, err := s.authenticateRequest(r, nil)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -59,7 +59,9 @@ func (s *Server) unauthorized(r *http.Request) error {
 	return e
 }
 
-func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
+// authenticateRequest verifies the bearer token and resolves the caller, impersonation headers
+// included. Inside a $batch change set the users are read in its transaction.
+func (s *Server) authenticateRequest(r *http.Request, cs *changeSet) (caller, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
@@ -80,7 +82,7 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 		return c, nil
 	}
 	var c caller
-	err = s.store.Read(r.Context(), func(tx *store.Tx) error {
+	resolve := func(tx *store.Tx) error {
 		users, ok := tx.Schema().Entity("systemuser")
 		if !ok {
 			return errors.New("emulator: no systemuser table in the metadata")
@@ -134,8 +136,12 @@ func (s *Server) authenticateRequest(r *http.Request) (caller, error) {
 			c.BusinessUnitID = l.ID
 		}
 		return nil
-	})
-	if err == nil {
+	}
+	if cs != nil {
+		// What the change set has written so far is not committed: resolve with it, remember
+		// nothing.
+		err = resolve(cs.tx)
+	} else if err = s.store.Read(r.Context(), resolve); err == nil {
 		s.auth.remember(ck, gen, c)
 	}
 	c.Host = r.Host

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/dynlocal/dynlocal/emulator"
+	"github.com/google/go-cmp/cmp"
 )
 
 // batchPart is one operation for buildBatch.
@@ -210,5 +213,55 @@ func TestBatchContinueOnErrorAndErrors(t *testing.T) {
 	}
 	if after := e.fingerprint(t); after != before {
 		t.Errorf("a rejected batch changed the database")
+	}
+}
+
+// TestBatchImpersonationPerOperation checks that an operation's own MSCRMCallerID or
+// CallerObjectId header is honoured inside $batch exactly as on a direct request, in and out of a
+// change set, and that a bad one fails only that operation.
+func TestBatchImpersonationPerOperation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	body, ct := buildBatch(
+		[]batchPart{
+			{method: "POST", target: "accounts", body: `{"name":"batch on behalf 1"}`, headers: []string{"MSCRMCallerID", emulator.DefaultHumanUserID}},
+			{method: "POST", target: "accounts", body: `{"name":"batch as the app"}`},
+		},
+		[]batchPart{
+			{method: "POST", target: "accounts", body: `{"name":"batch on behalf 2"}`, contentID: "1", headers: []string{"CallerObjectId", emulator.DefaultHumanUserObjectID}},
+		})
+	res := parseBatchResponse(t, e.do("POST", "$batch", body, "Content-Type", ct).expect(t, 200))
+	if len(res) != 3 {
+		t.Fatalf("parts = %d", len(res))
+	}
+	direct := idFromEntityID(t, e.do("POST", "accounts", map[string]any{"name": "direct on behalf"}, "MSCRMCallerID", emulator.DefaultHumanUserID).expect(t, 204).Header)
+	const sel = "?$select=_createdby_value,_createdonbehalfby_value,_ownerid_value"
+	want := e.do("GET", "accounts("+direct+")"+sel, nil).expect(t, 200).JSON(t)
+	delete(want, "@odata.etag")
+	delete(want, "accountid")
+	for i, p := range res {
+		if p.Status != 204 {
+			t.Fatalf("part %d: %+v", i, p)
+		}
+		loc := p.Header.Get("OData-EntityId")
+		got := e.do("GET", loc[len(e.api):]+sel, nil).expect(t, 200).JSON(t)
+		delete(got, "@odata.etag")
+		delete(got, "accountid")
+		if i == 1 {
+			if got["_createdonbehalfby_value"] != nil || got["_createdby_value"] != emulator.DefaultAppUserID {
+				t.Errorf("part without impersonation: %v", got)
+			}
+			continue
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("part %d differs from the direct request (-direct +batch):\n%s", i, diff)
+		}
+	}
+	body, ct = buildBatch([]batchPart{
+		{method: "GET", target: "WhoAmI", headers: []string{"MSCRMCallerID", "00000000-0000-0000-0000-0000000000ff"}},
+	}, nil)
+	res = parseBatchResponse(t, e.do("POST", "$batch", body, "Content-Type", ct, "Prefer", "odata.continue-on-error").expect(t, 200))
+	if len(res) != 1 || res[0].Status != 404 {
+		t.Errorf("unknown impersonated user: %+v", res)
 	}
 }

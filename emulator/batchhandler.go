@@ -13,8 +13,7 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/batch"
 	"github.com/dynlocal/dynlocal/emulator/dverr"
-	"github.com/dynlocal/dynlocal/emulator/model"
-	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // maxBatchBytes bounds a $batch body (1,000 operations with sizeable bodies).
@@ -57,7 +56,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
 			out = append(out, batch.ResponsePart{ChangeSet: resps})
 			continue
 		}
-		resp := s.runOperation(req.ctx, req, p.Request, nil)
+		resp := s.runOperation(req, p.Request, nil)
 		if resp.Status >= 400 && !cont {
 			out = append(out, batch.ResponsePart{Response: resp})
 			failed = true
@@ -98,6 +97,13 @@ func readBatchBody(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// changeSet is what the operations of one $batch change set share: the transaction they all run
+// in, and the URLs of the rows earlier operations wrote, by Content-ID.
+type changeSet struct {
+	tx   *store.Tx
+	refs changeSetRefs
+}
+
 // changeSetRefs maps Content-IDs of a change set to the URLs of the rows their operations wrote.
 type changeSetRefs map[string]string
 
@@ -109,26 +115,17 @@ func (s *Server) runChangeSet(req *apiRequest, ops []*batch.Request) ([]*batch.R
 		return nil, false, err
 	}
 	defer tx.Rollback()
-	refs := changeSetRefs{}
-	ctx := context.WithValue(req.ctx, txKey{}, tx)
-	ctx = context.WithValue(ctx, refResolverKey{}, refResolver(func(v string) (*model.Entity, *odata.Key, error) {
-		u, err := refs.resolve(v)
-		if err != nil {
-			return nil, nil, err
-		}
-		d := &decoder{sch: tx.Schema(), base: req.base}
-		return d.resolveURL(u)
-	}))
+	cs := &changeSet{tx: tx, refs: changeSetRefs{}}
 	var resps []*batch.Response
 	for _, op := range ops {
-		resp := s.runOperation(ctx, req, op, refs)
+		resp := s.runOperation(req, op, cs)
 		resps = append(resps, resp)
 		if resp.Status >= 400 {
 			return resps, false, nil
 		}
 		if op.ContentID != "" {
 			if u := resp.Header.Get("OData-EntityId"); u != "" {
-				refs[op.ContentID] = u
+				cs.refs[op.ContentID] = u
 			}
 		}
 	}
@@ -151,14 +148,16 @@ func (refs changeSetRefs) resolve(v string) (string, error) {
 	return u + rest, nil
 }
 
-// runOperation runs one operation through the API handler and captures its response.
-func (s *Server) runOperation(ctx context.Context, outer *apiRequest, op *batch.Request, refs changeSetRefs) *batch.Response {
+// runOperation runs one operation through the handler chain a standalone request takes
+// (authentication with the batch's token and the operation's own impersonation headers, then the
+// API handler) and captures its response. cs is the change set the operation belongs to, if any.
+func (s *Server) runOperation(outer *apiRequest, op *batch.Request, cs *changeSet) *batch.Response {
 	target := op.Target
 	if strings.HasPrefix(target, "$") {
-		if refs == nil {
+		if cs == nil {
 			return errorResponse(dverr.BadRequest("Content-ID Reference: '%s' does not exist in the batch context.", target))
 		}
-		u, err := refs.resolve(target)
+		u, err := cs.refs.resolve(target)
 		if err != nil {
 			return errorResponse(err)
 		}
@@ -171,7 +170,7 @@ func (s *Server) runOperation(ctx context.Context, outer *apiRequest, op *batch.
 	if strings.TrimPrefix(u.Path, "/api/data/"+version+"/") == "$batch" {
 		return errorResponse(dverr.BadRequest("A $batch request cannot contain another $batch request."))
 	}
-	r, err := http.NewRequestWithContext(ctx, op.Method, u.String(), bytes.NewReader(op.Body))
+	r, err := http.NewRequestWithContext(outer.ctx, op.Method, u.String(), bytes.NewReader(op.Body))
 	if err != nil {
 		return errorResponse(dverr.BadRequest("The request target '%s' is not a valid URL.", op.Target))
 	}
@@ -182,14 +181,22 @@ func (s *Server) runOperation(ctx context.Context, outer *apiRequest, op *batch.
 			r.Header.Add(k, v)
 		}
 	}
+	// An operation is authenticated by the batch's token. It may impersonate on its own; without
+	// its own impersonation headers it acts as the batch does.
+	r.Header.Set("Authorization", outer.r.Header.Get("Authorization"))
+	if r.Header.Get("MSCRMCallerID") == "" && r.Header.Get("CallerObjectId") == "" {
+		for _, h := range []string{"MSCRMCallerID", "CallerObjectId"} {
+			if v := outer.r.Header.Get(h); v != "" {
+				r.Header.Set(h, v)
+			}
+		}
+	}
 	if op.Body == nil {
 		r.Body = http.NoBody
 	}
 	r = mux.SetURLVars(r, map[string]string{"version": version})
 	rec := httptest.NewRecorder()
-	if err := s.serveAPI(rec, r); err != nil {
-		s.writeError(rec, r, err)
-	}
+	s.serveOperation(rec, r, cs)
 	resp := &batch.Response{ContentID: op.ContentID, Status: rec.Code, Header: rec.Header().Clone(), Body: rec.Body.Bytes()}
 	if id := resp.Header.Get("OData-EntityId"); id != "" && resp.Status == http.StatusNoContent {
 		resp.Header.Set("Location", id)
@@ -242,4 +249,17 @@ func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
 		return nil, "", dverr.BadRequest("The request target '%s' is not a Web API URL of this service.", target)
 	}
 	return u, version, nil
+}
+
+// serveOperation is the handler chain of a $batch operation: the one standalone requests take,
+// with the change set passed along.
+func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *changeSet) {
+	c, err := s.authenticateRequest(r, cs)
+	if err == nil {
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+		err = s.serveAPI(w, r, cs)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+	}
 }

@@ -35,7 +35,7 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 	}
 	req.expandPage = cq.ExpandPageSize
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		res, err := tx.Select(cq.Query)
 		if err != nil {
 			return err
@@ -335,7 +335,7 @@ func navCollectionFilter(parent *model.Entity, id string, nav *model.Nav) (model
 func (s *Server) listNavigation(req *apiRequest) (*response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	var id string
-	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err := s.inTx(req, false, func(tx *store.Tx) error {
 		var err error
 		if id, err = rowID(tx, req); err != nil {
 			return err
@@ -378,7 +378,7 @@ func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr)
 		}
 	}
 	var n int64
-	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err := s.inTx(req, false, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.CountRows(q, 0)
 		return err

@@ -36,7 +36,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 		f.Columns = append(f.Columns, fetchxml.OutputColumn{Key: pk.LogicalName, Attr: pk})
 	}
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		res, err := tx.Select(f.Query)
 		if err != nil {
 			return err

@@ -140,7 +140,7 @@ func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*response, error) {
 	}
 	var keys []string
 	var values []any
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		seen := map[string]bool{}
 		for _, n := range names {
 			if seen[n] {
@@ -428,7 +428,7 @@ func (s *Server) retrieveMetadataChanges(req *apiRequest) (*response, error) {
 	}
 	var items []*object
 	var version int64
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		version = sch.Version
 		for _, e := range sch.Entities() {

@@ -347,7 +347,7 @@ func (s *Server) listEntityDefinitions(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	var items []*object
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		for _, e := range sch.Entities() {
 			ok, err := metaMatches(q.filter, e.Raw)
@@ -382,7 +382,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 		return nil, err
 	}
 	var body *object
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
 		if err != nil {
@@ -627,7 +627,7 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) 
 		return nil, err
 	}
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -696,7 +696,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, e
 		return nil, err
 	}
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
 		if err != nil {
@@ -820,7 +820,7 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 	}
 	ctx += metaSelectContext(q)
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		render := func(r *model.Relationship) (*object, error) {
 			ok, err := metaMatches(q.filter, r.Raw)
@@ -897,7 +897,7 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 	}
 	ctx += metaSelectContext(q)
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sets, err := tx.OptionSets()
 		if err != nil {
 			return err

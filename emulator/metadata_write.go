@@ -115,7 +115,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*response, error
 		return nil, err
 	}
 	var url string
-	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err = s.inTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -202,7 +202,7 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*response, error
 	}
 	merge := strings.EqualFold(strings.TrimSpace(req.r.Header.Get("MSCRM.MergeLabels")), "true")
 	var url string
-	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err = s.inTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -242,7 +242,7 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*response, error
 // deleteAttribute answers DELETE EntityDefinitions(...)/Attributes(...). Only unmanaged custom
 // columns can go, and not while a relationship or an alternate key depends on them.
 func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*response, error) {
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
 		if err != nil {
@@ -300,7 +300,7 @@ func (s *Server) createEntity(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	var url string
-	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err = s.inTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		ids := map[string]string{}
 		for _, e := range sch.Entities() {
@@ -351,7 +351,7 @@ func (s *Server) createEntity(req *apiRequest) (*response, error) {
 // deleteEntity answers DELETE EntityDefinitions(...): an unmanaged custom table goes with its rows
 // and relationships.
 func (s *Server) deleteEntity(req *apiRequest, p *metaPath) (*response, error) {
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -386,7 +386,7 @@ func (s *Server) createRelationship(req *apiRequest) (*response, error) {
 		return nil, dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "Creating many-to-many relationships is not supported by the emulator.")
 	}
 	var url string
-	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err = s.inTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		one, ok := sch.Entity(referenced)
 		if !ok {
@@ -450,7 +450,7 @@ func (s *Server) createRelationship(req *apiRequest) (*response, error) {
 // deleteRelationship answers DELETE RelationshipDefinitions(...): an unmanaged custom relationship
 // goes, and with a one-to-many relationship its lookup column.
 func (s *Server) deleteRelationship(req *apiRequest, p *metaPath) (*response, error) {
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		r, err := findRelationship(tx.Schema(), p.key)
 		if err != nil {
 			return err

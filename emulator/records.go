@@ -24,7 +24,7 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	var resp *response
-	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err = s.inTx(req, true, func(tx *store.Tx) error {
 		plan, err := s.decoderFor(req, tx).decodeRecord(e, members, opCreate)
 		if err != nil {
 			return err
@@ -57,7 +57,7 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := lookupKey(tx, e, req.res.Key)
 		if err != nil {
 			return asNotFound(err)
@@ -178,7 +178,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
 	ifNoneMatch := strings.TrimSpace(req.r.Header.Get("If-None-Match"))
 	var resp *response
-	err = s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err = s.inTx(req, true, func(tx *store.Tx) error {
 		key := req.res.Key
 		id, err := lookupKey(tx, e, key)
 		var missing *altKeyMissing
@@ -276,7 +276,7 @@ func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := lookupKey(tx, e, req.res.Key)
 		if err != nil {
 			return asNotFound(err)
@@ -316,7 +316,7 @@ func (s *Server) getProperty(req *apiRequest) (*response, error) {
 		return nil, dverr.BadRequest("The property '%s' cannot be read on its own.", a.LogicalName)
 	}
 	var resp *response
-	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err := s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -396,7 +396,7 @@ func (s *Server) deleteProperty(req *apiRequest) (*response, error) {
 
 func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*response, error) {
 	e := req.res.Entity
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -424,7 +424,7 @@ func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	var resp *response
-	err = s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err = s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err

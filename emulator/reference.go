@@ -60,7 +60,7 @@ func (s *Server) getReference(req *apiRequest) (*response, error) {
 	sch := s.store.Schema()
 	target, _ := sch.Entity(nav.Target)
 	var resp *response
-	err := s.inTx(req.ctx, false, func(tx *store.Tx) error {
+	err := s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -114,7 +114,7 @@ func (s *Server) getReference(req *apiRequest) (*response, error) {
 
 func (s *Server) setReference(req *apiRequest) (*response, error) {
 	e, nav := req.res.Entity, req.res.Nav
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *Server) setReference(req *apiRequest) (*response, error) {
 
 func (s *Server) addReference(req *apiRequest) (*response, error) {
 	e, nav := req.res.Entity, req.res.Nav
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	sch := s.store.Schema()
 	target, _ := sch.Entity(nav.Target)
-	err := s.inTx(req.ctx, true, func(tx *store.Tx) error {
+	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err

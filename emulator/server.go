@@ -192,8 +192,9 @@ func (s *Server) routes() *mux.Router {
 	s.adminRoutes(admin)
 	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
 	api.Use(s.authenticate)
-	api.PathPrefix("/").Handler(s.handle(s.serveAPI))
-	api.Path("").Handler(s.handle(s.serveAPI))
+	direct := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveAPI(w, r, nil) })
+	api.PathPrefix("/").Handler(direct)
+	api.Path("").Handler(direct)
 	s.idp.Routes(r)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return notFoundURL(r)
