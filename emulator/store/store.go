@@ -257,6 +257,7 @@ var ErrDuplicate = errors.New("store: duplicate key")
 // Tx is a database transaction. Reads and writes made through one Tx see each other.
 type Tx struct {
 	s      *Store
+	conn   *sql.Conn
 	tx     *sql.Tx
 	ctx    context.Context
 	write  bool
@@ -298,14 +299,25 @@ func (s *Store) Begin(ctx context.Context, write bool) (*Tx, error) {
 	if write {
 		db = s.writer
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	// Waiting for the connection (the single writer, or the only connection of an in-memory
+	// database) follows ctx, so a request that is given up stops queueing.
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	t := &Tx{s: s, tx: tx, ctx: ctx, write: write, schema: s.Schema()}
+	// The transaction itself is not tied to ctx: database/sql closes the connection of a
+	// transaction whose context ends, and for an in-memory database that connection is the whole
+	// database. Statements still run under ctx, so a cancelled request's statement is interrupted,
+	// its handler fails and the transaction is rolled back on a connection that stays open.
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	t := &Tx{s: s, conn: conn, tx: tx, ctx: ctx, write: write, schema: s.Schema()}
 	if write {
 		if err := tx.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
-			tx.Rollback()
+			t.Rollback()
 			return nil, fmt.Errorf("store: begin: %w", err)
 		}
 	}
@@ -353,7 +365,9 @@ func (t *Tx) Commit() error {
 		}
 	}
 	t.done = true
-	if err := t.tx.Commit(); err != nil {
+	err := t.tx.Commit()
+	t.conn.Close()
+	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if t.schemaDirty {
@@ -374,7 +388,9 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
-	return t.tx.Rollback()
+	err := t.tx.Rollback()
+	t.conn.Close()
+	return err
 }
 
 // NextVersion hands out the next value of the store-wide versionnumber counter.

@@ -386,3 +386,56 @@ func TestDeleteClearsReferences(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCancelledTransactionKeepsTheDatabase cancels requests in the middle of read and write
+// transactions: they fail, and the database (for an in-memory store, its one connection) is
+// still there for the next one.
+func TestCancelledTransactionKeepsTheDatabase(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "db.sqlite")} {
+		s := openTest(t, path)
+		acc, _ := s.Schema().Entity("account")
+		bg := context.Background()
+		if err := s.Write(bg, func(tx *Tx) error {
+			_, err := tx.Insert(acc, model.Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "kept"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, write := range []bool{false, true} {
+			ctx, cancel := context.WithCancel(bg)
+			err := s.run(ctx, write, func(tx *Tx) error {
+				cancel()
+				if write {
+					_, err := tx.Insert(acc, model.Row{"accountid": "00000000-0000-4000-8000-000000000002", "name": "lost"})
+					return err
+				}
+				_, err := tx.Exists(acc, "00000000-0000-4000-8000-000000000001")
+				return err
+			})
+			if err == nil {
+				t.Errorf("%q write=%v: a cancelled transaction succeeded", path, write)
+			}
+		}
+		var ok, lost bool
+		err := s.Read(bg, func(tx *Tx) error {
+			var err error
+			if ok, err = tx.Exists(acc, "00000000-0000-4000-8000-000000000001"); err != nil {
+				return err
+			}
+			lost, err = tx.Exists(acc, "00000000-0000-4000-8000-000000000002")
+			return err
+		})
+		if err != nil || !ok || lost {
+			t.Errorf("%q after cancelled transactions: kept row %v, cancelled row %v, err %v", path, ok, lost, err)
+		}
+	}
+}
+
+// run is Read or Write.
+func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
+	if write {
+		return s.Write(ctx, fn)
+	}
+	return s.Read(ctx, fn)
+}
