@@ -24,7 +24,7 @@ func (s *Server) loadFixtures(ctx context.Context, st *store.Store, set *fixture
 		}
 		sch := tx.Schema()
 		c := caller{UserID: systemUserID, RealUserID: systemUserID}
-		w := s.newWriter(tx, c)
+		w := s.newWriter(ctx, tx, c)
 		w.noHooks = true
 		d := &decoder{sch: sch, base: "/api/data/v9.2/"}
 		d.resolve = d.resolveURL

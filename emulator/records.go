@@ -29,7 +29,7 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		id, err := s.newWriter(tx, req.caller).create(plan)
+		id, err := s.newWriter(req.ctx, tx, req.caller).create(plan)
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 			return dverr.VersionMismatch()
 		}
 		d := s.decoderFor(req, tx)
-		w := s.newWriter(tx, req.caller)
+		w := s.newWriter(req.ctx, tx, req.caller)
 		if exists {
 			plan, err := d.decodeRecord(e, members, opUpdate)
 			if err != nil {
@@ -288,7 +288,7 @@ func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
 		if ifMatch != "" && !etagMatches(ifMatch, ver) {
 			return dverr.VersionMismatch()
 		}
-		return s.newWriter(tx, req.caller).delete(e, id)
+		return s.newWriter(req.ctx, tx, req.caller).delete(e, id)
 	})
 	if err != nil {
 		return nil, err
@@ -406,7 +406,7 @@ func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*res
 			_, err := tx.Version(e, id)
 			return mapStoreErr(err, e, id)
 		}
-		w := s.newWriter(tx, req.caller)
+		w := s.newWriter(req.ctx, tx, req.caller)
 		return w.update(&writePlan{Entity: e, Row: model.Row{a.LogicalName: v}}, id)
 	})
 	if err != nil {

@@ -129,7 +129,7 @@ func (s *Server) setReference(req *apiRequest) (*response, error) {
 			return err
 		}
 		row := model.Row{nav.Attribute: model.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}}
-		return s.newWriter(tx, req.caller).update(&writePlan{Entity: e, Row: row}, id)
+		return s.newWriter(req.ctx, tx, req.caller).update(&writePlan{Entity: e, Row: row}, id)
 	})
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (s *Server) addReference(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		return s.newWriter(tx, req.caller).associate(e, id, nav, ref)
+		return s.newWriter(req.ctx, tx, req.caller).associate(e, id, nav, ref)
 	})
 	if err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 		} else if !ok {
 			return dverr.RecordNotFound(e.LogicalName, id)
 		}
-		w := s.newWriter(tx, req.caller)
+		w := s.newWriter(req.ctx, tx, req.caller)
 		if nav.Kind == model.NavSingle {
 			return w.update(&writePlan{Entity: e, Row: model.Row{nav.Attribute: nil}}, id)
 		}

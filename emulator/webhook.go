@@ -109,8 +109,10 @@ type webhooks struct {
 	steps  []*webhookStep
 	recent []DeliveryRecord
 
-	queue   chan *delivery
-	stop    chan struct{}
+	queue chan *delivery
+	// ctx bounds the asynchronous workers' deliveries and system jobs; close cancels it.
+	ctx     context.Context
+	cancel  context.CancelFunc
 	workers sync.WaitGroup
 }
 
@@ -118,7 +120,9 @@ type webhooks struct {
 const maxRecent = 200
 
 func newWebhooks(s *Server) *webhooks {
-	h := &webhooks{s: s, client: &http.Client{Timeout: s.cfg.WebhookTimeout}, queue: make(chan *delivery, 1024), stop: make(chan struct{})}
+	h := &webhooks{s: s, client: &http.Client{Timeout: s.cfg.WebhookTimeout}, queue: make(chan *delivery, 1024)}
+	// The workers outlive every request: their context is the server's own, ended by close.
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for i := 0; i < 4; i++ {
 		h.workers.Add(1)
 		go h.worker()
@@ -126,13 +130,10 @@ func newWebhooks(s *Server) *webhooks {
 	return h
 }
 
-// close stops the workers; queued deliveries that have not started are dropped.
+// close stops the workers and cancels the deliveries in flight; queued deliveries that have not
+// started are dropped.
 func (h *webhooks) close() {
-	select {
-	case <-h.stop:
-	default:
-		close(h.stop)
-	}
+	h.cancel()
 	h.workers.Wait()
 }
 
@@ -312,7 +313,7 @@ func (h *webhooks) run(w *writer, steps []*webhookStep, stages []int, op *operat
 			w.tx.OnCommit(func() { h.enqueue(d) })
 			continue
 		}
-		rec := h.deliver(context.Background(), d)
+		rec := h.deliver(w.ctx, d)
 		if !rec.Succeeded {
 			return dverr.New(http.StatusBadRequest, "0x80040265",
 				"An error occurred while calling the webhook '%s' of the step '%s': %s", st.Endpoint.Name, st.Name, describeFailure(rec))
@@ -350,7 +351,7 @@ type delivery struct {
 func (h *webhooks) enqueue(d *delivery) {
 	select {
 	case h.queue <- d:
-	case <-h.stop:
+	case <-h.ctx.Done():
 	default:
 		// A full queue never blocks a request; the failure is recorded like any other.
 		h.record(DeliveryRecord{Time: h.s.cfg.Clock().UTC(), StepID: d.step.ID, StepName: d.step.Name, Message: d.op, Entity: d.entity,
@@ -362,10 +363,10 @@ func (h *webhooks) worker() {
 	defer h.workers.Done()
 	for {
 		select {
-		case <-h.stop:
+		case <-h.ctx.Done():
 			return
 		case d := <-h.queue:
-			rec := h.deliver(context.Background(), d)
+			rec := h.deliver(h.ctx, d)
 			h.recordJob(d, rec)
 		}
 	}
@@ -513,7 +514,7 @@ func (h *webhooks) recordJob(d *delivery, rec DeliveryRecord) {
 	if rec.Succeeded && d.step.AsyncAutoDelete {
 		return
 	}
-	err := h.s.store.Write(context.Background(), func(tx *store.Tx) error {
+	err := h.s.store.Write(h.ctx, func(tx *store.Tx) error {
 		ae, ok := tx.Schema().Entity("asyncoperation")
 		if !ok {
 			return nil
@@ -543,11 +544,11 @@ func (h *webhooks) recordJob(d *delivery, rec DeliveryRecord) {
 			row["message"] = msg
 			row["friendlymessage"] = msg
 		}
-		w := h.s.newWriter(tx, caller{UserID: systemUserID, RealUserID: systemUserID})
+		w := h.s.newWriter(h.ctx, tx, caller{UserID: systemUserID, RealUserID: systemUserID})
 		_, err := w.insertRow(ae, row)
 		return err
 	})
-	if err != nil {
+	if err != nil && h.ctx.Err() == nil {
 		h.s.log.Error("record webhook job", slog.Any("err", err))
 	}
 }

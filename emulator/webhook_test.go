@@ -273,3 +273,64 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestSyncWebhookFollowsTheRequest checks that a synchronous webhook runs under the request's
+// context: when the client gives up, the call to the endpoint is abandoned, the operation rolls
+// back and the single writer is free again, without waiting for the webhook timeout.
+func TestSyncWebhookFollowsTheRequest(t *testing.T) {
+	t.Parallel()
+	srv, err := emulator.New(context.Background(), emulator.Config{WebhookTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	e := &env{t: t, srv: srv, url: hs.URL, api: hs.URL + "/api/data/v9.2/"}
+	e.token = e.clientCredentialsToken(hs.URL + "/.default")
+	arrived := make(chan struct{}, 1)
+	abandoned := make(chan struct{}, 1)
+	release := make(chan struct{})
+	defer close(release)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Reading the whole body lets the server notice when the caller hangs up.
+		io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			abandoned <- struct{}{}
+		case <-release:
+		}
+	}))
+	defer hook.Close()
+	e.register(t, hook.URL, 4, "key", "Create", "lead", 40, 0, nil)
+	before := string(e.do("GET", "leads/$count", nil).expect(t, 200).Body)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.api+"leads", strings.NewReader(`{"lastname":"abandoned"}`))
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("the cancelled request got an answer")
+	}
+	select {
+	case <-abandoned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook call was not abandoned with its request")
+	}
+	// The writer is free: another write goes through, and the abandoned create left nothing.
+	e.do("POST", "accounts", map[string]any{"name": "after the abandoned webhook"}).expect(t, 204)
+	if after := string(e.do("GET", "leads/$count", nil).expect(t, 200).Body); after != before {
+		t.Errorf("the abandoned create wrote a row: %s -> %s", before, after)
+	}
+}

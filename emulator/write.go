@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -16,7 +17,10 @@ import (
 // columns Dataverse maintains. Lookups in a plan are trusted: the decoder resolved every bound row
 // (and the fixture loader checks references once at the end).
 type writer struct {
-	s   *Server
+	s *Server
+	// ctx is the request's: synchronous webhooks run under it, so a cancelled request stops
+	// waiting for its endpoint and releases the writer.
+	ctx context.Context
 	tx  *store.Tx
 	c   caller
 	now time.Time
@@ -29,8 +33,8 @@ type writer struct {
 	orgID       string
 }
 
-func (s *Server) newWriter(tx *store.Tx, c caller) *writer {
-	return &writer{s: s, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), host: c.Host}
+func (s *Server) newWriter(ctx context.Context, tx *store.Tx, c caller) *writer {
+	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), host: c.Host}
 }
 
 // steps returns the webhook steps for an operation, or none when hooks are off.
