@@ -46,9 +46,9 @@
 //
 // # Webhooks and polling
 //
-// [NewWebhookReceiver] is an http.Handler for Dataverse webhooks: it checks the key, header or query
-// string secret in constant time and decodes the execution context into an [Event].
-// [Client.PollChanges] reports rows created and updated since a cursor, without losing or repeating
+// Package [github.com/dynlocal/dynlocal/client/webhook] receives Dataverse webhooks: its Receiver is
+// an http.Handler that checks the key, header or query string secret in constant time and decodes the
+// execution context. It does not need a Client. [Client.PollChanges] reports rows created and updated since a cursor, without losing or repeating
 // rows that share a modifiedon second.
 //
 // # Errors
