@@ -57,10 +57,9 @@ type BatchOptions struct {
 	// (Prefer: odata.continue-on-error). Only meaningful with Independent: a change set stops and
 	// rolls back at its first failure whatever the preference says, so it is refused without it.
 	ContinueOnError bool
-	// CallerID impersonates a user by systemuserid (MSCRMCallerID), CallerObjectID by Microsoft
-	// Entra object id (CallerObjectId). The header goes on the $batch request and on every part.
-	CallerID       string
-	CallerObjectID string
+	// Caller runs every action as another user: the header goes on the $batch request and on
+	// every part.
+	Caller
 }
 
 // BatchResult is the outcome of one BatchAction.
@@ -127,7 +126,7 @@ func (c *Client) Batch(ctx context.Context, actions []BatchAction, opts *BatchOp
 		return nil, nil, fmt.Errorf("client: batch: ContinueOnError needs Independent (a change set always stops and rolls back at its first failure): %w", ErrInvalidInput)
 	}
 	caller := http.Header{}
-	if err := callerHeaders(caller, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(caller); err != nil {
 		return nil, nil, err
 	}
 	ops, err := c.batchOps(actions, opts.Independent, caller)

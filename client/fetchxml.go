@@ -29,10 +29,8 @@ type FetchOptions struct {
 	// PageSize sets count= on <fetch> when greater than 0: the rows a page holds (Dataverse caps
 	// it at 5,000).
 	PageSize int
-	// CallerID impersonates a user by systemuserid (MSCRMCallerID header); CallerObjectID by
-	// Microsoft Entra object id (CallerObjectId header).
-	CallerID       string
-	CallerObjectID string
+	// Caller runs the query as another user.
+	Caller
 	// MaxPages bounds FetchXMLPages and FetchXMLAll (0: no bound). A query with more pages ends with
 	// an error matching ErrTooManyPages rather than the seed's silent cut after 100 pages.
 	MaxPages int
@@ -114,7 +112,7 @@ func (c *Client) FetchXML(ctx context.Context, entitySet, fetchXML string, opts 
 		need = append(need, annotationTotalCount, annotationTotalCountLimit)
 	}
 	r.prefer(`odata.include-annotations="` + mergeAnnotations(opts.IncludeAnnotations, need...) + `"`)
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(r.header); err != nil {
 		return nil, nil, err
 	}
 	resp, body, err := c.send(ctx, r)

@@ -36,9 +36,8 @@ type QueryOptions struct {
 	// NextLink continues from a page's NextLink (the seed's "Next Page ID"); the other query
 	// options are then carried by the link and ignored, but PageSize must be the same as before.
 	NextLink string
-	// CallerID and CallerObjectID impersonate a user.
-	CallerID       string
-	CallerObjectID string
+	// Caller runs the query as another user.
+	Caller
 	// MaxPages bounds QueryAll (0: no bound); the seed stops silently after 100 pages, QueryAll
 	// returns ErrTooManyPages instead.
 	MaxPages int
@@ -94,7 +93,7 @@ func (c *Client) QueryRecords(ctx context.Context, entitySet string, opts *Query
 	if opts.IncludeAnnotations != "" {
 		r.prefer(`odata.include-annotations="` + opts.IncludeAnnotations + `"`)
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(r.header); err != nil {
 		return nil, nil, err
 	}
 	resp, body, err := c.send(ctx, r)
