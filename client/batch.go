@@ -20,8 +20,10 @@ import (
 // than 1,000 requests.
 const MaxBatchActions = 1000
 
-// BatchAction is one operation of a Batch: the seed's Run Batch Operations item (collection, action,
-// key, data, returnRepresentation) plus If-Match, upsert, get and Content-ID references.
+// BatchAction is one operation of a Batch: an entity set, what to do there (create, update, upsert,
+// delete or get), the row's key and data, whether to return the row, If-Match and a Content-ID that
+// later actions can refer to. The first five are the items of the Prismatic component's Run Batch
+// Operations action.
 type BatchAction struct {
 	// Collection is the entity set, such as "accounts". Inside a change set it may also be
 	// "$<id>/<navigation property>" to create a row related to the row of an earlier action.

@@ -56,8 +56,8 @@ type credential func(org string, hc *http.Client) (tokenProvider, error)
 
 // New returns a Client for the organisation at orgURL, which is the org root such as
 // https://org.crm.dynamics.com or http://127.0.0.1:8080. A trailing slash is ignored, and so is a path
-// that already ends in the Web API root (/api/data/v9.2), a mistake the seed component turns into a
-// doubled path.
+// that already ends in the Web API root (/api/data/v9.2), a mistake the Prismatic component turns into
+// a doubled path.
 //
 // Without a credential option requests carry no Authorization header, which only an unauthenticated
 // probe wants; Dataverse answers everything else with 401.

@@ -16,8 +16,8 @@ const (
 	// idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) and, with RetryPolicy.RetryWrites, on POST
 	// and PATCH too. It is the default.
 	RetryServerErrors RetryCondition = iota
-	// RetryAllErrors retries every failure, any status and any method, like the seed's "Retry On All
-	// Errors". Client-side validation errors, token failures and a done context are still final.
+	// RetryAllErrors retries every failure, any status and any method, like the Prismatic component's
+	// "Retry On All Errors". Client-side validation errors, token failures and a done context are still final.
 	RetryAllErrors
 )
 
