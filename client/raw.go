@@ -57,8 +57,8 @@ type RawRequest struct {
 	// ResponseType selects the decoding of the answer; the default is ResponseJSON.
 	ResponseType ResponseType
 	// Timeout bounds the whole call, retries and the waits between them included; 0 leaves it to
-	// ctx. A retry that cannot finish its wait within the budget is
-	// skipped and the last answer returned.
+	// ctx. A retry that cannot finish its wait within the budget is skipped and the last answer
+	// returned.
 	Timeout time.Duration
 	// Retry overrides the client's retry policy for this call.
 	Retry *RetryPolicy
