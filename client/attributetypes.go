@@ -83,7 +83,7 @@ var attributeKinds = []attributeKind{
 	{name: AttributeTypeVirtual, code: "Virtual", typeName: "VirtualType"},
 }
 
-// attributeAliases are the names the maker portal and the seed's docs use for column kinds.
+// attributeAliases are the names the maker portal and the Prismatic component's docs use for column kinds.
 var attributeAliases = map[string]AttributeType{
 	"text":        AttributeTypeString,
 	"choice":      AttributeTypePicklist,

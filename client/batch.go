@@ -20,8 +20,10 @@ import (
 // than 1,000 requests.
 const MaxBatchActions = 1000
 
-// BatchAction is one operation of a Batch: the seed's Run Batch Operations item (collection, action,
-// key, data, returnRepresentation) plus If-Match, upsert, get and Content-ID references.
+// BatchAction is one operation of a Batch: an entity set, what to do there (create, update, upsert,
+// delete or get), the row's key and data, whether to return the row, If-Match and a Content-ID that
+// later actions can refer to. The first five are the items of the Prismatic component's Run Batch
+// Operations action.
 type BatchAction struct {
 	// Collection is the entity set, such as "accounts". Inside a change set it may also be
 	// "$<id>/<navigation property>" to create a row related to the row of an earlier action.
@@ -57,10 +59,9 @@ type BatchOptions struct {
 	// (Prefer: odata.continue-on-error). Only meaningful with Independent: a change set stops and
 	// rolls back at its first failure whatever the preference says, so it is refused without it.
 	ContinueOnError bool
-	// CallerID impersonates a user by systemuserid (MSCRMCallerID), CallerObjectID by Microsoft
-	// Entra object id (CallerObjectId). The header goes on the $batch request and on every part.
-	CallerID       string
-	CallerObjectID string
+	// Caller runs every action as another user: the header goes on the $batch request and on
+	// every part.
+	Caller
 }
 
 // BatchResult is the outcome of one BatchAction.
@@ -127,7 +128,7 @@ func (c *Client) Batch(ctx context.Context, actions []BatchAction, opts *BatchOp
 		return nil, nil, fmt.Errorf("client: batch: ContinueOnError needs Independent (a change set always stops and rolls back at its first failure): %w", ErrInvalidInput)
 	}
 	caller := http.Header{}
-	if err := callerHeaders(caller, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(caller); err != nil {
 		return nil, nil, err
 	}
 	ops, err := c.batchOps(actions, opts.Independent, caller)

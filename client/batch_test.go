@@ -190,7 +190,7 @@ func TestBatchChangeSet(t *testing.T) {
 		{Collection: "accounts", Action: "upsert", Key: otherAccountID, Data: Record{"name": "Fabrikam", "description": nil}},
 		{Collection: "$1/contact_customer_accounts", Action: "create", Data: Record{"lastname": "Kid"}, ContentID: "kid"},
 	}
-	results, resp, err := c.Batch(context.Background(), actions, &BatchOptions{CallerID: userID})
+	results, resp, err := c.Batch(context.Background(), actions, &BatchOptions{Caller: Caller{ID: userID}})
 	if err != nil {
 		t.Fatalf("Batch: %v", err)
 	}
@@ -469,7 +469,7 @@ func TestBatchRefusedLocally(t *testing.T) {
 		{"duplicate Content-ID", []BatchAction{create, {Collection: "accounts", Action: "create", Data: Record{}, ContentID: "1"}}, nil, `ContentID "1" is used twice`},
 		{"bad Content-ID", []BatchAction{{Collection: "accounts", Action: "create", Data: Record{}, ContentID: "a b"}}, nil, "want letters"},
 		{"continue on error in a change set", []BatchAction{create}, &BatchOptions{ContinueOnError: true}, "ContinueOnError needs Independent"},
-		{"bad caller", []BatchAction{create}, &BatchOptions{CallerObjectID: "me"}, "not a GUID"},
+		{"bad caller", []BatchAction{create}, &BatchOptions{Caller: Caller{ObjectID: "me"}}, "not a GUID"},
 		{"unencodable data", []BatchAction{{Collection: "accounts", Action: "create", Data: Record{"x": make(chan int)}}}, nil, "encode Data"},
 	}
 	for _, tt := range tests {

@@ -30,9 +30,11 @@ type Client struct {
 	userAgent  string
 	retry      RetryPolicy
 
-	// Hooks replaced by tests so that delays are observed, not waited for.
-	sleep func(ctx context.Context, d time.Duration) error
-	now   func() time.Time
+	// Hooks replaced by tests so that delays are observed, not waited for, and come out the same on
+	// every run.
+	sleep  func(ctx context.Context, d time.Duration) error
+	now    func() time.Time
+	jitter func(d time.Duration) time.Duration
 }
 
 // Option configures a Client in New.
@@ -49,6 +51,7 @@ type settings struct {
 	credentials []credential
 	sleep       func(ctx context.Context, d time.Duration) error
 	now         func() time.Time
+	jitter      func(d time.Duration) time.Duration
 }
 
 // credential builds a token provider once the org URL and HTTP client are known.
@@ -56,8 +59,8 @@ type credential func(org string, hc *http.Client) (tokenProvider, error)
 
 // New returns a Client for the organisation at orgURL, which is the org root such as
 // https://org.crm.dynamics.com or http://127.0.0.1:8080. A trailing slash is ignored, and so is a path
-// that already ends in the Web API root (/api/data/v9.2), a mistake the seed component turns into a
-// doubled path.
+// that already ends in the Web API root (/api/data/v9.2), a mistake the Prismatic component turns into
+// a doubled path.
 //
 // Without a credential option requests carry no Authorization header, which only an unauthenticated
 // probe wants; Dataverse answers everything else with 401.
@@ -92,6 +95,7 @@ func New(orgURL string, opts ...Option) (*Client, error) {
 		retry:      s.retry,
 		sleep:      s.sleep,
 		now:        s.now,
+		jitter:     s.jitter,
 	}
 	c.apiBase = c.orgString + "/api/data/v" + c.apiVersion + "/"
 	if c.sleep == nil {
@@ -99,6 +103,9 @@ func New(orgURL string, opts ...Option) (*Client, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.jitter == nil {
+		c.jitter = equalJitter
 	}
 	if len(s.credentials) == 1 {
 		tp, err := s.credentials[0](c.orgString, c.tokenHTTPClient())
@@ -192,7 +199,8 @@ func WithUserAgent(ua string) Option {
 }
 
 // WithRetry sets the retry policy applied to every request that does not carry its own
-// (RawRequest.Retry). The default policy retries nothing.
+// (RawRequest.Retry). The default, the zero RetryPolicy, retries only 429 Too Many Requests answers
+// (DefaultThrottleRetries times, after the Retry-After the service sent).
 func WithRetry(p RetryPolicy) Option {
 	return func(s *settings) error {
 		if err := p.validate(); err != nil {
@@ -209,6 +217,15 @@ func withClock(sleep func(ctx context.Context, d time.Duration) error, now func(
 	return func(s *settings) error {
 		s.sleep = sleep
 		s.now = now
+		return nil
+	}
+}
+
+// withJitter replaces the random spread of computed retry delays; tests use it to make the delays
+// they record predictable.
+func withJitter(jitter func(d time.Duration) time.Duration) Option {
+	return func(s *settings) error {
+		s.jitter = jitter
 		return nil
 	}
 }

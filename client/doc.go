@@ -46,9 +46,9 @@
 //
 // # Webhooks and polling
 //
-// [NewWebhookReceiver] is an http.Handler for Dataverse webhooks: it checks the key, header or query
-// string secret in constant time and decodes the execution context into an [Event].
-// [Client.PollChanges] reports rows created and updated since a cursor, without losing or repeating
+// Package [github.com/dynlocal/dynlocal/client/webhook] receives Dataverse webhooks: its Receiver is
+// an http.Handler that checks the key, header or query string secret in constant time and decodes the
+// execution context. It does not need a Client. [Client.PollChanges] reports rows created and updated since a cursor, without losing or repeating
 // rows that share a modifiedon second.
 //
 // # Errors
@@ -68,7 +68,11 @@
 //
 // # Retries
 //
-// By default nothing is retried. [WithRetry] sets a client-wide [RetryPolicy] and [RawRequest.Retry] one
-// per call: bounded, fixed or exponential delay, Retry-After honoured on 429 and 503, every wait
-// cancellable through the context, and writes (POST, PATCH) left alone unless the policy asks for them.
+// By default only throttling is retried: a 429 Too Many Requests answer, whatever the method ($batch
+// included, since Dataverse refuses a throttled request before running it), is sent again up to
+// [DefaultThrottleRetries] times after the Retry-After the service asked for, however long. [WithRetry]
+// sets a client-wide [RetryPolicy] and [RawRequest.Retry] one per call: how many 429s and other
+// failures to retry, fixed or exponential delay (jittered, and capped by MaxDelay), Retry-After
+// honoured on 429 and 503, every wait cancellable through the context, and writes (POST, PATCH) left
+// alone on other failures unless the policy asks for them.
 package client

@@ -13,8 +13,8 @@ import (
 	"strings"
 )
 
-// FetchOptions adjusts FetchXML and its iterators: the seed's Run Fetch XML Query inputs (include
-// annotations, page number, paging cookie, impersonated user) plus a page size and a bound on pages.
+// FetchOptions adjusts FetchXML and its iterators: annotations, page number, paging cookie, page
+// size, impersonated user and a bound on pages.
 type FetchOptions struct {
 	// IncludeAnnotations asks for annotations, such as "*" or
 	// "OData.Community.Display.V1.FormattedValue". The paging annotations are always asked for
@@ -29,12 +29,11 @@ type FetchOptions struct {
 	// PageSize sets count= on <fetch> when greater than 0: the rows a page holds (Dataverse caps
 	// it at 5,000).
 	PageSize int
-	// CallerID impersonates a user by systemuserid (MSCRMCallerID header); CallerObjectID by
-	// Microsoft Entra object id (CallerObjectId header).
-	CallerID       string
-	CallerObjectID string
+	// Caller runs the query as another user.
+	Caller
 	// MaxPages bounds FetchXMLPages and FetchXMLAll (0: no bound). A query with more pages ends with
-	// an error matching ErrTooManyPages rather than the seed's silent cut after 100 pages.
+	// an error matching ErrTooManyPages rather than the Prismatic component's silent cut after 100
+	// pages.
 	MaxPages int
 }
 
@@ -72,8 +71,8 @@ const (
 //
 // The query's <fetch> start tag is rewritten for the paging options: page=, paging-cookie= and
 // count= replace attributes of the same name rather than being added twice, the cookie is
-// XML-escaped, and an XML declaration, comments or whitespace before <fetch> are kept (the seed's
-// library silently stops paging when it sees them). Setting a page drops a paging-cookie already in
+// XML-escaped, and an XML declaration, comments or whitespace before <fetch> are kept (dynamics-web-api
+// silently stops paging when it sees them). Setting a page drops a paging-cookie already in
 // the query unless PagingCookie gives one, since a cookie only leads to the page after its own. A
 // <fetch top="..."> cannot be paged: top combined with page, count or a cookie is refused with
 // ErrInvalidInput, as Dataverse would refuse it.
@@ -114,7 +113,7 @@ func (c *Client) FetchXML(ctx context.Context, entitySet, fetchXML string, opts 
 		need = append(need, annotationTotalCount, annotationTotalCountLimit)
 	}
 	r.prefer(`odata.include-annotations="` + mergeAnnotations(opts.IncludeAnnotations, need...) + `"`)
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(r.header); err != nil {
 		return nil, nil, err
 	}
 	resp, body, err := c.send(ctx, r)
@@ -160,7 +159,7 @@ func decodeFetchPage(body []byte, resp *Response) (*FetchPage, error) {
 	cookie, _ := raw["@"+annotationPagingCookie].(string)
 	more, said := raw["@"+annotationMoreRecords].(bool)
 	if !said {
-		// The seed's library pages while a cookie comes back; do the same when the flag is missing.
+		// dynamics-web-api pages while a cookie comes back; do the same when the flag is missing.
 		more = cookie != ""
 	}
 	fp.MoreRecords = more
@@ -179,8 +178,8 @@ func decodeFetchPage(body []byte, resp *Response) (*FetchPage, error) {
 // own page attribute, or page 1). It continues while a page says more records follow, asking for
 // the next page number with the cookie the page returned, or by number alone when the service sent
 // morerecords without a usable cookie. Because FetchXML always asks for the paging annotations,
-// this works whether or not IncludeAnnotations names them (the seed's Fetch All stops after page
-// one otherwise). It stops at the first error (yielded once) or when the caller stops ranging; with
+// this works whether or not IncludeAnnotations names them (the Prismatic component's Fetch All
+// stops after page one otherwise). It stops at the first error (yielded once) or when the caller stops ranging; with
 // MaxPages set, a query with more pages ends with an error matching ErrTooManyPages.
 func (c *Client) FetchXMLPages(ctx context.Context, entitySet, fetchXML string, opts *FetchOptions) iter.Seq2[*FetchPage, error] {
 	return func(yield func(*FetchPage, error) bool) {
@@ -281,7 +280,7 @@ func innerCookie(annotation string) string {
 	if xml.Unmarshal([]byte(annotation), &outer) == nil {
 		s = outer.PagingCookie
 	} else {
-		// Not an element: decode the whole value, as the seed's library does, and look for the cookie.
+		// Not an element: decode the whole value, as dynamics-web-api does, and look for the cookie.
 		s = annotation
 		for range 2 {
 			if u, err := url.QueryUnescape(s); err == nil {

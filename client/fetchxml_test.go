@@ -330,8 +330,7 @@ func TestFetchXMLRequestAndPage(t *testing.T) {
 	page, resp, err := c.FetchXML(ctx, "accounts", accountFetch, &FetchOptions{
 		IncludeAnnotations: "OData.Community.Display.V1.FormattedValue",
 		PagingCookie:       cookie,
-		CallerID:           "{" + userID + "}",
-		CallerObjectID:     contactID,
+		Caller:             Caller{ID: "{" + userID + "}", ObjectID: contactID},
 	})
 	if err != nil {
 		t.Fatalf("FetchXML: %v", err)
@@ -556,7 +555,7 @@ func TestFetchXMLRefusedLocally(t *testing.T) {
 		{"negative page size", "accounts", accountFetch, &FetchOptions{PageSize: -1}},
 		{"bad entity set", "account s", accountFetch, nil},
 		{"not FetchXML", "accounts", `<invalid>`, nil},
-		{"bad caller id", "accounts", accountFetch, &FetchOptions{CallerID: "someone"}},
+		{"bad caller id", "accounts", accountFetch, &FetchOptions{Caller: Caller{ID: "someone"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

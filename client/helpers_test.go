@@ -103,12 +103,14 @@ func newTestClient(t *testing.T, f *fakeDataverse, opts ...Option) *Client {
 	return c
 }
 
-// fakeClock records the waits the client asks for instead of sleeping.
+// fakeClock records the waits the client asks for instead of sleeping. Computed waits are not
+// jittered unless jitter is set, so that tests can name the waits they expect.
 type fakeClock struct {
 	mu     sync.Mutex
 	waits  []time.Duration
 	now    time.Time
 	onWait func(d time.Duration)
+	jitter func(d time.Duration) time.Duration
 }
 
 func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
@@ -130,7 +132,16 @@ func (c *fakeClock) recorded() []time.Duration {
 	return append([]time.Duration(nil), c.waits...)
 }
 
-func (c *fakeClock) option() Option { return withClock(c.sleep, c.Now) }
+func (c *fakeClock) option() Option {
+	jitter := c.jitter
+	if jitter == nil {
+		jitter = func(d time.Duration) time.Duration { return d }
+	}
+	return func(s *settings) error {
+		withClock(c.sleep, c.Now)(s)
+		return withJitter(jitter)(s)
+	}
+}
 
 const (
 	accountID = "7d577253-3ef0-4a0a-bb7f-8335c2596e70"

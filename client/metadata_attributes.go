@@ -15,12 +15,13 @@ type ListAttributesOptions struct {
 	// "Microsoft.Dynamics.CRM.LookupAttributeMetadata" (see AttributeType). The service does the
 	// filtering, through a cast to the kind's metadata type and, where the cast is shared (Lookup,
 	// Customer, Owner, PartyList) or absent (Virtual, CalendarRules), a $filter on AttributeType.
-	// An unknown name is refused before any request (the seed sent it as a path segment and got a
-	// 404).
+	// An unknown name is refused before any request (the Prismatic component sends it as a path
+	// segment and gets a 404).
 	Type AttributeType
 	// Details also selects SchemaName, IsSecured, IsAuditEnabled and IsValidForAdvancedFind.
 	Details bool
-	// LabeledOnly leaves out columns without a display label, as the seed's List Attributes does.
+	// LabeledOnly leaves out columns without a display label, as the Prismatic component's List
+	// Attributes does.
 	// The counts and primary columns are computed before this filter.
 	LabeledOnly bool
 }
@@ -43,7 +44,7 @@ type AttributeList struct {
 	PrimaryNameAttribute string
 }
 
-// The 11 properties of the seed's List Attributes, and the 4 its details add.
+// The 11 properties the Prismatic component's List Attributes selects, and the 4 its details add.
 var (
 	attributeListSelect = []string{"LogicalName", "DisplayName", "AttributeType", "Description", "IsCustomAttribute",
 		"IsPrimaryId", "IsPrimaryName", "RequiredLevel", "IsValidForRead", "IsValidForCreate", "IsValidForUpdate"}

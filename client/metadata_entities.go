@@ -19,7 +19,8 @@ type EntitySetInfo struct {
 	URL  string `json:"url"`
 }
 
-// EntityTypeList is one page of the service document, in the shape of the seed's List Entity Types.
+// EntityTypeList is one page of the service document: the entity sets, singletons and functions it
+// lists, in the shape of the Prismatic component's List Entity Types output.
 type EntityTypeList struct {
 	Entities []EntitySetInfo `json:"entities"`
 	// TotalCount is the number of entries on this page.
@@ -152,11 +153,12 @@ func (c *Client) GetEntityMetadata(ctx context.Context, entity string, opts *Ent
 
 // ListEntitiesOptions adjusts ListEntities. The zero value lists every table.
 type ListEntitiesOptions struct {
-	// ExcludeCustom leaves out custom tables (IsCustomEntity). It is the negation of the seed's
-	// "Include Custom Entities", so that the zero value includes them.
+	// ExcludeCustom leaves out custom tables (IsCustomEntity). It is the negation of the Prismatic
+	// component's "Include Custom Entities", so that the zero value includes them.
 	ExcludeCustom bool
 	// TopLevelOnly leaves out child tables (IsChildEntity): tables whose rows only exist under a
-	// parent row. This is what the seed's "Top Level Only" tests.
+	// parent row. This is what the Prismatic component's "Top Level
+	// Only" tests.
 	TopLevelOnly bool
 	// Details also returns Description, OwnershipType, IsActivity, IsIntersect,
 	// IsBusinessProcessEnabled, IsValidForAdvancedFind, IsValidForQueue, EntityColor and the icon
@@ -182,8 +184,8 @@ var (
 		"IsValidForAdvancedFind", "IsValidForQueue", "EntityColor", "IconLargeName", "IconMediumName", "IconSmallName"}
 )
 
-// ListEntities lists table definitions. Unlike the seed, which downloads every property of every
-// table, it selects the properties it returns and lets the service apply ExcludeCustom and
+// ListEntities lists table definitions. Unlike the Prismatic component, which downloads every
+// property of every table, it selects the properties it returns and lets the service apply ExcludeCustom and
 // TopLevelOnly ($filter); the same conditions are checked again on the answer.
 //
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api
@@ -249,8 +251,8 @@ func (c *Client) listEntityDefinitions(ctx context.Context, sel []string, exclud
 // EntitiesMetadataOptions adjusts GetEntitiesMetadata. The zero value returns every table.
 type EntitiesMetadataOptions struct {
 	// Names keeps only the tables named here. A name matches a table's LogicalName, SchemaName,
-	// EntitySetName or any of its display labels, trimmed and case-insensitively (the seed compared
-	// SchemaName only, although its docs promise names or labels). Empty keeps every table.
+	// EntitySetName or any of its display labels, trimmed and case-insensitively (the Prismatic
+	// component compares SchemaName only, although its docs promise names or labels). Empty keeps every table.
 	Names []string
 	// ExcludeCustom and TopLevelOnly are as in ListEntitiesOptions. They apply together with Names:
 	// a table must pass all three.
@@ -268,8 +270,8 @@ type KeyLabel struct {
 	Label string `json:"label,omitempty"`
 }
 
-// EntityObject is one table of GetEntitiesMetadata, in the shape of the seed's Get Entities Metadata
-// output.
+// EntityObject is one table of GetEntitiesMetadata, in the shape of the Prismatic component's Get
+// Entities Metadata output.
 type EntityObject struct {
 	// Object holds the table's MetadataId (Key) and SchemaName (Label).
 	Object KeyLabel `json:"object"`

@@ -39,11 +39,9 @@ type PollSeen struct {
 	Version string `json:"version,omitempty"`
 }
 
-// PollOptions adjusts PollChanges: the seed's "New and Updated Records" trigger inputs, plus what
-// polling without losses needs.
+// PollOptions adjusts PollChanges: the inputs of the Prismatic component's "New and Updated
+// Records" trigger, plus what polling without losses needs.
 type PollOptions struct {
-	// EntitySet is the table's entity set name, such as "accounts" (required).
-	EntitySet string
 	// PrimaryKey is the table's primary id column, such as "accountid", used as the tie-breaking
 	// sort key and to recognise rows. Empty looks it up in EntityDefinitions, which costs one more
 	// request per poll: set it when you know it.
@@ -69,8 +67,8 @@ type PollOptions struct {
 	LookBack time.Duration
 	// Overlap makes every poll read again this much before the latest modifiedon it has seen
 	// (duplicates are still skipped), so that rows whose transaction committed after a poll with a
-	// modifiedon stamped before it are not lost. Dataverse stamps modifiedon when an operation starts, not when it commits; a few
-	// seconds cover long synchronous plug-in chains, and clock skew between the Date header and the
+	// modifiedon stamped before it are not lost. Dataverse stamps modifiedon when an operation
+	// starts, not when it commits; a few seconds cover long synchronous plug-in chains, and clock skew between the Date header and the
 	// stamps. Zero trusts commits to be immediate.
 	Overlap time.Duration
 }
@@ -78,8 +76,8 @@ type PollOptions struct {
 // PollResult is what changed since the cursor.
 type PollResult struct {
 	// Created holds the rows reported for the first time that are new since the poller started:
-	// createdon at or after Cursor.CreatedSince, or equal to modifiedon. Unlike the seed's split on
-	// createdon == modifiedon alone, a row created then updated between two polls (by a plug-in,
+	// createdon at or after Cursor.CreatedSince, or equal to modifiedon. Unlike the Prismatic
+	// component, which splits on createdon == modifiedon alone, a row created then updated between two polls (by a plug-in,
 	// say) is created. Updated holds the other changed rows. Both are in (modifiedon, primary key)
 	// order. A row changed again while a poll walked its pages can appear twice, once per version.
 	Created, Updated []Record
@@ -92,8 +90,9 @@ type PollResult struct {
 // dataverseTime is how the Web API writes date and time columns.
 const dataverseTime = "2006-01-02T15:04:05Z"
 
-// PollChanges returns the rows of a table created or updated since cursor: the seed's "New and
-// Updated Records" polling trigger, without its losses and repeats. It reads
+// PollChanges returns the rows of the table behind entitySet (such as "accounts") created or updated
+// since cursor: what the Prismatic component's "New and Updated Records" polling trigger reports,
+// without its losses and repeats. It reads
 //
 //	GET {set}?$filter=(<Filter>) and modifiedon ge <cursor>&$orderby=modifiedon asc,<key> asc
 //
@@ -114,25 +113,31 @@ const dataverseTime = "2006-01-02T15:04:05Z"
 // current end of the table: it reads the rows with the latest modifiedon (one small page, newest
 // first) so that the cursor comes from the service's own stamps rather than from a local clock that
 // may be skewed. An empty table gives a zero cursor, from which the next poll reads everything.
-// (The seed instead queries "modifiedon gt now" with the local time: a query for nothing that also
-// loses the rows written in that second.)
+// (The Prismatic component instead queries "modifiedon gt now" with the local time: a query for
+// nothing that also loses the rows written in that second.)
+//
+// opts may be nil. The *Response is that of the last page read (nil when the call failed before
+// reading one); the result is nil whenever the error is not.
 //
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results
-func (c *Client) PollChanges(ctx context.Context, cursor *PollCursor, opts PollOptions) (*PollResult, error) {
-	if err := checkName("entity set", opts.EntitySet); err != nil {
-		return nil, err
+func (c *Client) PollChanges(ctx context.Context, entitySet string, cursor *PollCursor, opts *PollOptions) (*PollResult, *Response, error) {
+	if opts == nil {
+		opts = &PollOptions{}
+	}
+	if err := checkName("entity set", entitySet); err != nil {
+		return nil, nil, err
 	}
 	if opts.PageSize < 0 || opts.MaxPages < 0 || opts.LookBack < 0 || opts.Overlap < 0 {
-		return nil, fmt.Errorf("client: poll %s: PageSize, MaxPages, LookBack and Overlap must not be negative: %w", opts.EntitySet, ErrInvalidInput)
+		return nil, nil, fmt.Errorf("client: poll %s: PageSize, MaxPages, LookBack and Overlap must not be negative: %w", entitySet, ErrInvalidInput)
 	}
 	pk := opts.PrimaryKey
 	if pk == "" {
 		var err error
-		if pk, err = c.primaryIDAttribute(ctx, opts.EntitySet); err != nil {
-			return nil, err
+		if pk, err = c.primaryIDAttribute(ctx, entitySet); err != nil {
+			return nil, nil, err
 		}
 	} else if err := checkName("primary key", pk); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// lower is the first instant read: rows modified before it can no longer come back.
@@ -154,7 +159,7 @@ func (c *Client) PollChanges(ctx context.Context, cursor *PollCursor, opts PollO
 		lower = toSecond(c.now().Add(-opts.LookBack))
 		createdSince = lower
 	default:
-		return c.pollBaseline(ctx, pk, opts)
+		return c.pollBaseline(ctx, entitySet, pk, opts)
 	}
 
 	q := &QueryOptions{
@@ -166,17 +171,19 @@ func (c *Client) PollChanges(ctx context.Context, cursor *PollCursor, opts PollO
 	res := &PollResult{}
 	high := lower        // the latest modifiedon read
 	var rewind time.Time // the earliest page boundary that rows may still be written behind
+	var resp *Response
 	for pages := 0; ; {
-		page, resp, err := c.QueryRecords(ctx, opts.EntitySet, q)
+		page, pageResp, err := c.QueryRecords(ctx, entitySet, q)
 		if err != nil {
-			return nil, fmt.Errorf("client: poll %s: %w", opts.EntitySet, err)
+			return nil, pageResp, fmt.Errorf("client: poll %s: %w", entitySet, err)
 		}
+		resp = pageResp
 		fresh := 0
 		var last time.Time
 		for _, rec := range page.Records {
 			row, err := pollRow(rec, pk)
 			if err != nil {
-				return nil, fmt.Errorf("client: poll %s: %w", opts.EntitySet, err)
+				return nil, resp, fmt.Errorf("client: poll %s: %w", entitySet, err)
 			}
 			last = row.ModifiedOn
 			if row.ModifiedOn.Before(lower) {
@@ -229,7 +236,7 @@ func (c *Client) PollChanges(ctx context.Context, cursor *PollCursor, opts PollO
 		createdSince = next
 	}
 	res.Cursor = newPollCursor(next, createdSince, seen)
-	return res, nil
+	return res, resp, nil
 }
 
 // boundaryMayMove reports whether rows can still be written behind a page boundary: whether its
@@ -251,7 +258,7 @@ func toSecond(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 // at the latest modifiedon, with the rows stamped in that second (or in the Overlap window before it)
 // marked as seen. Rows count as created from the next second on: one created in the latest second
 // but after this poll is still created unless it is also updated before it is first reported.
-func (c *Client) pollBaseline(ctx context.Context, pk string, opts PollOptions) (*PollResult, error) {
+func (c *Client) pollBaseline(ctx context.Context, entitySet, pk string, opts *PollOptions) (*PollResult, *Response, error) {
 	size := 50
 	if opts.PageSize > 0 && opts.PageSize < size {
 		size = opts.PageSize
@@ -263,16 +270,19 @@ func (c *Client) pollBaseline(ctx context.Context, pk string, opts PollOptions) 
 		PageSize: size,
 	}
 	var latest, keep time.Time
+	var resp *Response
 	seen := map[string]PollSeen{}
 walk:
-	for page, err := range c.QueryPages(ctx, opts.EntitySet, &q) {
+	for {
+		page, pageResp, err := c.QueryRecords(ctx, entitySet, &q)
 		if err != nil {
-			return nil, fmt.Errorf("client: poll %s: %w", opts.EntitySet, err)
+			return nil, pageResp, fmt.Errorf("client: poll %s: %w", entitySet, err)
 		}
+		resp = pageResp
 		for _, rec := range page.Records {
 			row, err := pollRow(rec, pk)
 			if err != nil {
-				return nil, fmt.Errorf("client: poll %s: %w", opts.EntitySet, err)
+				return nil, resp, fmt.Errorf("client: poll %s: %w", entitySet, err)
 			}
 			if latest.IsZero() {
 				latest = row.ModifiedOn
@@ -285,11 +295,15 @@ walk:
 			// new and the next poll reports them.
 			seen[row.ID] = row.PollSeen
 		}
+		if page.NextLink == "" {
+			break
+		}
+		q.NextLink = page.NextLink
 	}
 	if latest.IsZero() {
-		return &PollResult{}, nil
+		return &PollResult{}, resp, nil
 	}
-	return &PollResult{Cursor: newPollCursor(keep, toSecond(latest).Add(time.Second), seen)}, nil
+	return &PollResult{Cursor: newPollCursor(keep, toSecond(latest).Add(time.Second), seen)}, resp, nil
 }
 
 // newPollCursor keeps, in a stable order, the seen versions that the next poll can read again, and

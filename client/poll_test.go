@@ -651,8 +651,8 @@ func pollAt(s string) time.Time {
 	return t
 }
 
-// The seed's trigger tests, with the semantics PollChanges implements.
-func TestPollChangesSeedCases(t *testing.T) {
+// The cases of the Prismatic component's trigger tests, with the semantics PollChanges implements.
+func TestPollChangesTriggerCases(t *testing.T) {
 	t.Parallel()
 	type row struct{ name, created, modified string }
 	tests := []struct {
@@ -731,8 +731,8 @@ func TestPollChangesSeedCases(t *testing.T) {
 				id := f.newID()
 				f.rows[id] = &fakeRow{ID: id, Name: r.name, Created: pollAt(r.created), Modified: pollAt(r.modified), Version: f.version}
 			}
-			opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Since: tt.since}
-			res, err := f.client(t).PollChanges(context.Background(), tt.cursor, opts)
+			opts := PollOptions{PrimaryKey: "accountid", Since: tt.since}
+			res, _, err := f.client(t).PollChanges(context.Background(), "accounts", tt.cursor, &opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -766,7 +766,7 @@ func TestPollChangesRequests(t *testing.T) {
 		{
 			name:   "resume with filter, select and page size",
 			cursor: cursor,
-			opts:   PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Filter: "statecode eq 0", Select: []string{"name", "modifiedon"}, PageSize: 7},
+			opts:   PollOptions{PrimaryKey: "accountid", Filter: "statecode eq 0", Select: []string{"name", "modifiedon"}, PageSize: 7},
 			want: []map[string]string{{
 				"$select":  "name,modifiedon,accountid,createdon",
 				"$filter":  "(statecode eq 0) and modifiedon ge 2025-05-01T10:00:00Z",
@@ -777,35 +777,35 @@ func TestPollChangesRequests(t *testing.T) {
 		{
 			name:   "cursor to the second",
 			cursor: &PollCursor{ModifiedOn: pollAt("2025-05-01T10:00:00Z").Add(300 * time.Millisecond)},
-			opts:   PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Overlap: 90 * time.Second},
+			opts:   PollOptions{PrimaryKey: "accountid", Overlap: 90 * time.Second},
 			want:   []map[string]string{{"$filter": "modifiedon ge 2025-05-01T10:00:00Z", "$orderby": "modifiedon asc,accountid asc"}},
 		},
 		{
 			name: "look-back on the first poll, from the client's clock",
-			opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", LookBack: 36 * time.Hour, Overlap: time.Hour},
+			opts: PollOptions{PrimaryKey: "accountid", LookBack: 36 * time.Hour, Overlap: time.Hour},
 			want: []map[string]string{{"$filter": "modifiedon ge 2025-05-29T21:59:59Z", "$orderby": "modifiedon asc,accountid asc"}},
 		},
 		{
 			name: "since on the first poll",
-			opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Since: pollAt("2025-01-15T08:30:00Z").Add(time.Millisecond), LookBack: time.Hour},
+			opts: PollOptions{PrimaryKey: "accountid", Since: pollAt("2025-01-15T08:30:00Z").Add(time.Millisecond), LookBack: time.Hour},
 			want: []map[string]string{{"$filter": "modifiedon ge 2025-01-15T08:30:00Z", "$orderby": "modifiedon asc,accountid asc"}},
 		},
 		{
 			name:       "first poll without look-back: latest rows only",
-			opts:       PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Filter: "statecode eq 0", PageSize: 500},
+			opts:       PollOptions{PrimaryKey: "accountid", Filter: "statecode eq 0", PageSize: 500},
 			want:       []map[string]string{{"$select": "accountid,modifiedon", "$filter": "statecode eq 0", "$orderby": "modifiedon desc"}},
 			wantPrefer: "odata.maxpagesize=50",
 		},
 		{
 			name:   "zero cursor: no date condition",
 			cursor: &PollCursor{},
-			opts:   PollOptions{EntitySet: "accounts", PrimaryKey: "accountid"},
+			opts:   PollOptions{PrimaryKey: "accountid"},
 			want:   []map[string]string{{"$orderby": "modifiedon asc,accountid asc"}},
 		},
 		{
 			name:     "primary key discovered",
 			cursor:   cursor,
-			opts:     PollOptions{EntitySet: "accounts"},
+			opts:     PollOptions{},
 			want:     []map[string]string{{"$filter": "modifiedon ge 2025-05-01T10:00:00Z", "$orderby": "modifiedon asc,accountid asc"}},
 			wantDefs: 1,
 		},
@@ -816,7 +816,7 @@ func TestPollChangesRequests(t *testing.T) {
 			f := newPollFake(t, uint64(i))
 			clock := &fakeClock{now: time.Date(2025, 5, 31, 11, 59, 59, 700_000_000, time.FixedZone("CEST", 2*3600))}
 			c := f.client(t, clock.option())
-			if _, err := c.PollChanges(context.Background(), tt.cursor, tt.opts); err != nil {
+			if _, _, err := c.PollChanges(context.Background(), "accounts", tt.cursor, &tt.opts); err != nil {
 				t.Fatal(err)
 			}
 			f.mu.Lock()
@@ -850,9 +850,9 @@ func TestPollChangesTies(t *testing.T) {
 	f := newPollFake(t, 7)
 	c := f.client(t)
 	ctx := context.Background()
-	opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", PageSize: 3}
+	opts := PollOptions{PrimaryKey: "accountid", PageSize: 3}
 
-	res, err := c.PollChanges(ctx, nil, opts) // empty table
+	res, _, err := c.PollChanges(ctx, "accounts", nil, &opts) // empty table
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -865,7 +865,7 @@ func TestPollChangesTies(t *testing.T) {
 	for i := range 8 {
 		first = append(first, f.create(fmt.Sprintf("t%d", i)).ID)
 	}
-	res, err = c.PollChanges(ctx, &cur, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &cur, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -886,7 +886,7 @@ func TestPollChangesTies(t *testing.T) {
 		second = append(second, f.create(fmt.Sprintf("u%d", i)).ID)
 	}
 	f.update(first[5])
-	res, err = c.PollChanges(ctx, &cur, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &cur, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -900,7 +900,7 @@ func TestPollChangesTies(t *testing.T) {
 
 	// Nothing new: nothing reported, however many polls.
 	for range 3 {
-		res, err = c.PollChanges(ctx, &cur, opts)
+		res, _, err = c.PollChanges(ctx, "accounts", &cur, &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -914,7 +914,7 @@ func TestPollChangesTies(t *testing.T) {
 	// old second, rows can still be written behind them: the cursor stays there.
 	f.tick(time.Second)
 	f.update(second[0])
-	res, err = c.PollChanges(ctx, &cur, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &cur, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -926,7 +926,7 @@ func TestPollChangesTies(t *testing.T) {
 	}
 	// Later, the old second is closed: the tie set is dropped from the cursor.
 	f.tick(2 * time.Second)
-	res, err = c.PollChanges(ctx, &res.Cursor, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &res.Cursor, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -960,8 +960,8 @@ func TestPollChangesBaseline(t *testing.T) {
 	}
 	c := f.client(t)
 	ctx := context.Background()
-	opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", PageSize: 2}
-	res, err := c.PollChanges(ctx, nil, opts)
+	opts := PollOptions{PrimaryKey: "accountid", PageSize: 2}
+	res, _, err := c.PollChanges(ctx, "accounts", nil, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -991,7 +991,7 @@ func TestPollChangesBaseline(t *testing.T) {
 
 	f.create("after")
 	f.update(last[2])
-	res, err = c.PollChanges(ctx, &res.Cursor, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &res.Cursor, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1013,7 +1013,7 @@ func TestPollChangesMaxPages(t *testing.T) {
 	}
 	c := f.client(t)
 	ctx := context.Background()
-	opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", PageSize: 2, MaxPages: 1}
+	opts := PollOptions{PrimaryKey: "accountid", PageSize: 2, MaxPages: 1}
 	cur := PollCursor{ModifiedOn: pollEpoch.Add(-time.Hour)}
 	var got []string
 	for poll := 1; ; poll++ {
@@ -1021,7 +1021,7 @@ func TestPollChangesMaxPages(t *testing.T) {
 			t.Fatal("no end after 10 polls")
 		}
 		before := len(f.tableRequests())
-		res, err := c.PollChanges(ctx, &cur, opts)
+		res, _, err := c.PollChanges(ctx, "accounts", &cur, &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1059,8 +1059,8 @@ func TestPollChangesOverlap(t *testing.T) {
 			base := f.create("base")
 			c := f.client(t)
 			ctx := context.Background()
-			opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Overlap: overlap}
-			res, err := c.PollChanges(ctx, nil, opts)
+			opts := PollOptions{PrimaryKey: "accountid", Overlap: overlap}
+			res, _, err := c.PollChanges(ctx, "accounts", nil, &opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1075,7 +1075,7 @@ func TestPollChangesOverlap(t *testing.T) {
 			f.update(base.ID)
 			var created, updated []string
 			for range 4 {
-				res, err = c.PollChanges(ctx, &cur, opts)
+				res, _, err = c.PollChanges(ctx, "accounts", &cur, &opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -1107,8 +1107,8 @@ func TestPollChangesWithoutETags(t *testing.T) {
 	r := f.create("a")
 	c := f.client(t)
 	ctx := context.Background()
-	opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Select: []string{"name", "versionnumber"}}
-	res, err := c.PollChanges(ctx, &PollCursor{}, opts)
+	opts := PollOptions{PrimaryKey: "accountid", Select: []string{"name", "versionnumber"}}
+	res, _, err := c.PollChanges(ctx, "accounts", &PollCursor{}, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1116,7 +1116,7 @@ func TestPollChangesWithoutETags(t *testing.T) {
 		t.Fatalf("seen = %+v, want version 1 from versionnumber", got)
 	}
 	f.update(r.ID) // same second, new version
-	res, err = c.PollChanges(ctx, &res.Cursor, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &res.Cursor, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1130,26 +1130,27 @@ func TestPollChangesErrors(t *testing.T) {
 	cur := &PollCursor{ModifiedOn: pollEpoch}
 	tests := []struct {
 		name    string
+		set     string
 		opts    PollOptions
 		badRow  map[string]any
 		wantErr string
 		wantIs  error
 	}{
 		{name: "no entity set", opts: PollOptions{PrimaryKey: "accountid"}, wantIs: ErrInvalidInput},
-		{name: "bad entity set", opts: PollOptions{EntitySet: "accounts?x", PrimaryKey: "accountid"}, wantIs: ErrInvalidInput},
-		{name: "bad primary key", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "account id"}, wantIs: ErrInvalidInput},
-		{name: "negative page size", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", PageSize: -1}, wantIs: ErrInvalidInput},
-		{name: "negative overlap", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Overlap: -time.Second}, wantIs: ErrInvalidInput},
-		{name: "unknown entity set", opts: PollOptions{EntitySet: "widgets"}, wantIs: ErrNotFound, wantErr: "no table has this entity set name"},
-		{name: "service error", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Filter: "nosuch eq 1"},
+		{name: "bad entity set", set: "accounts?x", opts: PollOptions{PrimaryKey: "accountid"}, wantIs: ErrInvalidInput},
+		{name: "bad primary key", set: "accounts", opts: PollOptions{PrimaryKey: "account id"}, wantIs: ErrInvalidInput},
+		{name: "negative page size", set: "accounts", opts: PollOptions{PrimaryKey: "accountid", PageSize: -1}, wantIs: ErrInvalidInput},
+		{name: "negative overlap", set: "accounts", opts: PollOptions{PrimaryKey: "accountid", Overlap: -time.Second}, wantIs: ErrInvalidInput},
+		{name: "unknown entity set", set: "widgets", opts: PollOptions{}, wantIs: ErrNotFound, wantErr: "no table has this entity set name"},
+		{name: "service error", set: "accounts", opts: PollOptions{PrimaryKey: "accountid", Filter: "nosuch eq 1"},
 			wantErr: "Could not find a property named 'nosuch'"},
-		{name: "row without modifiedon", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid"},
+		{name: "row without modifiedon", set: "accounts", opts: PollOptions{PrimaryKey: "accountid"},
 			badRow: map[string]any{"accountid": accountID}, wantErr: "modifiedon <nil> is not a date"},
-		{name: "row with a bad modifiedon", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid"},
+		{name: "row with a bad modifiedon", set: "accounts", opts: PollOptions{PrimaryKey: "accountid"},
 			badRow: map[string]any{"accountid": accountID, "modifiedon": "yesterday"}, wantErr: "modifiedon yesterday is not a date"},
-		{name: "row with a bad createdon", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid"},
+		{name: "row with a bad createdon", set: "accounts", opts: PollOptions{PrimaryKey: "accountid"},
 			badRow: map[string]any{"accountid": accountID, "modifiedon": "2025-05-01T00:00:00Z", "createdon": 5}, wantErr: "createdon 5 is not a date"},
-		{name: "row without the key", opts: PollOptions{EntitySet: "accounts", PrimaryKey: "accountid"},
+		{name: "row without the key", set: "accounts", opts: PollOptions{PrimaryKey: "accountid"},
 			badRow: map[string]any{"modifiedon": "2025-05-01T00:00:00Z"}, wantErr: "row without a accountid string"},
 	}
 	for i, tt := range tests {
@@ -1157,7 +1158,7 @@ func TestPollChangesErrors(t *testing.T) {
 			t.Parallel()
 			f := newPollFake(t, uint64(i))
 			f.badRow = tt.badRow
-			_, err := f.client(t).PollChanges(context.Background(), cur, tt.opts)
+			_, _, err := f.client(t).PollChanges(context.Background(), tt.set, cur, &tt.opts)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -1230,7 +1231,6 @@ func runPollProperty(t *testing.T, seed uint64) {
 		maxDelay = 1 + rng.IntN(3) // late commits, up to this many requests later
 	}
 	opts := PollOptions{
-		EntitySet:  "accounts",
 		PrimaryKey: "accountid",
 		PageSize:   []int{1, 2, 3, 4, 6, 10}[rng.IntN(6)],
 		MaxPages:   []int{0, 0, 1, 2, 3}[rng.IntN(5)],
@@ -1354,7 +1354,7 @@ func runPollProperty(t *testing.T, seed uint64) {
 	f.mu.Lock()
 	phase = 1
 	f.mu.Unlock()
-	res, err := c.PollChanges(ctx, nil, opts)
+	res, _, err := c.PollChanges(ctx, "accounts", nil, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1368,7 +1368,7 @@ func runPollProperty(t *testing.T, seed uint64) {
 	f.mu.Unlock()
 
 	for range 5 + rng.IntN(25) {
-		res, err := c.PollChanges(ctx, cur, opts)
+		res, _, err := c.PollChanges(ctx, "accounts", cur, &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1384,7 +1384,7 @@ func runPollProperty(t *testing.T, seed uint64) {
 		if n > 200 {
 			t.Fatal("polls never drained the table")
 		}
-		res, err := c.PollChanges(ctx, cur, opts)
+		res, _, err := c.PollChanges(ctx, "accounts", cur, &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1488,11 +1488,11 @@ func TestPollChangesRowBehindPageBoundary(t *testing.T) {
 	}
 	c := f.client(t)
 	ctx := context.Background()
-	opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", PageSize: 1}
+	opts := PollOptions{PrimaryKey: "accountid", PageSize: 1}
 	cur := &PollCursor{}
 	var created []string
 	for range 3 {
-		res, err := c.PollChanges(ctx, cur, opts)
+		res, _, err := c.PollChanges(ctx, "accounts", cur, &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1545,10 +1545,10 @@ func ExampleClient_PollChanges() {
 		fmt.Println(err)
 		return
 	}
-	opts := PollOptions{EntitySet: "accounts", PrimaryKey: "accountid", Select: []string{"name"},
+	opts := PollOptions{PrimaryKey: "accountid", Select: []string{"name"},
 		Since: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)}
 
-	res, err := c.PollChanges(ctx, nil, opts)
+	res, _, err := c.PollChanges(ctx, "accounts", nil, &opts)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -1563,7 +1563,7 @@ func ExampleClient_PollChanges() {
 
 	var cursor PollCursor
 	json.Unmarshal(state, &cursor)
-	res, err = c.PollChanges(ctx, &cursor, opts)
+	res, _, err = c.PollChanges(ctx, "accounts", &cursor, &opts)
 	if err != nil {
 		fmt.Println(err)
 		return

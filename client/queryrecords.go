@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// QueryOptions adjusts QueryRecords: the seed's Query Entities inputs (select, filter, order by,
-// expand, records per page, next page id) plus the rest of what Dataverse's OData accepts.
+// QueryOptions adjusts QueryRecords and its iterators: the OData query options Dataverse accepts
+// ($select, $filter, $orderby, $expand, $top, $count, $apply, parameter aliases), the page size and
+// annotations it reads from Prefer, a next link to continue from, and a bound on pages.
 type QueryOptions struct {
 	// Select lists the columns; empty returns them all.
 	Select []string
@@ -33,14 +34,13 @@ type QueryOptions struct {
 	PageSize int
 	// IncludeAnnotations asks for annotations, such as "*".
 	IncludeAnnotations string
-	// NextLink continues from a page's NextLink (the seed's "Next Page ID"); the other query
+	// NextLink continues from a page's NextLink (the Prismatic component's "Next Page ID"); the other query
 	// options are then carried by the link and ignored, but PageSize must be the same as before.
 	NextLink string
-	// CallerID and CallerObjectID impersonate a user.
-	CallerID       string
-	CallerObjectID string
-	// MaxPages bounds QueryAll (0: no bound); the seed stops silently after 100 pages, QueryAll
-	// returns ErrTooManyPages instead.
+	// Caller runs the query as another user.
+	Caller
+	// MaxPages bounds QueryPages and QueryAll (0: no bound). A query with more pages ends with an
+	// error matching ErrTooManyPages, where the Prismatic component stops silently after 100 pages.
 	MaxPages int
 }
 
@@ -94,7 +94,7 @@ func (c *Client) QueryRecords(ctx context.Context, entitySet string, opts *Query
 	if opts.IncludeAnnotations != "" {
 		r.prefer(`odata.include-annotations="` + opts.IncludeAnnotations + `"`)
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(r.header); err != nil {
 		return nil, nil, err
 	}
 	resp, body, err := c.send(ctx, r)

@@ -29,7 +29,7 @@ const (
 	ResponseBytes
 )
 
-// RawRequest is any Web API call, for what the typed methods do not cover (the seed's "Raw Request").
+// RawRequest is any Web API call, for what the typed methods do not cover.
 // At most one kind of body may be given: JSON, Body, Form or Multipart.
 type RawRequest struct {
 	// Method is the HTTP method, such as GET or POST.
@@ -56,9 +56,9 @@ type RawRequest struct {
 	Multipart *Multipart
 	// ResponseType selects the decoding of the answer; the default is ResponseJSON.
 	ResponseType ResponseType
-	// Timeout bounds the whole call, retries and the waits between them included (as the seed's
-	// timeout does); 0 leaves it to ctx. A retry that cannot finish its wait within the budget is
-	// skipped and the last answer returned.
+	// Timeout bounds the whole call, retries and the waits between them included; 0 leaves it to
+	// ctx. A retry that cannot finish its wait within the budget is skipped and the last answer
+	// returned.
 	Timeout time.Duration
 	// Retry overrides the client's retry policy for this call.
 	Retry *RetryPolicy

@@ -14,10 +14,8 @@ type CreateOptions struct {
 	// Select and Expand shape the returned row; they are only sent with ReturnRepresentation.
 	Select []string
 	Expand []Expand
-	// CallerID impersonates a user by systemuserid (MSCRMCallerID header).
-	CallerID string
-	// CallerObjectID impersonates a user by Microsoft Entra object id (CallerObjectId header).
-	CallerObjectID string
+	// Caller runs the create as another user.
+	Caller
 	// SuppressDuplicateDetection, when set, sends MSCRM.SuppressDuplicateDetection; false turns
 	// duplicate detection on (Dataverse suppresses it by default).
 	SuppressDuplicateDetection *bool
@@ -36,9 +34,8 @@ type GetOptions struct {
 	IncludeAnnotations string
 	// IfNoneMatch makes the retrieve conditional on an ETag: an unchanged row answers 304 with no body.
 	IfNoneMatch string
-	// CallerID and CallerObjectID impersonate a user (see CreateOptions).
-	CallerID       string
-	CallerObjectID string
+	// Caller runs the retrieve as another user.
+	Caller
 }
 
 // UpdateOptions adjusts UpdateRecord.
@@ -49,10 +46,9 @@ type UpdateOptions struct {
 	// ReturnRepresentation asks for the updated row back (200); Select shapes it.
 	ReturnRepresentation bool
 	Select               []string
-	// CallerID, CallerObjectID, SuppressDuplicateDetection and BypassCustomPluginExecution are as in
-	// CreateOptions.
-	CallerID                    string
-	CallerObjectID              string
+	// Caller runs the update as another user.
+	Caller
+	// SuppressDuplicateDetection and BypassCustomPluginExecution are as in CreateOptions.
 	SuppressDuplicateDetection  *bool
 	BypassCustomPluginExecution bool
 }
@@ -67,10 +63,9 @@ type UpsertOptions struct {
 	// Response.Created. Select shapes the row.
 	ReturnRepresentation bool
 	Select               []string
-	// CallerID, CallerObjectID, SuppressDuplicateDetection and BypassCustomPluginExecution are as in
-	// CreateOptions.
-	CallerID                    string
-	CallerObjectID              string
+	// Caller runs the upsert as another user.
+	Caller
+	// SuppressDuplicateDetection and BypassCustomPluginExecution are as in CreateOptions.
 	SuppressDuplicateDetection  *bool
 	BypassCustomPluginExecution bool
 }
@@ -79,25 +74,16 @@ type UpsertOptions struct {
 type DeleteOptions struct {
 	// IfMatch deletes only if the row still has this ETag (else 412).
 	IfMatch string
-	// CallerID, CallerObjectID and BypassCustomPluginExecution are as in CreateOptions.
-	CallerID                    string
-	CallerObjectID              string
+	// Caller runs the delete as another user.
+	Caller
+	// BypassCustomPluginExecution is as in CreateOptions.
 	BypassCustomPluginExecution bool
 }
 
 // callerHeaders sets the impersonation and execution headers shared by the record actions.
-func callerHeaders(h http.Header, callerID, callerObjectID string, suppressDup *bool, bypass bool) error {
-	if callerID != "" {
-		if !isGUID(callerID) {
-			return fmt.Errorf("client: CallerID %q is not a GUID: %w", callerID, ErrInvalidInput)
-		}
-		h.Set("MSCRMCallerID", trimBraces(callerID))
-	}
-	if callerObjectID != "" {
-		if !isGUID(callerObjectID) {
-			return fmt.Errorf("client: CallerObjectID %q is not a GUID: %w", callerObjectID, ErrInvalidInput)
-		}
-		h.Set("CallerObjectId", trimBraces(callerObjectID))
+func callerHeaders(h http.Header, caller Caller, suppressDup *bool, bypass bool) error {
+	if err := caller.setHeaders(h); err != nil {
+		return err
 	}
 	if suppressDup != nil {
 		h.Set("MSCRM.SuppressDuplicateDetection", strconv.FormatBool(*suppressDup))
@@ -146,7 +132,7 @@ func (c *Client) CreateRecord(ctx context.Context, entitySet string, data Record
 	if opts.ReturnRepresentation {
 		r.prefer("return=representation")
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, opts.SuppressDuplicateDetection, opts.BypassCustomPluginExecution); err != nil {
+	if err := callerHeaders(r.header, opts.Caller, opts.SuppressDuplicateDetection, opts.BypassCustomPluginExecution); err != nil {
 		return nil, nil, err
 	}
 	return c.recordResult(ctx, r)
@@ -178,7 +164,7 @@ func (c *Client) GetRecord(ctx context.Context, entitySet, key string, opts *Get
 	if opts.IfNoneMatch != "" {
 		r.header.Set("If-None-Match", opts.IfNoneMatch)
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, nil, false); err != nil {
+	if err := opts.Caller.setHeaders(r.header); err != nil {
 		return nil, nil, err
 	}
 	return c.recordResult(ctx, r)
@@ -216,7 +202,7 @@ func (c *Client) UpdateRecord(ctx context.Context, entitySet, key string, data R
 	if opts.ReturnRepresentation {
 		r.prefer("return=representation")
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, opts.SuppressDuplicateDetection, opts.BypassCustomPluginExecution); err != nil {
+	if err := callerHeaders(r.header, opts.Caller, opts.SuppressDuplicateDetection, opts.BypassCustomPluginExecution); err != nil {
 		return nil, nil, err
 	}
 	return c.recordResult(ctx, r)
@@ -260,7 +246,7 @@ func (c *Client) UpsertRecord(ctx context.Context, entitySet, key string, data R
 	if opts.ReturnRepresentation {
 		r.prefer("return=representation")
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, opts.SuppressDuplicateDetection, opts.BypassCustomPluginExecution); err != nil {
+	if err := callerHeaders(r.header, opts.Caller, opts.SuppressDuplicateDetection, opts.BypassCustomPluginExecution); err != nil {
 		return nil, nil, err
 	}
 	rec, resp, err := c.recordResult(ctx, r)
@@ -286,7 +272,7 @@ func (c *Client) DeleteRecord(ctx context.Context, entitySet, key string, opts *
 	if opts.IfMatch != "" {
 		r.header.Set("If-Match", opts.IfMatch)
 	}
-	if err := callerHeaders(r.header, opts.CallerID, opts.CallerObjectID, nil, opts.BypassCustomPluginExecution); err != nil {
+	if err := callerHeaders(r.header, opts.Caller, nil, opts.BypassCustomPluginExecution); err != nil {
 		return nil, err
 	}
 	resp, _, err := c.send(ctx, r)

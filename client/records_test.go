@@ -101,7 +101,7 @@ func TestCreateRecord(t *testing.T) {
 			set:  "accounts",
 			data: nil,
 			opts: &CreateOptions{
-				CallerID: "{" + userID + "}", CallerObjectID: contactID,
+				Caller:                     Caller{ID: "{" + userID + "}", ObjectID: contactID},
 				SuppressDuplicateDetection: new(false), BypassCustomPluginExecution: true,
 			},
 			answer: func(w http.ResponseWriter, base string) {
@@ -130,7 +130,7 @@ func TestCreateRecord(t *testing.T) {
 			wantErr:    &Error{StatusCode: 400, Code: "0x0"},
 		},
 		{name: "bad entity set", set: "accounts?x", wantErr: ErrInvalidInput},
-		{name: "bad impersonation id", set: "accounts", opts: &CreateOptions{CallerID: "bob"}, wantErr: ErrInvalidInput},
+		{name: "bad impersonation id", set: "accounts", opts: &CreateOptions{Caller: Caller{ID: "bob"}}, wantErr: ErrInvalidInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +239,7 @@ func TestGetRecord(t *testing.T) {
 		},
 		{
 			name: "alternate key with braces stripped from a GUID value and annotations", key: `accountnumber="A 1",_primarycontactid_value={` + contactID + `}`,
-			opts:   &GetOptions{IncludeAnnotations: "*", CallerObjectID: contactID},
+			opts:   &GetOptions{IncludeAnnotations: "*", Caller: Caller{ObjectID: contactID}},
 			status: 200, body: row,
 			want: wantRequest{
 				Method: "GET", Path: "/api/data/v9.2/accounts(accountnumber='A%201',_primarycontactid_value=" + contactID + ")",

@@ -72,12 +72,30 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, []byte, error
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	}
+	var retries, throttles int // retries made so far, of 429s and of other failures
 	for attempt := 1; ; attempt++ {
 		resp, body, err := c.attempt(ctx, r, attempt)
-		if !policy.shouldRetry(r.method, attempt, err) || ctx.Err() != nil {
+		if err == nil || final(err) || ctx.Err() != nil {
 			return resp, body, err
 		}
-		wait := policy.delay(attempt, err)
+		var wait time.Duration
+		var computed bool
+		if e := throttled(err); e != nil {
+			if throttles >= policy.throttleRetries() {
+				return resp, body, err
+			}
+			throttles++
+			wait, computed = policy.throttleDelay(throttles, e)
+		} else {
+			if !policy.shouldRetry(r.method, retries+1, err) {
+				return resp, body, err
+			}
+			retries++
+			wait, computed = policy.delay(retries, err)
+		}
+		if computed {
+			wait = c.jitter(wait)
+		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			// The budget would run out while waiting; the last answer is more useful than a timeout.
 			return resp, body, err

@@ -55,12 +55,21 @@ func toExpand(list []expandInput) []client.Expand {
 	return out
 }
 
-// callerInput holds the impersonation and execution options shared by the record actions.
+// callerInput mirrors client.Caller, which every action that can impersonate takes.
 type callerInput struct {
-	CallerID                    string `json:"callerId,omitempty"`
-	CallerObjectID              string `json:"callerObjectId,omitempty"`
-	SuppressDuplicateDetection  *bool  `json:"suppressDuplicateDetection,omitempty"`
-	BypassCustomPluginExecution bool   `json:"bypassCustomPluginExecution,omitempty"`
+	CallerID       string `json:"callerId,omitempty"`
+	CallerObjectID string `json:"callerObjectId,omitempty"`
+}
+
+func (in callerInput) caller() client.Caller {
+	return client.Caller{ID: in.CallerID, ObjectID: in.CallerObjectID}
+}
+
+// writeInput holds the impersonation and execution options shared by create, update and upsert.
+type writeInput struct {
+	callerInput
+	SuppressDuplicateDetection  *bool `json:"suppressDuplicateDetection,omitempty"`
+	BypassCustomPluginExecution bool  `json:"bypassCustomPluginExecution,omitempty"`
 }
 
 type createInput struct {
@@ -69,7 +78,7 @@ type createInput struct {
 	ReturnRepresentation bool           `json:"returnRepresentation,omitempty"`
 	Select               []string       `json:"select,omitempty"`
 	Expand               []expandInput  `json:"expand,omitempty"`
-	callerInput
+	writeInput
 }
 
 type getInput struct {
@@ -79,8 +88,7 @@ type getInput struct {
 	Expand             []expandInput `json:"expand,omitempty"`
 	IncludeAnnotations string        `json:"includeAnnotations,omitempty"`
 	IfNoneMatch        string        `json:"ifNoneMatch,omitempty"`
-	CallerID           string        `json:"callerId,omitempty"`
-	CallerObjectID     string        `json:"callerObjectId,omitempty"`
+	callerInput
 }
 
 type updateInput struct {
@@ -90,7 +98,7 @@ type updateInput struct {
 	IfMatch              string         `json:"ifMatch,omitempty"`
 	ReturnRepresentation bool           `json:"returnRepresentation,omitempty"`
 	Select               []string       `json:"select,omitempty"`
-	callerInput
+	writeInput
 }
 
 type upsertInput struct {
@@ -101,16 +109,15 @@ type upsertInput struct {
 	IfNoneMatch          string         `json:"ifNoneMatch,omitempty"`
 	ReturnRepresentation bool           `json:"returnRepresentation,omitempty"`
 	Select               []string       `json:"select,omitempty"`
-	callerInput
+	writeInput
 }
 
 type deleteInput struct {
 	EntitySet                   string `json:"entitySet"`
 	Key                         string `json:"key"`
 	IfMatch                     string `json:"ifMatch,omitempty"`
-	CallerID                    string `json:"callerId,omitempty"`
-	CallerObjectID              string `json:"callerObjectId,omitempty"`
 	BypassCustomPluginExecution bool   `json:"bypassCustomPluginExecution,omitempty"`
+	callerInput
 }
 
 type propertyInput struct {
@@ -155,8 +162,7 @@ type queryInput struct {
 	PageSize           int             `json:"pageSize,omitempty"`
 	IncludeAnnotations string          `json:"includeAnnotations,omitempty"`
 	NextLink           string          `json:"nextLink,omitempty"`
-	CallerID           string          `json:"callerId,omitempty"`
-	CallerObjectID     string          `json:"callerObjectId,omitempty"`
+	callerInput
 }
 
 type countInput struct {
@@ -194,7 +200,7 @@ var actions = map[string]action{
 			in := x.(*createInput)
 			rec, resp, err := c.CreateRecord(ctx, in.EntitySet, client.Record(in.Data), &client.CreateOptions{
 				ReturnRepresentation: in.ReturnRepresentation, Select: in.Select, Expand: toExpand(in.Expand),
-				CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				Caller:                     in.caller(),
 				SuppressDuplicateDetection: in.SuppressDuplicateDetection, BypassCustomPluginExecution: in.BypassCustomPluginExecution,
 			})
 			return observeRecord(rec, resp, err)
@@ -206,7 +212,7 @@ var actions = map[string]action{
 			in := x.(*getInput)
 			rec, resp, err := c.GetRecord(ctx, in.EntitySet, in.Key, &client.GetOptions{
 				Select: in.Select, Expand: toExpand(in.Expand), IncludeAnnotations: in.IncludeAnnotations,
-				IfNoneMatch: in.IfNoneMatch, CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				IfNoneMatch: in.IfNoneMatch, Caller: in.caller(),
 			})
 			return observeRecord(rec, resp, err)
 		},
@@ -217,7 +223,7 @@ var actions = map[string]action{
 			in := x.(*updateInput)
 			rec, resp, err := c.UpdateRecord(ctx, in.EntitySet, in.Key, client.Record(in.Data), &client.UpdateOptions{
 				IfMatch: in.IfMatch, ReturnRepresentation: in.ReturnRepresentation, Select: in.Select,
-				CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				Caller:                     in.caller(),
 				SuppressDuplicateDetection: in.SuppressDuplicateDetection, BypassCustomPluginExecution: in.BypassCustomPluginExecution,
 			})
 			return observeRecord(rec, resp, err)
@@ -229,7 +235,7 @@ var actions = map[string]action{
 			in := x.(*upsertInput)
 			rec, resp, err := c.UpsertRecord(ctx, in.EntitySet, in.Key, client.Record(in.Data), &client.UpsertOptions{
 				IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, ReturnRepresentation: in.ReturnRepresentation, Select: in.Select,
-				CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				Caller:                     in.caller(),
 				SuppressDuplicateDetection: in.SuppressDuplicateDetection, BypassCustomPluginExecution: in.BypassCustomPluginExecution,
 			})
 			return observeRecord(rec, resp, err)
@@ -240,7 +246,7 @@ var actions = map[string]action{
 		run: func(ctx context.Context, c *client.Client, x any) observation {
 			in := x.(*deleteInput)
 			resp, err := c.DeleteRecord(ctx, in.EntitySet, in.Key, &client.DeleteOptions{
-				IfMatch: in.IfMatch, CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				IfMatch: in.IfMatch, Caller: in.caller(),
 				BypassCustomPluginExecution: in.BypassCustomPluginExecution,
 			})
 			return observeRecord(nil, resp, err)
@@ -307,7 +313,7 @@ var actions = map[string]action{
 				Select: in.Select, Filter: in.Filter, OrderBy: in.OrderBy, Expand: toExpand(in.Expand),
 				Top: in.Top, Count: in.Count, Apply: in.Apply, PageSize: in.PageSize,
 				IncludeAnnotations: in.IncludeAnnotations, NextLink: in.NextLink,
-				CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				Caller: in.caller(),
 			}
 			for _, p := range in.Params {
 				opts.Params = append(opts.Params, client.KeyValue{Key: p.Key, Value: textOf(p.Value)})

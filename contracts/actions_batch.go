@@ -29,8 +29,7 @@ type batchInput struct {
 	Repeat          int                `json:"repeat,omitempty"`
 	Independent     bool               `json:"independent,omitempty"`
 	ContinueOnError bool               `json:"continueOnError,omitempty"`
-	CallerID        string             `json:"callerId,omitempty"`
-	CallerObjectID  string             `json:"callerObjectId,omitempty"`
+	callerInput
 }
 
 // rowsCreator is an input whose step may create rows the runner cannot see through
@@ -98,7 +97,7 @@ func init() {
 			}
 			results, resp, err := c.Batch(ctx, list, &client.BatchOptions{
 				Independent: in.Independent, ContinueOnError: in.ContinueOnError,
-				CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				Caller: in.caller(),
 			})
 			return observeBatch(results, resp, err)
 		},

@@ -17,8 +17,7 @@ type fetchInput struct {
 	Page               int    `json:"page,omitempty"`
 	PagingCookie       string `json:"pagingCookie,omitempty"`
 	PageSize           int    `json:"pageSize,omitempty"`
-	CallerID           string `json:"callerId,omitempty"`
-	CallerObjectID     string `json:"callerObjectId,omitempty"`
+	callerInput
 }
 
 func init() {
@@ -31,7 +30,7 @@ func init() {
 			in := x.(*fetchInput)
 			page, resp, err := c.FetchXML(ctx, in.EntitySet, in.FetchXML, &client.FetchOptions{
 				IncludeAnnotations: in.IncludeAnnotations, Page: in.Page, PagingCookie: in.PagingCookie,
-				PageSize: in.PageSize, CallerID: in.CallerID, CallerObjectID: in.CallerObjectID,
+				PageSize: in.PageSize, Caller: in.caller(),
 			})
 			obs := observeRecord(nil, resp, err)
 			if err == nil && page != nil {

@@ -7,7 +7,10 @@
 // headers and body. Values that differ between runs and targets are written as matchers ({{guid}},
 // {{etag}}, {{datetime}}, {{any}}, ...); values needed by later steps are captured
 // ({{capture account.id}}) and used as {{account.id}}. Every step runs through the real client, so a
-// suite checks the client and the service together.
+// suite checks the client and the service together. Two actions reach further: Webhook registers a
+// webhook.Receiver on loopback and checks what the target posts to it, and Throttled checks the
+// client's retries of 429 answers against a loopback server without calling the target at all, since
+// the emulator does not throttle.
 //
 //	s, err := contracts.Load("contracts/suites/records.json")
 //	report, err := contracts.Run(ctx, s, contracts.Target{URL: url, TokenURL: tokenURL,

@@ -58,9 +58,11 @@ type Case struct {
 type Step struct {
 	// Action is a client action: CreateRecord, GetRecord, UpdateRecord, UpsertRecord, DeleteRecord,
 	// GetProperty, SetProperty, ClearProperty, Associate, SetReference, Disassociate, QueryRecords,
-	// Count, WhoAmI, GetCurrentUser, Do, or one of the metadata actions (ListEntityTypes,
-	// ListEntities, GetEntitiesMetadata, GetEntityMetadata, ListAttributes, QueryAttributes,
-	// GetAttribute, CreateAttribute, UpdateAttribute, DeleteAttribute, CreateEntity, DeleteEntity).
+	// QueryAll, Count, FetchXML, FetchXMLAll, Batch, WhoAmI, GetCurrentUser, Do, PollChanges, one of
+	// the metadata actions (ListEntityTypes, ListEntities, GetEntitiesMetadata, GetEntityMetadata,
+	// ListAttributes, QueryAttributes, GetAttribute, CreateAttribute, UpdateAttribute,
+	// DeleteAttribute, CreateEntity, DeleteEntity), Webhook (a webhook.Receiver registered on the
+	// target) or Throttled (the client's retries against a loopback server that answers 429).
 	Action string `json:"action"`
 	// Note explains the step to a reader; the runner ignores it.
 	Note string `json:"note,omitempty"`

@@ -1,315 +1,17 @@
-package client
+package webhook
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
-
-// DefaultWebhookMaxBody is the largest request body a WebhookReceiver reads unless
-// WithMaxBodyBytes says otherwise. Dataverse trims execution contexts above 256 KB (and says so in
-// x-ms-dynamics-msg-size-exceeded), so 1 MiB leaves room without letting a caller exhaust memory.
-const DefaultWebhookMaxBody = 1 << 20
-
-// WebhookAuth is what a WebhookReceiver expects from Dataverse, matching the authentication type of
-// the service endpoint registration. Fields left empty are not checked, so the zero value accepts
-// every request; set the one that matches the registration (several may be combined, and then all
-// must pass).
-type WebhookAuth struct {
-	// Key is the WebhookKey secret (authtype 4), which Dataverse sends as the code query parameter,
-	// the convention of Azure Functions. A repeated code parameter is refused.
-	Key string
-	// Headers are the HttpHeader pairs (authtype 5): each header must be present once with exactly
-	// this value. Names are case-insensitive, as in HTTP.
-	Headers map[string]string
-	// Query are the HttpQueryString pairs (authtype 6): each query parameter must be present once
-	// with exactly this value. Names are case-sensitive.
-	Query map[string]string
-}
-
-// WebhookOption adjusts a WebhookReceiver in NewWebhookReceiver.
-type WebhookOption func(*WebhookReceiver)
-
-// WithMaxBodyBytes bounds the size of a request body; a larger one is refused with 413 before it is
-// decoded. n <= 0 keeps DefaultWebhookMaxBody.
-func WithMaxBodyBytes(n int64) WebhookOption {
-	return func(wr *WebhookReceiver) {
-		if n > 0 {
-			wr.maxBody = n
-		}
-	}
-}
-
-// WithAsyncHandling makes the receiver acknowledge each event with 200 as soon as it is decoded and
-// run the handler afterwards in its own goroutine, at most workers at a time (workers <= 0 means 1).
-// Handler errors then no longer reach Dataverse, which cannot retry them; they go to the error
-// handler (see WithHandlerErrors).
-//
-// When every worker is busy the request waits for one before it is acknowledged, so an event is never
-// accepted that nothing will process and a burst slows Dataverse down instead of piling up goroutines.
-// A request whose caller gives up while waiting is not handled. Wait lets a server drain handlers
-// still running at shutdown.
-func WithAsyncHandling(workers int) WebhookOption {
-	return func(wr *WebhookReceiver) {
-		if workers <= 0 {
-			workers = 1
-		}
-		wr.slots = make(chan struct{}, workers)
-	}
-}
-
-// WithHandlerErrors sets the function told about every handler error and recovered handler panic,
-// in both modes. The default logs them with slog.Default at error level. It must be safe for
-// concurrent use.
-func WithHandlerErrors(f func(ctx context.Context, ev *Event, err error)) WebhookOption {
-	return func(wr *WebhookReceiver) {
-		if f != nil {
-			wr.onError = f
-		}
-	}
-}
-
-// WebhookReceiver is an http.Handler for the requests a Dataverse webhook service endpoint sends
-// (serviceendpoint contract 8): it checks the configured authentication, decodes the
-// RemoteExecutionContext and hands it to a function. Build it with NewWebhookReceiver.
-//
-// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/use-webhooks
-type WebhookReceiver struct {
-	auth    WebhookAuth
-	handle  func(ctx context.Context, ev *Event) error
-	maxBody int64
-	slots   chan struct{} // nil: handle synchronously
-	onError func(ctx context.Context, ev *Event, err error)
-	running sync.WaitGroup
-
-	// equal compares a received secret with the expected one; tests wrap it to see that every
-	// configured secret is compared.
-	equal func(got, want string) bool
-}
-
-// NewWebhookReceiver returns a receiver that answers Dataverse webhook calls:
-//
-//   - Authentication comes first, for every method: the code parameter (Key), every configured
-//     header and every configured query parameter are compared in constant time, and all of them are
-//     compared even when one already failed. A failure is a 401 whose body says nothing about the
-//     expected values.
-//   - GET and HEAD are probes (a registration tool or a health check making sure the URL and its
-//     key work): 200 with an empty body, handle is not called.
-//   - A POST whose x-ms-dynamics-request-name is URL_VALIDATION, or whose body is empty, is a
-//     validation call: 200 with an empty body, handle is not called. Dataverse itself does not
-//     document such calls; integration platforms send them, and answering them is harmless.
-//   - Any other method is a 405.
-//   - A body over the size limit is a 413 and a body that is not an execution context a 400.
-//   - Otherwise handle gets the decoded Event and the request's context. An error (or a panic) from
-//     it is a 500, which Dataverse records as a failed delivery and, for a synchronous step, as a
-//     failed operation; nil is a 200 with an empty body. Dataverse waits 60 seconds at most, so a
-//     slow handle belongs behind WithAsyncHandling.
-//
-// Secret headers configured in auth are removed from Event.Headers, so that logging an event never
-// prints them.
-func NewWebhookReceiver(auth WebhookAuth, handle func(ctx context.Context, ev *Event) error, opts ...WebhookOption) *WebhookReceiver {
-	wr := &WebhookReceiver{
-		auth:    cloneAuth(auth),
-		handle:  handle,
-		maxBody: DefaultWebhookMaxBody,
-		onError: logHandlerError,
-		equal:   secretEqual,
-	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(wr)
-		}
-	}
-	return wr
-}
-
-func cloneAuth(a WebhookAuth) WebhookAuth {
-	out := WebhookAuth{Key: a.Key}
-	if len(a.Headers) > 0 {
-		out.Headers = make(map[string]string, len(a.Headers))
-		for k, v := range a.Headers {
-			out.Headers[http.CanonicalHeaderKey(k)] = v
-		}
-	}
-	if len(a.Query) > 0 {
-		out.Query = make(map[string]string, len(a.Query))
-		for k, v := range a.Query {
-			out.Query[k] = v
-		}
-	}
-	return out
-}
-
-func logHandlerError(ctx context.Context, ev *Event, err error) {
-	args := []any{"error", err}
-	if ev != nil {
-		args = append(args, "message", ev.MessageName, "entity", ev.PrimaryEntityName, "id", ev.PrimaryEntityID,
-			"correlation_id", ev.CorrelationID)
-	}
-	slog.Default().ErrorContext(ctx, "dataverse webhook handler failed", args...)
-}
-
-// secretEqual compares two secrets in time that depends on neither their contents nor their
-// lengths: both are hashed first, so subtle.ConstantTimeCompare always sees 32 bytes (it returns
-// early on a length mismatch, which would leak the expected length).
-func secretEqual(got, want string) bool {
-	g := sha256.Sum256([]byte(got))
-	w := sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
-}
-
-// authorized checks every configured secret without stopping at the first mismatch, so the time
-// taken does not say which one failed.
-func (wr *WebhookReceiver) authorized(r *http.Request) bool {
-	ok := true
-	q := r.URL.Query()
-	check := func(present bool, got, want string) {
-		// Compare even when the value is missing, so a missing value costs the same as a wrong one.
-		eq := wr.equal(got, want)
-		ok = ok && present && eq
-	}
-	if wr.auth.Key != "" {
-		check(len(q["code"]) == 1, q.Get("code"), wr.auth.Key)
-	}
-	for name, want := range wr.auth.Headers {
-		vals := r.Header.Values(name)
-		got := ""
-		if len(vals) > 0 {
-			got = vals[0]
-		}
-		check(len(vals) == 1, got, want)
-	}
-	for name, want := range wr.auth.Query {
-		vals := q[name]
-		got := ""
-		if len(vals) > 0 {
-			got = vals[0]
-		}
-		check(len(vals) == 1, got, want)
-	}
-	return ok
-}
-
-// ServeHTTP implements http.Handler; see NewWebhookReceiver.
-func (wr *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !wr.authorized(r) {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		w.WriteHeader(http.StatusOK)
-		return
-	case http.MethodPost:
-	default:
-		w.Header().Set("Allow", "POST, GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-ms-dynamics-request-name")), "URL_VALIDATION") {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wr.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("body larger than %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	ev, err := DecodeExecutionContext(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	ev.Headers = r.Header.Clone()
-	for name := range wr.auth.Headers {
-		ev.Headers.Del(name)
-	}
-	ev.SizeExceeded = sizeExceeded(ev.Headers.Get("x-ms-dynamics-msg-size-exceeded"))
-
-	if wr.slots == nil {
-		if err := wr.call(r.Context(), ev); err != nil {
-			// The reason stays on this side: Dataverse stores response bodies in its system jobs.
-			http.Error(w, "event handler failed", http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	select {
-	case wr.slots <- struct{}{}:
-	case <-r.Context().Done():
-		http.Error(w, "receiver busy", http.StatusServiceUnavailable)
-		return
-	}
-	// The handler outlives the request: keep the request's values, drop its cancellation.
-	ctx := context.WithoutCancel(r.Context())
-	wr.running.Add(1)
-	go func() {
-		defer wr.running.Done()
-		defer func() { <-wr.slots }()
-		wr.call(ctx, ev)
-	}()
-	w.WriteHeader(http.StatusOK)
-}
-
-// call runs handle, turning a panic into an error, and reports failures to the error handler.
-func (wr *WebhookReceiver) call(ctx context.Context, ev *Event) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("client: webhook handler panicked: %v", p)
-		}
-		if err != nil {
-			wr.onError(ctx, ev, err)
-		}
-	}()
-	if wr.handle == nil {
-		return nil
-	}
-	return wr.handle(ctx, ev)
-}
-
-// Wait blocks until the handlers started by WithAsyncHandling have returned, or ctx ends. Call it
-// after http.Server.Shutdown so that acknowledged events are not dropped on exit. Without async
-// handling it returns at once.
-func (wr *WebhookReceiver) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		wr.running.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func sizeExceeded(v string) bool {
-	v = strings.TrimSpace(v)
-	return v != "" && !strings.EqualFold(v, "false") && v != "0"
-}
 
 // Stages of the event pipeline, as in Event.Stage and sdkmessageprocessingstep.stage.
 const (
@@ -327,7 +29,7 @@ const (
 
 // Event is a decoded RemoteExecutionContext: the body of a Dataverse webhook call (and of Service Bus
 // and Event Hub messages). Key/value lists become maps, WCF dates become UTC time.Time values and
-// typed values become Go types; see DecodeExecutionContext.
+// typed values become Go types; see Decode.
 //
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/understand-the-data-context
 type Event struct {
@@ -373,7 +75,7 @@ type Event struct {
 	SizeExceeded bool
 	// Headers are the request headers (x-ms-dynamics-organization, x-ms-dynamics-entity-name,
 	// x-ms-dynamics-request-name, x-ms-correlation-request-id, ...) without the secret ones
-	// configured in WebhookAuth.Headers; nil from DecodeExecutionContext.
+	// configured in Auth.Headers; nil from Decode.
 	Headers http.Header
 	// Raw is the JSON of this context, for fields Event does not carry.
 	Raw json.RawMessage
@@ -410,7 +112,7 @@ type OptionSetValue struct{ Value int }
 // "345.678") so that no precision is lost; parse it with math/big or a decimal package.
 type Money struct{ Value string }
 
-// DecodeExecutionContext decodes the JSON body of a webhook call (a RemoteExecutionContext, in the
+// Decode decodes the JSON body of a webhook call (a RemoteExecutionContext, in the
 // DataContract JSON format). Values are decoded as follows:
 //
 //   - key/value lists ([{"key":k,"value":v}, ...]) become maps;
@@ -425,7 +127,7 @@ type Money struct{ Value string }
 //
 // OperationCreatedOn also accepts an RFC 3339 date. The body must be a JSON object; the error of a
 // malformed one names the offending field, such as InputParameters[0].value.Attributes[2].
-func DecodeExecutionContext(body []byte) (*Event, error) {
+func Decode(body []byte) (*Event, error) {
 	body = bytes.TrimPrefix(body, utf8BOM)
 	// Check the whole body first: a json.Decoder stops after the first value and accepts some
 	// trailing bytes, such as the ] of {}].
@@ -435,11 +137,11 @@ func DecodeExecutionContext(body []byte) (*Event, error) {
 		if errors.As(err, &syntax) {
 			err = fmt.Errorf("at byte %d: %w", syntax.Offset, err)
 		}
-		return nil, fmt.Errorf("client: decode execution context: %w", err)
+		return nil, fmt.Errorf("webhook: decode execution context: %w", err)
 	}
 	ev, err := decodeContext(body, "")
 	if err != nil {
-		return nil, fmt.Errorf("client: decode execution context: %w", err)
+		return nil, fmt.Errorf("webhook: decode execution context: %w", err)
 	}
 	return ev, nil
 }
@@ -925,4 +627,20 @@ func decodeEntityReference(v any, path string) (*EntityReference, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+var utf8BOM = []byte("\ufeff")
+
+// decodeJSON decodes a body with UseNumber, so numbers keep their exact text, and refuses anything
+// but white space after the value.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("unexpected data after the JSON value")
+	}
+	return nil
 }
