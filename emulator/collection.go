@@ -31,8 +31,8 @@ type collectionQuery struct {
 }
 
 // env is what time- and user-relative query functions need.
-func (s *Server) env(req *apiRequest) odata.Env {
-	return odata.Env{Now: s.cfg.Clock().UTC(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID}
+func (s *Server) env(req *apiRequest) model.Env {
+	return model.Env{Now: s.cfg.Clock().UTC(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID}
 }
 
 // aliases are the parameter aliases (@p1=...) of the request.

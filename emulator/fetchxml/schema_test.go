@@ -144,7 +144,7 @@ func testStore(tb testing.TB) *store.Store {
 }
 
 // testEnv is a Wednesday morning.
-var testEnv = Env{
+var testEnv = model.Env{
 	Now:            time.Date(2024, 5, 15, 10, 30, 0, 0, time.UTC),
 	UserID:         "11111111-1111-1111-1111-111111111111",
 	BusinessUnitID: "22222222-2222-2222-2222-222222222222",
