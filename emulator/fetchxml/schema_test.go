@@ -1,7 +1,6 @@
 package fetchxml
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
-	"github.com/dynlocal/dynlocal/emulator/store"
 )
 
 // The tests share a small schema built from EntityMetadata documents: account, contact, task
@@ -119,28 +117,6 @@ func testSchema(tb testing.TB) *model.Schema {
 		tb.Fatal(err)
 	}
 	return sch
-}
-
-// testStore opens an in-memory store holding the test schema, so that golden queries also run.
-func testStore(tb testing.TB) *store.Store {
-	tb.Helper()
-	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	var ents, rels []json.RawMessage
-	for _, d := range testEntityDocs {
-		ents = append(ents, json.RawMessage(d))
-	}
-	for _, d := range testRelationshipDocs {
-		rels = append(rels, json.RawMessage(d))
-	}
-	if err := s.Write(ctx, func(tx *store.Tx) error { return tx.PutMetadata(ents, rels) }); err != nil {
-		tb.Fatal(err)
-	}
-	return s
 }
 
 // testEnv is a Wednesday morning.
