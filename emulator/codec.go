@@ -395,30 +395,7 @@ func convertError(raw json.RawMessage, edm string) error {
 }
 
 // edmType is the OData type of an attribute's value.
-func edmType(a *model.Attribute) string {
-	switch a.Type {
-	case model.TypeString, model.TypeMemo, model.TypeEntityName:
-		return "Edm.String"
-	case model.TypeInteger, model.TypePicklist, model.TypeState, model.TypeStatus:
-		return "Edm.Int32"
-	case model.TypeBigInt:
-		return "Edm.Int64"
-	case model.TypeDecimal, model.TypeMoney:
-		return "Edm.Decimal"
-	case model.TypeDouble:
-		return "Edm.Double"
-	case model.TypeBoolean:
-		return "Edm.Boolean"
-	case model.TypeDateTime:
-		if a.Format == "DateOnly" {
-			return "Edm.Date"
-		}
-		return "Edm.DateTimeOffset"
-	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
-		return "Edm.Guid"
-	}
-	return "Edm.String"
-}
+func edmType(a *model.Attribute) string { return a.EdmType() }
 
 func outOfRange(e *model.Entity, a *model.Attribute, raw string) error {
 	return dverr.New(http.StatusBadRequest, dverr.CodeValueOutOfRange, "A validation error occurred. The value %s of '%s' on record of type '%s' is outside the valid range.", raw, a.LogicalName, e.LogicalName)

@@ -17,8 +17,8 @@ import (
 const maxCount = 5000
 
 // env is what time- and user-relative query functions need.
-func (s *Server) env(req *apiRequest) odata.Env {
-	return odata.Env{Now: s.cfg.Clock().UTC(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID}
+func (s *Server) env(req *apiRequest) model.Env {
+	return model.Env{Now: s.cfg.Clock().UTC(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID}
 }
 
 // odataRequest is what the OData front end needs from the request besides its query string.

@@ -18,7 +18,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 	if err := req.query.Allow(s.cfg.Loose, "$count"); err != nil {
 		return nil, err
 	}
-	f, err := fetchxml.Parse(s.store.Schema(), text, fetchxml.Env{Now: s.cfg.Clock(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID})
+	f, err := fetchxml.Parse(s.store.Schema(), text, model.Env{Now: s.cfg.Clock(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID})
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"github.com/dynlocal/dynlocal/emulator/model"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,55 +81,55 @@ var conditionCases = []struct {
 	{name: "eq-userlanguage", filter: `<condition attribute='languagecode' operator='eq-userlanguage' />`, want: cmpx(col("languagecode"), model.Eq, int64(1033))},
 
 	// Relative dates; testEnv.Now is Wednesday 2024-05-15 10:30 UTC.
-	{name: "today", filter: `<condition attribute='createdon' operator='today' />`, want: daterange.Span{Start: day(2024, 5, 15), End: day(2024, 5, 16)}.Expr(col("createdon"))},
-	{name: "yesterday", filter: `<condition attribute='createdon' operator='yesterday' />`, want: daterange.Span{Start: day(2024, 5, 14), End: day(2024, 5, 15)}.Expr(col("createdon"))},
-	{name: "tomorrow", filter: `<condition attribute='createdon' operator='tomorrow' />`, want: daterange.Span{Start: day(2024, 5, 16), End: day(2024, 5, 17)}.Expr(col("createdon"))},
-	{name: "last-seven-days", filter: `<condition attribute='createdon' operator='last-seven-days' />`, want: daterange.Span{Start: day(2024, 5, 8), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
-	{name: "next-seven-days", filter: `<condition attribute='createdon' operator='next-seven-days' />`, want: daterange.Span{Start: testEnv.Now, End: day(2024, 5, 23)}.Expr(col("createdon"))},
-	{name: "last-week", filter: `<condition attribute='createdon' operator='last-week' />`, want: daterange.Span{Start: day(2024, 5, 5), End: day(2024, 5, 12)}.Expr(col("createdon"))},
-	{name: "this-week", filter: `<condition attribute='createdon' operator='this-week' />`, want: daterange.Span{Start: day(2024, 5, 12), End: day(2024, 5, 19)}.Expr(col("createdon"))},
-	{name: "next-week", filter: `<condition attribute='createdon' operator='next-week' />`, want: daterange.Span{Start: day(2024, 5, 19), End: day(2024, 5, 26)}.Expr(col("createdon"))},
-	{name: "last-month", filter: `<condition attribute='createdon' operator='last-month' />`, want: daterange.Span{Start: day(2024, 4, 1), End: day(2024, 5, 1)}.Expr(col("createdon"))},
-	{name: "this-month", filter: `<condition attribute='createdon' operator='this-month' />`, want: daterange.Span{Start: day(2024, 5, 1), End: day(2024, 6, 1)}.Expr(col("createdon"))},
-	{name: "next-month", filter: `<condition attribute='createdon' operator='next-month' />`, want: daterange.Span{Start: day(2024, 6, 1), End: day(2024, 7, 1)}.Expr(col("createdon"))},
-	{name: "last-year", filter: `<condition attribute='createdon' operator='last-year' />`, want: daterange.Span{Start: day(2023, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
-	{name: "this-year", filter: `<condition attribute='createdon' operator='this-year' />`, want: daterange.Span{Start: day(2024, 1, 1), End: day(2025, 1, 1)}.Expr(col("createdon"))},
-	{name: "next-year", filter: `<condition attribute='createdon' operator='next-year' />`, want: daterange.Span{Start: day(2025, 1, 1), End: day(2026, 1, 1)}.Expr(col("createdon"))},
-	{name: "on", filter: `<condition attribute='createdon' operator='on' value='2024-03-01T23:00:00Z' />`, want: daterange.Span{Start: day(2024, 3, 1), End: day(2024, 3, 2)}.Expr(col("createdon"))},
+	{name: "today", filter: `<condition attribute='createdon' operator='today' />`, want: model.DateRange{Start: day(2024, 5, 15), End: day(2024, 5, 16)}.Expr(col("createdon"))},
+	{name: "yesterday", filter: `<condition attribute='createdon' operator='yesterday' />`, want: model.DateRange{Start: day(2024, 5, 14), End: day(2024, 5, 15)}.Expr(col("createdon"))},
+	{name: "tomorrow", filter: `<condition attribute='createdon' operator='tomorrow' />`, want: model.DateRange{Start: day(2024, 5, 16), End: day(2024, 5, 17)}.Expr(col("createdon"))},
+	{name: "last-seven-days", filter: `<condition attribute='createdon' operator='last-seven-days' />`, want: model.DateRange{Start: day(2024, 5, 8), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
+	{name: "next-seven-days", filter: `<condition attribute='createdon' operator='next-seven-days' />`, want: model.DateRange{Start: testEnv.Now, End: day(2024, 5, 23)}.Expr(col("createdon"))},
+	{name: "last-week", filter: `<condition attribute='createdon' operator='last-week' />`, want: model.DateRange{Start: day(2024, 5, 5), End: day(2024, 5, 12)}.Expr(col("createdon"))},
+	{name: "this-week", filter: `<condition attribute='createdon' operator='this-week' />`, want: model.DateRange{Start: day(2024, 5, 12), End: day(2024, 5, 19)}.Expr(col("createdon"))},
+	{name: "next-week", filter: `<condition attribute='createdon' operator='next-week' />`, want: model.DateRange{Start: day(2024, 5, 19), End: day(2024, 5, 26)}.Expr(col("createdon"))},
+	{name: "last-month", filter: `<condition attribute='createdon' operator='last-month' />`, want: model.DateRange{Start: day(2024, 4, 1), End: day(2024, 5, 1)}.Expr(col("createdon"))},
+	{name: "this-month", filter: `<condition attribute='createdon' operator='this-month' />`, want: model.DateRange{Start: day(2024, 5, 1), End: day(2024, 6, 1)}.Expr(col("createdon"))},
+	{name: "next-month", filter: `<condition attribute='createdon' operator='next-month' />`, want: model.DateRange{Start: day(2024, 6, 1), End: day(2024, 7, 1)}.Expr(col("createdon"))},
+	{name: "last-year", filter: `<condition attribute='createdon' operator='last-year' />`, want: model.DateRange{Start: day(2023, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
+	{name: "this-year", filter: `<condition attribute='createdon' operator='this-year' />`, want: model.DateRange{Start: day(2024, 1, 1), End: day(2025, 1, 1)}.Expr(col("createdon"))},
+	{name: "next-year", filter: `<condition attribute='createdon' operator='next-year' />`, want: model.DateRange{Start: day(2025, 1, 1), End: day(2026, 1, 1)}.Expr(col("createdon"))},
+	{name: "on", filter: `<condition attribute='createdon' operator='on' value='2024-03-01T23:00:00Z' />`, want: model.DateRange{Start: day(2024, 3, 1), End: day(2024, 3, 2)}.Expr(col("createdon"))},
 	{name: "on-or-before", filter: `<condition attribute='createdon' operator='on-or-before' value='2024-03-01' />`, want: cmpx(col("createdon"), model.Lt, day(2024, 3, 2))},
 	{name: "on-or-after", filter: `<condition attribute='createdon' operator='on-or-after' value='3/1/2024' />`, want: cmpx(col("createdon"), model.Ge, day(2024, 3, 1))},
-	{name: "last-x-hours", filter: `<condition attribute='createdon' operator='last-x-hours' value='2' />`, want: daterange.Span{Start: at(2024, 5, 15, 8, 0), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
-	{name: "next-x-hours", filter: `<condition attribute='createdon' operator='next-x-hours' value='3' />`, want: daterange.Span{Start: testEnv.Now, End: at(2024, 5, 15, 13, 30), EndIncl: true}.Expr(col("createdon"))},
-	{name: "last-x-days", filter: `<condition attribute='createdon' operator='last-x-days' value='3' />`, want: daterange.Span{Start: day(2024, 5, 12), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
-	{name: "last-x-weeks", filter: `<condition attribute='createdon' operator='last-x-weeks' value='2' />`, want: daterange.Span{Start: day(2024, 5, 1), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
-	{name: "last-x-months", filter: `<condition attribute='createdon' operator='last-x-months' value='2' />`, want: daterange.Span{Start: day(2024, 3, 15), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
-	{name: "last-x-years", filter: `<condition attribute='createdon' operator='last-x-years' value='1' />`, want: daterange.Span{Start: day(2023, 5, 15), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
-	{name: "next-x-days", filter: `<condition attribute='createdon' operator='next-x-days' value='2' />`, want: daterange.Span{Start: testEnv.Now, End: day(2024, 5, 18)}.Expr(col("createdon"))},
-	{name: "next-x-weeks", filter: `<condition attribute='createdon' operator='next-x-weeks' value='1' />`, want: daterange.Span{Start: testEnv.Now, End: day(2024, 5, 23)}.Expr(col("createdon"))},
-	{name: "next-x-months", filter: `<condition attribute='createdon' operator='next-x-months' value='1' />`, want: daterange.Span{Start: testEnv.Now, End: day(2024, 6, 16)}.Expr(col("createdon"))},
-	{name: "next-x-years", filter: `<condition attribute='createdon' operator='next-x-years' value='1' />`, want: daterange.Span{Start: testEnv.Now, End: day(2025, 5, 16)}.Expr(col("createdon"))},
+	{name: "last-x-hours", filter: `<condition attribute='createdon' operator='last-x-hours' value='2' />`, want: model.DateRange{Start: at(2024, 5, 15, 8, 0), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
+	{name: "next-x-hours", filter: `<condition attribute='createdon' operator='next-x-hours' value='3' />`, want: model.DateRange{Start: testEnv.Now, End: at(2024, 5, 15, 13, 30), EndIncl: true}.Expr(col("createdon"))},
+	{name: "last-x-days", filter: `<condition attribute='createdon' operator='last-x-days' value='3' />`, want: model.DateRange{Start: day(2024, 5, 12), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
+	{name: "last-x-weeks", filter: `<condition attribute='createdon' operator='last-x-weeks' value='2' />`, want: model.DateRange{Start: day(2024, 5, 1), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
+	{name: "last-x-months", filter: `<condition attribute='createdon' operator='last-x-months' value='2' />`, want: model.DateRange{Start: day(2024, 3, 15), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
+	{name: "last-x-years", filter: `<condition attribute='createdon' operator='last-x-years' value='1' />`, want: model.DateRange{Start: day(2023, 5, 15), End: testEnv.Now, EndIncl: true}.Expr(col("createdon"))},
+	{name: "next-x-days", filter: `<condition attribute='createdon' operator='next-x-days' value='2' />`, want: model.DateRange{Start: testEnv.Now, End: day(2024, 5, 18)}.Expr(col("createdon"))},
+	{name: "next-x-weeks", filter: `<condition attribute='createdon' operator='next-x-weeks' value='1' />`, want: model.DateRange{Start: testEnv.Now, End: day(2024, 5, 23)}.Expr(col("createdon"))},
+	{name: "next-x-months", filter: `<condition attribute='createdon' operator='next-x-months' value='1' />`, want: model.DateRange{Start: testEnv.Now, End: day(2024, 6, 16)}.Expr(col("createdon"))},
+	{name: "next-x-years", filter: `<condition attribute='createdon' operator='next-x-years' value='1' />`, want: model.DateRange{Start: testEnv.Now, End: day(2025, 5, 16)}.Expr(col("createdon"))},
 	{name: "olderthan-x-minutes", filter: `<condition attribute='createdon' operator='olderthan-x-minutes' value='30' />`, want: cmpx(col("createdon"), model.Lt, at(2024, 5, 15, 10, 0))},
 	{name: "olderthan-x-hours", filter: `<condition attribute='createdon' operator='olderthan-x-hours' value='1' />`, want: cmpx(col("createdon"), model.Lt, at(2024, 5, 15, 9, 30))},
 	{name: "olderthan-x-days", filter: `<condition attribute='createdon' operator='olderthan-x-days' value='2' />`, want: cmpx(col("createdon"), model.Lt, day(2024, 5, 13))},
 	{name: "olderthan-x-weeks", filter: `<condition attribute='createdon' operator='olderthan-x-weeks' value='1' />`, want: cmpx(col("createdon"), model.Lt, day(2024, 5, 8))},
 	{name: "olderthan-x-months", filter: `<condition attribute='createdon' operator='olderthan-x-months' value='1' />`, want: cmpx(col("createdon"), model.Lt, day(2024, 4, 15))},
 	{name: "olderthan-x-years", filter: `<condition attribute='createdon' operator='olderthan-x-years' value='2' />`, want: cmpx(col("createdon"), model.Lt, day(2022, 5, 15))},
-	{name: "date-only column", entity: "contact", filter: `<condition attribute='birthdate' operator='this-month' />`, want: daterange.Span{Start: day(2024, 5, 1), End: day(2024, 6, 1)}.Expr(col("birthdate"))},
+	{name: "date-only column", entity: "contact", filter: `<condition attribute='birthdate' operator='this-month' />`, want: model.DateRange{Start: day(2024, 5, 1), End: day(2024, 6, 1)}.Expr(col("birthdate"))},
 
 	// The default fiscal calendar: years from January, quarterly periods.
-	{name: "this-fiscal-year", filter: `<condition attribute='createdon' operator='this-fiscal-year' />`, want: daterange.Span{Start: day(2024, 1, 1), End: day(2025, 1, 1)}.Expr(col("createdon"))},
-	{name: "last-fiscal-year", filter: `<condition attribute='createdon' operator='last-fiscal-year' />`, want: daterange.Span{Start: day(2023, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
-	{name: "next-fiscal-year", filter: `<condition attribute='createdon' operator='next-fiscal-year' />`, want: daterange.Span{Start: day(2025, 1, 1), End: day(2026, 1, 1)}.Expr(col("createdon"))},
-	{name: "this-fiscal-period", filter: `<condition attribute='createdon' operator='this-fiscal-period' />`, want: daterange.Span{Start: day(2024, 4, 1), End: day(2024, 7, 1)}.Expr(col("createdon"))},
-	{name: "last-fiscal-period", filter: `<condition attribute='createdon' operator='last-fiscal-period' />`, want: daterange.Span{Start: day(2024, 1, 1), End: day(2024, 4, 1)}.Expr(col("createdon"))},
-	{name: "next-fiscal-period", filter: `<condition attribute='createdon' operator='next-fiscal-period' />`, want: daterange.Span{Start: day(2024, 7, 1), End: day(2024, 10, 1)}.Expr(col("createdon"))},
-	{name: "last-x-fiscal-years", filter: `<condition attribute='createdon' operator='last-x-fiscal-years' value='2' />`, want: daterange.Span{Start: day(2022, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
-	{name: "next-x-fiscal-years", filter: `<condition attribute='createdon' operator='next-x-fiscal-years' value='2' />`, want: daterange.Span{Start: day(2025, 1, 1), End: day(2027, 1, 1)}.Expr(col("createdon"))},
-	{name: "last-x-fiscal-periods", filter: `<condition attribute='createdon' operator='last-x-fiscal-periods' value='2' />`, want: daterange.Span{Start: day(2023, 10, 1), End: day(2024, 4, 1)}.Expr(col("createdon"))},
-	{name: "next-x-fiscal-periods", filter: `<condition attribute='createdon' operator='next-x-fiscal-periods' value='2' />`, want: daterange.Span{Start: day(2024, 7, 1), End: day(2025, 1, 1)}.Expr(col("createdon"))},
-	{name: "in-fiscal-year", filter: `<condition attribute='createdon' operator='in-fiscal-year' value='2023' />`, want: daterange.Span{Start: day(2023, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
-	{name: "in-fiscal-period", filter: `<condition attribute='createdon' operator='in-fiscal-period' value='3' />`, want: daterange.Span{Start: day(2024, 7, 1), End: day(2024, 10, 1)}.Expr(col("createdon"))},
-	{name: "in-fiscal-period-and-year", filter: `<condition attribute='createdon' operator='in-fiscal-period-and-year'><value>1</value><value>2023</value></condition>`, want: daterange.Span{Start: day(2023, 1, 1), End: day(2023, 4, 1)}.Expr(col("createdon"))},
+	{name: "this-fiscal-year", filter: `<condition attribute='createdon' operator='this-fiscal-year' />`, want: model.DateRange{Start: day(2024, 1, 1), End: day(2025, 1, 1)}.Expr(col("createdon"))},
+	{name: "last-fiscal-year", filter: `<condition attribute='createdon' operator='last-fiscal-year' />`, want: model.DateRange{Start: day(2023, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
+	{name: "next-fiscal-year", filter: `<condition attribute='createdon' operator='next-fiscal-year' />`, want: model.DateRange{Start: day(2025, 1, 1), End: day(2026, 1, 1)}.Expr(col("createdon"))},
+	{name: "this-fiscal-period", filter: `<condition attribute='createdon' operator='this-fiscal-period' />`, want: model.DateRange{Start: day(2024, 4, 1), End: day(2024, 7, 1)}.Expr(col("createdon"))},
+	{name: "last-fiscal-period", filter: `<condition attribute='createdon' operator='last-fiscal-period' />`, want: model.DateRange{Start: day(2024, 1, 1), End: day(2024, 4, 1)}.Expr(col("createdon"))},
+	{name: "next-fiscal-period", filter: `<condition attribute='createdon' operator='next-fiscal-period' />`, want: model.DateRange{Start: day(2024, 7, 1), End: day(2024, 10, 1)}.Expr(col("createdon"))},
+	{name: "last-x-fiscal-years", filter: `<condition attribute='createdon' operator='last-x-fiscal-years' value='2' />`, want: model.DateRange{Start: day(2022, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
+	{name: "next-x-fiscal-years", filter: `<condition attribute='createdon' operator='next-x-fiscal-years' value='2' />`, want: model.DateRange{Start: day(2025, 1, 1), End: day(2027, 1, 1)}.Expr(col("createdon"))},
+	{name: "last-x-fiscal-periods", filter: `<condition attribute='createdon' operator='last-x-fiscal-periods' value='2' />`, want: model.DateRange{Start: day(2023, 10, 1), End: day(2024, 4, 1)}.Expr(col("createdon"))},
+	{name: "next-x-fiscal-periods", filter: `<condition attribute='createdon' operator='next-x-fiscal-periods' value='2' />`, want: model.DateRange{Start: day(2024, 7, 1), End: day(2025, 1, 1)}.Expr(col("createdon"))},
+	{name: "in-fiscal-year", filter: `<condition attribute='createdon' operator='in-fiscal-year' value='2023' />`, want: model.DateRange{Start: day(2023, 1, 1), End: day(2024, 1, 1)}.Expr(col("createdon"))},
+	{name: "in-fiscal-period", filter: `<condition attribute='createdon' operator='in-fiscal-period' value='3' />`, want: model.DateRange{Start: day(2024, 7, 1), End: day(2024, 10, 1)}.Expr(col("createdon"))},
+	{name: "in-fiscal-period-and-year", filter: `<condition attribute='createdon' operator='in-fiscal-period-and-year'><value>1</value><value>2023</value></condition>`, want: model.DateRange{Start: day(2023, 1, 1), End: day(2023, 4, 1)}.Expr(col("createdon"))},
 	{name: "in-or-before-fiscal-period-and-year", filter: `<condition attribute='createdon' operator='in-or-before-fiscal-period-and-year'><value>4</value><value>2023</value></condition>`, want: cmpx(col("createdon"), model.Lt, day(2024, 1, 1))},
 	{name: "in-or-after-fiscal-period-and-year", filter: `<condition attribute='createdon' operator='in-or-after-fiscal-period-and-year'><value>2</value><value>2023</value></condition>`, want: cmpx(col("createdon"), model.Ge, day(2023, 4, 1))},
 
@@ -176,13 +175,13 @@ func TestFiscalStartMonth(t *testing.T) {
 	tests := []struct {
 		op    string
 		value string
-		want  daterange.Span
+		want  model.DateRange
 	}{
-		{"this-fiscal-year", "", daterange.Span{Start: day(2024, 4, 1), End: day(2025, 4, 1)}},
-		{"this-fiscal-period", "", daterange.Span{Start: day(2024, 4, 1), End: day(2024, 7, 1)}},
-		{"last-fiscal-period", "", daterange.Span{Start: day(2024, 1, 1), End: day(2024, 4, 1)}},
-		{"in-fiscal-period", "4", daterange.Span{Start: day(2025, 1, 1), End: day(2025, 4, 1)}},
-		{"in-fiscal-year", "2023", daterange.Span{Start: day(2023, 4, 1), End: day(2024, 4, 1)}},
+		{"this-fiscal-year", "", model.DateRange{Start: day(2024, 4, 1), End: day(2025, 4, 1)}},
+		{"this-fiscal-period", "", model.DateRange{Start: day(2024, 4, 1), End: day(2024, 7, 1)}},
+		{"last-fiscal-period", "", model.DateRange{Start: day(2024, 1, 1), End: day(2024, 4, 1)}},
+		{"in-fiscal-period", "4", model.DateRange{Start: day(2025, 1, 1), End: day(2025, 4, 1)}},
+		{"in-fiscal-year", "2023", model.DateRange{Start: day(2023, 4, 1), End: day(2024, 4, 1)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.op, func(t *testing.T) {
@@ -205,12 +204,12 @@ func TestFiscalStartMonth(t *testing.T) {
 // TestNowDefaults checks that a zero Env.Now stands for the wall clock.
 func TestNowDefaults(t *testing.T) {
 	t.Parallel()
-	f, err := Parse(testSchema(t), conditionXML("", "<condition attribute='createdon' operator='today' />"), Env{})
+	f, err := Parse(testSchema(t), conditionXML("", "<condition attribute='createdon' operator='today' />"), model.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := f.Query.Filter.(model.And).Terms[0].(model.Compare).Value.(time.Time)
-	if want := daterange.Midnight(time.Now()); !got.Equal(want) && !got.Equal(want.AddDate(0, 0, -1)) {
+	if want := time.Now().UTC().Truncate(24 * time.Hour); !got.Equal(want) && !got.Equal(want.AddDate(0, 0, -1)) {
 		t.Errorf("today starts at %v, want %v", got, want)
 	}
 }

@@ -54,12 +54,12 @@
 //
 // Values are converted to the column's value type (model.Row) and refused with Dataverse's
 // FormatException message when they do not fit. Dates without a time zone are UTC, the time zone
-// of every emulated user. The relative date operators follow the OData query functions exactly
-// (see dates.go), so that the same question asked both ways returns the same rows; weeks start on
-// Sunday. The fiscal operators use a default fiscal calendar: fiscal years start on the first day
-// of Env.FiscalYearStartMonth (January unless set), are named after the calendar year they start
-// in, and have four quarterly periods.
+// of every emulated user.
 //
+// Every operator is a Dataverse condition operator (operators.go maps the names onto
+// model.LookupOperator's table), which builds the condition: the relative date and fiscal
+// operators mean exactly what the OData query functions of the same names mean (see
+// model/dates.go), so that the same question asked both ways returns the same rows.
 // eq-userid, eq-businessid and their negations compare with Env.UserID and Env.BusinessUnitID;
 // eq-userteams and eq-useroruserteams test membership in Env.TeamIDs (and the user).
 // The emulated user manages nobody, so eq-useroruserhierarchy is eq-userid and

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/antchfx/xmlquery"
 
@@ -21,32 +20,6 @@ const (
 	// DefaultAggregateLimit is the number of source rows an aggregate query may read.
 	DefaultAggregateLimit = 50000
 )
-
-// Env is what the relative date and the user operators need.
-type Env struct {
-	// Now is the current time; the zero time stands for the wall clock. "Today" is Now's UTC date:
-	// every emulated user works in UTC.
-	Now time.Time
-	// UserID is the calling user's systemuserid.
-	UserID string
-	// BusinessUnitID is the calling user's business unit.
-	BusinessUnitID string
-	// TeamIDs are the teams the user belongs to.
-	TeamIDs []string
-	// FiscalYearStartMonth is the month (1..12) fiscal years start in; other values mean January.
-	FiscalYearStartMonth int
-}
-
-func (env Env) normalized() Env {
-	if env.Now.IsZero() {
-		env.Now = time.Now()
-	}
-	env.Now = env.Now.UTC()
-	if env.FiscalYearStartMonth < 1 || env.FiscalYearStartMonth > 12 {
-		env.FiscalYearStartMonth = 1
-	}
-	return env
-}
 
 // Fetch is a parsed FetchXML query.
 type Fetch struct {
@@ -107,14 +80,14 @@ func EncodeKey(alias, attr string) string { return alias + "_x002e_" + attr }
 // ApplyPaging).
 //
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/reference/fetch
-func Parse(sch *model.Schema, text string, env Env) (*Fetch, error) {
+func Parse(sch *model.Schema, text string, env model.Env) (*Fetch, error) {
 	doc, err := parseXML(text)
 	if err != nil {
 		return nil, err
 	}
 	p := &parser{
 		sch:       sch,
-		env:       env.normalized(),
+		env:       env.Normalized(),
 		doc:       doc,
 		linkAlias: map[*xmlquery.Node]string{},
 		joins:     map[string]*model.Link{},
@@ -132,7 +105,7 @@ func Parse(sch *model.Schema, text string, env Env) (*Fetch, error) {
 // parser holds the state of one Parse.
 type parser struct {
 	sch *model.Schema
-	env Env
+	env model.Env
 	doc *document
 	f   *Fetch
 	q   *model.Query

@@ -147,11 +147,13 @@ type valueText struct {
 
 // cond is a condition being built.
 type cond struct {
-	p   *parser
-	n   *xmlquery.Node
-	op  string
-	col *model.Column
-	ent *model.Entity // the column's table, for messages
+	p  *parser
+	n  *xmlquery.Node
+	op string
+	// operator is the Dataverse condition operator op names.
+	operator *model.Operator
+	col      *model.Column
+	ent      *model.Entity // the column's table, for messages
 	// attr is the value attribute (nil when absent); list the value elements.
 	attr *valueText
 	list []valueText
@@ -174,7 +176,7 @@ func (p *parser) condition(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error)
 	if !ok {
 		return nil, fail(p.pos(n), codeInvalidOperator, "The condition needs an operator.")
 	}
-	kind, ok := operators[op]
+	operator, ok := conditionOperator(op)
 	if !ok {
 		return nil, fail(p.pos(n), codeInvalidOperator, "The 'operator' attribute is invalid - The value '%s' is invalid according to its datatype 'String' - The Enumeration constraint failed.", op)
 	}
@@ -186,7 +188,7 @@ func (p *parser) condition(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error)
 	if err != nil {
 		return nil, err
 	}
-	c := &cond{p: p, n: n, op: op, col: col, ent: ent}
+	c := &cond{p: p, n: n, op: op, operator: operator, col: col, ent: ent}
 	if v, ok := attrs["value"]; ok {
 		c.attr = &valueText{text: v, pos: p.pos(n)}
 	}
@@ -200,7 +202,7 @@ func (p *parser) condition(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error)
 		c.list = append(c.list, valueText{text: text(vn), pos: p.pos(vn)})
 	}
 	if vo, ok := attrs["valueof"]; ok {
-		if kind != opCompare {
+		if operator.Family != model.FamilyCompare {
 			return nil, fail(p.pos(n), codeInvalidArgument, "valueof can only be used with the operators eq, ne, neq, gt, ge, lt and le, not '%s'.", op)
 		}
 		if c.attr != nil || len(c.list) > 0 {
@@ -208,7 +210,7 @@ func (p *parser) condition(n *xmlquery.Node, s scope) (model.Expr, *dverr.Error)
 		}
 		return c.columnCompare(s, vo)
 	}
-	return c.build(kind)
+	return c.build()
 }
 
 // columnCompare compares the condition's column with another column of the same type: one of the
@@ -229,7 +231,7 @@ func (c *cond) columnCompare(s scope, valueOf string) (model.Expr, *dverr.Error)
 	if family(l) != family(r) {
 		return nil, c.p.failf(c.n, codeInvalidArgument, "Column comparison needs columns of the same type: '%s' is %s and '%s.%s' is %s.", c.name(), l.Type, rent.LogicalName, r.LogicalName, r.Type)
 	}
-	return model.Compare{Left: c.col, Op: compareOps[c.op], Right: right}, nil
+	return model.Compare{Left: c.col, Op: c.operator.Compare, Right: right}, nil
 }
 
 func (p *parser) failf(n *xmlquery.Node, code, format string, args ...any) *dverr.Error {
@@ -296,184 +298,4 @@ func (c *cond) none() *dverr.Error {
 
 func (c *cond) errMultiSelect() *dverr.Error {
 	return c.p.failf(c.n, codeInvalidArgument, "The multi-select choice column '%s' can only be tested with the operators null, not-null, contain-values and not-contain-values.", c.name())
-}
-
-// The kinds of condition operator, by the values they take and what they build.
-const (
-	opCompare   = iota // eq ... le: one value or valueof
-	opMatch            // like, begins-with, ...: one string value
-	opList             // in, not-in
-	opBetween          // between, not-between: two values
-	opNull             // null, not-null
-	opUser             // eq-userid, ...: no value
-	opDate             // relative dates (see dates.go)
-	opHierarchy        // under, above, ...
-	opContain          // contain-values, not-contain-values
-)
-
-var operators = map[string]int{
-	"eq": opCompare, "neq": opCompare, "ne": opCompare, "gt": opCompare, "ge": opCompare, "lt": opCompare, "le": opCompare,
-	"like": opMatch, "not-like": opMatch, "begins-with": opMatch, "not-begin-with": opMatch, "ends-with": opMatch, "not-end-with": opMatch,
-	"in": opList, "not-in": opList, "between": opBetween, "not-between": opBetween, "null": opNull, "not-null": opNull,
-
-	"eq-userid": opUser, "ne-userid": opUser, "eq-userteams": opUser, "eq-useroruserteams": opUser,
-	"eq-useroruserhierarchy": opUser, "eq-useroruserhierarchyandteams": opUser, "eq-businessid": opUser,
-	"ne-businessid": opUser, "eq-userlanguage": opUser,
-
-	"under": opHierarchy, "eq-or-under": opHierarchy, "not-under": opHierarchy, "above": opHierarchy, "eq-or-above": opHierarchy,
-	"contain-values": opContain, "not-contain-values": opContain,
-}
-
-func init() {
-	for op := range dateOperators {
-		operators[op] = opDate
-	}
-}
-
-var compareOps = map[string]model.CompareOp{
-	"eq": model.Eq, "neq": model.Ne, "ne": model.Ne, "gt": model.Gt, "ge": model.Ge, "lt": model.Lt, "le": model.Le,
-}
-
-var matchKinds = map[string]string{
-	"like": "like", "not-like": "like", "begins-with": "startswith", "not-begin-with": "startswith",
-	"ends-with": "endswith", "not-end-with": "endswith",
-}
-
-// build makes the condition's expression.
-func (c *cond) build(kind int) (model.Expr, *dverr.Error) {
-	a := c.col.Attr
-	if a.IsMultiSelect() && kind != opNull && kind != opContain {
-		return nil, c.errMultiSelect()
-	}
-	switch kind {
-	case opCompare:
-		v, err := c.one()
-		if err != nil {
-			return nil, err
-		}
-		x, err := c.convert(v)
-		if err != nil {
-			return nil, err
-		}
-		return model.Compare{Left: c.col, Op: compareOps[c.op], Value: x}, nil
-	case opMatch:
-		if family(a) != "string" {
-			return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with text columns; '%s' is of type %s.", c.op, c.name(), a.Type)
-		}
-		v, err := c.one()
-		if err != nil {
-			return nil, err
-		}
-		return model.Match{Column: c.col, Kind: matchKinds[c.op], Pattern: v.text, Negate: strings.HasPrefix(c.op, "not-")}, nil
-	case opList:
-		vals, err := c.values(0)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, len(vals))
-		for i, v := range vals {
-			if out[i], err = c.convert(v); err != nil {
-				return nil, err
-			}
-		}
-		return model.In{Column: c.col, Values: out, Negate: c.op == "not-in"}, nil
-	case opBetween:
-		vals, err := c.values(2)
-		if err != nil {
-			return nil, err
-		}
-		lo, err := c.convert(vals[0])
-		if err != nil {
-			return nil, err
-		}
-		hi, err := c.convert(vals[1])
-		if err != nil {
-			return nil, err
-		}
-		if c.op == "not-between" {
-			return model.Or{Terms: []model.Expr{
-				model.Compare{Left: c.col, Op: model.Lt, Value: lo},
-				model.Compare{Left: c.col, Op: model.Gt, Value: hi},
-			}}, nil
-		}
-		return model.And{Terms: []model.Expr{
-			model.Compare{Left: c.col, Op: model.Ge, Value: lo},
-			model.Compare{Left: c.col, Op: model.Le, Value: hi},
-		}}, nil
-	case opNull:
-		if err := c.none(); err != nil {
-			return nil, err
-		}
-		return model.Null{Column: c.col, Negate: c.op == "not-null"}, nil
-	case opUser:
-		if err := c.none(); err != nil {
-			return nil, err
-		}
-		return c.user()
-	case opDate:
-		return c.date()
-	case opHierarchy:
-		return nil, c.p.failf(c.n, codeNotSupported, "The hierarchy operator '%s' needs a hierarchical relationship on '%s'; the emulator's fixtures define none.", c.op, c.ent.LogicalName)
-	case opContain:
-		return c.containValues()
-	}
-	return nil, c.p.failf(c.n, codeInvalidOperator, "The operator '%s' is not supported.", c.op)
-}
-
-// user builds the user, team and business unit operators.
-func (c *cond) user() (model.Expr, *dverr.Error) {
-	a := c.col.Attr
-	env := c.p.env
-	if c.op == "eq-userlanguage" {
-		if a.Type != model.TypeInteger && !a.IsChoice() {
-			return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with whole-number and choice columns; '%s' is of type %s.", c.op, c.name(), a.Type)
-		}
-		// Every emulated user works in English (United States).
-		return model.Compare{Left: c.col, Op: model.Eq, Value: int64(1033)}, nil
-	}
-	if family(a) != "guid" {
-		return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with lookup and unique identifier columns; '%s' is of type %s.", c.op, c.name(), a.Type)
-	}
-	switch c.op {
-	case "eq-userid", "eq-useroruserhierarchy":
-		// The emulated user manages nobody: their hierarchy is themselves.
-		return model.Compare{Left: c.col, Op: model.Eq, Value: strings.ToLower(env.UserID)}, nil
-	case "ne-userid":
-		return model.Compare{Left: c.col, Op: model.Ne, Value: strings.ToLower(env.UserID)}, nil
-	case "eq-businessid":
-		return model.Compare{Left: c.col, Op: model.Eq, Value: strings.ToLower(env.BusinessUnitID)}, nil
-	case "ne-businessid":
-		return model.Compare{Left: c.col, Op: model.Ne, Value: strings.ToLower(env.BusinessUnitID)}, nil
-	}
-	var ids []any
-	if c.op != "eq-userteams" {
-		ids = append(ids, strings.ToLower(env.UserID))
-	}
-	for _, t := range env.TeamIDs {
-		ids = append(ids, strings.ToLower(t))
-	}
-	return model.In{Column: c.col, Values: ids}, nil
-}
-
-// containValues builds contain-values and not-contain-values on a multi-select choice column. The
-// values are option numbers, one per value element (a comma-separated list is also read).
-func (c *cond) containValues() (model.Expr, *dverr.Error) {
-	if !c.col.Attr.IsMultiSelect() {
-		return nil, c.p.failf(c.n, codeInvalidArgument, "The condition operator '%s' can only be used with multi-select choice columns; '%s' is of type %s.", c.op, c.name(), c.col.Attr.Type)
-	}
-	vals, err := c.values(0)
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, v := range vals {
-		for _, part := range strings.Split(v.text, ",") {
-			n, err := c.int32(valueText{text: part, pos: v.pos})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-	}
-	return model.ContainValues{Column: c.col, Values: out, Negate: c.op == "not-contain-values"}, nil
 }

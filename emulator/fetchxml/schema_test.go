@@ -1,17 +1,12 @@
 package fetchxml
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
-	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/model/modeltest"
 )
 
 // The tests share a small schema built from EntityMetadata documents: account, contact, task
@@ -98,80 +93,21 @@ var testRelationshipDocs = []string{
 
 func testSchema(tb testing.TB) *model.Schema {
 	tb.Helper()
-	var ents []*model.Entity
-	for _, d := range testEntityDocs {
-		e, err := model.ParseEntity(json.RawMessage(d))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ents = append(ents, e)
-	}
-	var rels []*model.Relationship
-	for _, d := range testRelationshipDocs {
-		r, err := model.ParseRelationship(json.RawMessage(d))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rels = append(rels, r)
-	}
-	sch, err := model.NewSchema(ents, rels, 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return sch
-}
-
-// testStore opens an in-memory store holding the test schema, so that golden queries also run.
-func testStore(tb testing.TB) *store.Store {
-	tb.Helper()
-	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	var ents, rels []json.RawMessage
-	for _, d := range testEntityDocs {
-		ents = append(ents, json.RawMessage(d))
-	}
-	for _, d := range testRelationshipDocs {
-		rels = append(rels, json.RawMessage(d))
-	}
-	if err := s.Write(ctx, func(tx *store.Tx) error { return tx.PutMetadata(ents, rels) }); err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-// testEnv is a Wednesday morning.
-var testEnv = Env{
-	Now:            time.Date(2024, 5, 15, 10, 30, 0, 0, time.UTC),
-	UserID:         "11111111-1111-1111-1111-111111111111",
-	BusinessUnitID: "22222222-2222-2222-2222-222222222222",
-	TeamIDs:        []string{"33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"},
+	return modeltest.Schema(tb, testEntityDocs, testRelationshipDocs)
 }
 
 // queryOpts compare metadata by name, so that expectations can use bare stand-ins.
-var queryOpts = cmp.Options{
-	cmp.Comparer(func(a, b *model.Attribute) bool {
-		if a == nil || b == nil {
-			return a == b
-		}
-		return a.LogicalName == b.LogicalName
-	}),
-	cmp.Comparer(func(a, b *model.Entity) bool {
-		if a == nil || b == nil {
-			return a == b
-		}
-		return a.LogicalName == b.LogicalName
-	}),
-	cmp.Comparer(func(a, b *model.Nav) bool {
-		if a == nil || b == nil {
-			return a == b
-		}
-		return a.Name == b.Name
-	}),
-}
+var queryOpts = modeltest.ByName
+
+// Shared stand-ins for expectations (see modeltest).
+var (
+	testEnv = modeltest.Env
+	cmpx    = modeltest.Compare
+	and     = modeltest.And
+	or      = modeltest.Or
+	day     = modeltest.Day
+	at      = modeltest.At
+)
 
 // Stand-ins for expectations.
 
@@ -192,19 +128,6 @@ func nav(name string) *model.Nav { return &model.Nav{Name: name} }
 func col(name string) *model.Column { return &model.Column{Attr: attr(name)} }
 
 func lcol(l *model.Link, name string) *model.Column { return &model.Column{Link: l, Attr: attr(name)} }
-
-func cmpx(c *model.Column, op model.CompareOp, v any) model.Compare {
-	return model.Compare{Left: c, Op: op, Value: v}
-}
-
-func and(terms ...model.Expr) model.And { return model.And{Terms: terms} }
-func or(terms ...model.Expr) model.Or   { return model.Or{Terms: terms} }
-
-func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
-
-func at(y int, m time.Month, d, h, mi int) time.Time {
-	return time.Date(y, m, d, h, mi, 0, 0, time.UTC)
-}
 
 func dec(s string, scale int) model.Decimal {
 	d, err := model.ParseDecimal(s, scale)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"github.com/dynlocal/dynlocal/emulator/model"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
@@ -80,7 +79,7 @@ func (c *cond) convert(v valueText) (any, *dverr.Error) {
 		if !ok {
 			return nil, c.errConvert(v, "FormatException", "System.DateTime", msgDate)
 		}
-		return dateValue(a, d), nil
+		return a.DateValue(d), nil
 	}
 	return nil, c.p.failf(c.n, codeInvalidArgument, "The column '%s' of type %s can't be compared with a value.", c.name(), a.Type)
 }
@@ -157,13 +156,4 @@ func parseDate(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// dateValue is a time as the column keeps it: UTC, and midnight for date-only columns.
-func dateValue(a *model.Attribute, t time.Time) time.Time {
-	t = t.UTC()
-	if a.Format == "DateOnly" {
-		return daterange.Midnight(t)
-	}
-	return t
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // AttributeType is a Dataverse AttributeTypeCode name, as it appears in AttributeMetadata.AttributeType.
@@ -133,6 +134,41 @@ func (a *Attribute) Scale() int {
 		return a.Precision
 	}
 	return 0
+}
+
+// EdmType is the OData type of the column's value, as the service document declares it.
+func (a *Attribute) EdmType() string {
+	switch a.Type {
+	case TypeString, TypeMemo, TypeEntityName:
+		return "Edm.String"
+	case TypeInteger, TypePicklist, TypeState, TypeStatus:
+		return "Edm.Int32"
+	case TypeBigInt:
+		return "Edm.Int64"
+	case TypeDecimal, TypeMoney:
+		return "Edm.Decimal"
+	case TypeDouble:
+		return "Edm.Double"
+	case TypeBoolean:
+		return "Edm.Boolean"
+	case TypeDateTime:
+		if a.Format == "DateOnly" {
+			return "Edm.Date"
+		}
+		return "Edm.DateTimeOffset"
+	case TypeUniqueidentifier, TypeLookup, TypeCustomer, TypeOwner:
+		return "Edm.Guid"
+	}
+	return "Edm.String"
+}
+
+// DateValue is a time as the column keeps it: UTC, and midnight for date-only columns.
+func (a *Attribute) DateValue(t time.Time) time.Time {
+	t = t.UTC()
+	if a.Format == "DateOnly" {
+		return midnight(t)
+	}
+	return t
 }
 
 // OptionLabel returns the label of a choice value.

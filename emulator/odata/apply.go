@@ -27,7 +27,7 @@ type Apply struct {
 // <target table>_<column>, as Dataverse names it (groupby((primarycontactid/fullname)) yields
 // contact_fullname). Grouping by a date and time column is rejected, as Dataverse does.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/aggregate-data
-func ParseApply(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) (*Apply, error) {
+func ParseApply(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env model.Env) (*Apply, error) {
 	p, err := newParser(text)
 	if err != nil {
 		return nil, err
@@ -341,7 +341,7 @@ func checkAggregate(method string, o operand) *dverr.Error {
 		ok = numeric || a.Type == model.TypeDateTime
 	}
 	if !ok {
-		return dverr.BadRequest("The aggregation method '%s' cannot be applied to '%s' of type %s.", method, a.LogicalName, edmType(a)).At(o.pos)
+		return dverr.BadRequest("The aggregation method '%s' cannot be applied to '%s' of type %s.", method, a.LogicalName, a.EdmType()).At(o.pos)
 	}
 	return nil
 }

@@ -4,38 +4,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 )
-
-// Env is what time- and user-relative functions need.
-type Env struct {
-	// Now is the current time. The user's time zone is UTC, so "today" is Now's UTC date. The zero
-	// time stands for the wall clock.
-	Now time.Time
-	// UserID is the current systemuserid.
-	UserID string
-	// BusinessUnitID is the current user's business unit.
-	BusinessUnitID string
-	// TeamIDs are the teams the user belongs to (may be empty).
-	TeamIDs []string
-	// FiscalYearStartMonth is the month (1..12) fiscal years start in; 0, or any value outside
-	// 1..12, means January. See functions.go for the fiscal calendar.
-	FiscalYearStartMonth int
-}
-
-func (env Env) normalized() Env {
-	if env.Now.IsZero() {
-		env.Now = time.Now()
-	}
-	env.Now = env.Now.UTC()
-	if env.FiscalYearStartMonth < 1 || env.FiscalYearStartMonth > 12 {
-		env.FiscalYearStartMonth = 1
-	}
-	return env
-}
 
 // ParseFilter parses $filter for entity e into a filter tree, resolving every name against the
 // schema. aliases holds parameter alias values (@p1 -> raw text as in the URL, e.g. "'lastname'"
@@ -57,7 +29,7 @@ func (env Env) normalized() Env {
 //
 // Every error is a *dverr.Error with status 400 and the byte offset in text it concerns. As in
 // ODL, syntax errors come before name and type errors.
-func ParseFilter(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) (model.Expr, error) {
+func ParseFilter(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env model.Env) (model.Expr, error) {
 	p, err := newParser(text)
 	if err != nil {
 		return nil, err
@@ -81,7 +53,7 @@ type binder struct {
 	src     string
 	sch     *model.Schema
 	aliases map[string]string
-	env     Env
+	env     model.Env
 	// scopes are the tables names resolve against: the root, then one per enclosing lambda.
 	scopes []scope
 	// nots counts the enclosing not operators: Dataverse rejects query functions under them.
@@ -94,8 +66,8 @@ type scope struct {
 	rangeVar string
 }
 
-func newBinder(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) *binder {
-	return &binder{src: text, sch: sch, aliases: aliases, env: env.normalized(), scopes: []scope{{entity: e}}}
+func newBinder(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env model.Env) *binder {
+	return &binder{src: text, sch: sch, aliases: aliases, env: env.Normalized(), scopes: []scope{{entity: e}}}
 }
 
 func (b *binder) scope() scope { return b.scopes[len(b.scopes)-1] }
@@ -165,32 +137,6 @@ func literalType(t token) string {
 
 func literalOperand(t token) operand {
 	return operand{kind: opLiteral, pos: t.pos, typ: literalType(t), tok: t}
-}
-
-// edmType is the OData type of a column, as the service document declares it.
-func edmType(a *model.Attribute) string {
-	switch a.Type {
-	case model.TypeString, model.TypeMemo, model.TypeEntityName:
-		return "Edm.String"
-	case model.TypeInteger, model.TypePicklist, model.TypeState, model.TypeStatus:
-		return "Edm.Int32"
-	case model.TypeBigInt:
-		return "Edm.Int64"
-	case model.TypeDecimal, model.TypeMoney:
-		return "Edm.Decimal"
-	case model.TypeDouble:
-		return "Edm.Double"
-	case model.TypeBoolean:
-		return "Edm.Boolean"
-	case model.TypeDateTime:
-		if a.Format == "DateOnly" {
-			return "Edm.Date"
-		}
-		return "Edm.DateTimeOffset"
-	case model.TypeUniqueidentifier, model.TypeLookup, model.TypeCustomer, model.TypeOwner:
-		return "Edm.Guid"
-	}
-	return "Edm.String"
 }
 
 // filter binds a whole condition.
@@ -390,8 +336,11 @@ func (b *binder) call(n *callNode) (operand, *dverr.Error) {
 	if isNull(arg2.tok) {
 		return operand{}, dverr.BadRequest("The second argument of '%s' must be a string value, not null.", name.text).At(arg2.pos)
 	}
-	return boolOperand(name.pos, model.Match{Column: arg1.col, Kind: name.text, Pattern: arg2.tok.text}), nil
+	return boolOperand(name.pos, operator(matchOperators[name.text]).Expr(arg1.col, []any{arg2.tok.text}, b.env)), nil
 }
+
+// matchOperators are the Dataverse condition operators of the string functions.
+var matchOperators = map[string]string{"contains": "Contains", "startswith": "BeginsWith", "endswith": "EndsWith"}
 
 // canonicalFunctions are the OData functions Dataverse does not support in $filter.
 var canonicalFunctions = map[string]bool{
@@ -487,12 +436,12 @@ func (b *binder) path(n *pathNode) (operand, *dverr.Error) {
 		}
 		if a != nil {
 			if nt, ok := after(i); ok {
-				return operand{}, dverr.BadRequest("Could not find a property named '%s' on type '%s'.", nt.text, edmType(a)).At(nt.pos)
+				return operand{}, dverr.BadRequest("Could not find a property named '%s' on type '%s'.", nt.text, a.EdmType()).At(nt.pos)
 			}
 			if err := checkQueryable(a, t.pos); err != nil {
 				return operand{}, err
 			}
-			return operand{kind: opColumn, pos: t.pos, col: columnOf(navs, a), typ: edmType(a)}, nil
+			return operand{kind: opColumn, pos: t.pos, col: columnOf(navs, a), typ: a.EdmType()}, nil
 		}
 		nav, ok := ent.Nav(name)
 		if !ok {
@@ -573,46 +522,46 @@ func (b *binder) lambda(nav *model.Nav, target *model.Entity, l *lambdaNode, pos
 	return boolOperand(pos, ex), nil
 }
 
-// cmpOp is a comparison operator with ODL's name for it.
-type cmpOp struct {
-	op   model.CompareOp
-	kind string
+// compareOperators are the Dataverse condition operators of the comparison operators.
+var compareOperators = map[string]string{
+	"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterEqual", "lt": "LessThan", "le": "LessEqual",
 }
 
-var compareOps = map[string]model.CompareOp{"eq": model.Eq, "ne": model.Ne, "gt": model.Gt, "ge": model.Ge, "lt": model.Lt, "le": model.Le}
+// flippedOps are the operators with their operands swapped: 5 lt x is x gt 5.
+var flippedOps = map[string]string{"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 
-// flipped is the operator with its operands swapped: 5 lt x is x gt 5.
-func (o cmpOp) flipped() cmpOp {
-	switch o.op {
-	case model.Gt:
-		return cmpOp{model.Lt, compareKinds["lt"]}
-	case model.Ge:
-		return cmpOp{model.Le, compareKinds["le"]}
-	case model.Lt:
-		return cmpOp{model.Gt, compareKinds["gt"]}
-	case model.Le:
-		return cmpOp{model.Ge, compareKinds["ge"]}
-	}
+// operator is the Dataverse condition operator of a name the front end maps to; the tests check
+// that every mapped name exists.
+func operator(name string) *model.Operator {
+	o, _ := model.LookupOperator(name)
 	return o
+}
+
+// nullTest is eq null (negate false) or ne null.
+func (b *binder) nullTest(col *model.Column, negate bool) model.Expr {
+	if negate {
+		return operator("NotNull").Expr(col, nil, b.env)
+	}
+	return operator("Null").Expr(col, nil, b.env)
 }
 
 // compare builds a comparison. A literal may stand on either side; it is converted to the
 // column's value type.
 func (b *binder) compare(l operand, opTok token, r operand) (operand, *dverr.Error) {
-	op := cmpOp{compareOps[opTok.text], compareKinds[opTok.text]}
 	pos := opTok.pos
-	mismatch := func() *dverr.Error { return incompatible(l.typ, r.typ, op.kind).At(pos) }
-	x, y, o := l, r, op
+	mismatch := func() *dverr.Error { return incompatible(l.typ, r.typ, compareKinds[opTok.text]).At(pos) }
+	x, y, name := l, r, opTok.text
 	if x.kind == opLiteral && y.kind != opLiteral {
-		x, y, o = r, l, op.flipped()
+		x, y, name = r, l, flippedOps[name]
 	}
-	eqNe := o.op == model.Eq || o.op == model.Ne
+	o := operator(compareOperators[name])
+	eqNe := o.Compare == model.Eq || o.Compare == model.Ne
 	var e model.Expr
 	switch {
 	case x.kind == opLiteral:
 		return operand{}, dverr.BadRequest("A comparison needs a property on one side; comparing two literal values is not supported.").At(pos)
 	case x.kind == opColumn && y.kind == opLiteral:
-		v, err := compareValue(x, o, y.tok, mismatch)
+		v, err := b.compareValue(x, o, y.tok, mismatch)
 		if err != nil {
 			return operand{}, err
 		}
@@ -627,11 +576,11 @@ func (b *binder) compare(l operand, opTok token, r operand) (operand, *dverr.Err
 		if x.col.Attr.IsMultiSelect() {
 			return operand{}, errMultiSelect(x.col.Attr).At(x.pos)
 		}
-		e = model.Compare{Left: x.col, Op: o.op, Right: y.col}
+		e = model.Compare{Left: x.col, Op: o.Compare, Right: y.col}
 	case x.kind == opNav && y.kind == opLiteral && isNull(y.tok) && eqNe:
-		e = model.Null{Column: x.col, Negate: o.op == model.Ne}
+		e = b.nullTest(x.col, o.Compare == model.Ne)
 	case x.kind == opBool && y.kind == opLiteral && isBoolLit(y.tok) && eqNe:
-		if (y.tok.text == "true") == (o.op == model.Eq) {
+		if (y.tok.text == "true") == (o.Compare == model.Eq) {
 			e = x.expr
 		} else {
 			if x.fn {
@@ -660,17 +609,14 @@ func describe(o operand) string {
 }
 
 // compareValue compares a column with a literal.
-func compareValue(c operand, o cmpOp, t token, mismatch func() *dverr.Error) (model.Expr, *dverr.Error) {
+func (b *binder) compareValue(c operand, o *model.Operator, t token, mismatch func() *dverr.Error) (model.Expr, *dverr.Error) {
 	a := c.col.Attr
 	if isNull(t) {
-		switch o.op {
-		case model.Eq:
-			return model.Null{Column: c.col}, nil
-		case model.Ne:
-			return model.Null{Column: c.col, Negate: true}, nil
+		if o.Compare == model.Eq || o.Compare == model.Ne {
+			return b.nullTest(c.col, o.Compare == model.Ne), nil
 		}
 		// Ordering against null matches nothing; the compiler knows.
-		return model.Compare{Left: c.col, Op: o.op}, nil
+		return o.Expr(c.col, []any{nil}, b.env), nil
 	}
 	if a.IsMultiSelect() {
 		return nil, errMultiSelect(a).At(c.pos)
@@ -679,7 +625,7 @@ func compareValue(c operand, o cmpOp, t token, mismatch func() *dverr.Error) (mo
 	if err != nil {
 		return nil, err
 	}
-	return model.Compare{Left: c.col, Op: o.op, Value: v}, nil
+	return o.Expr(c.col, []any{v}, b.env), nil
 }
 
 // literalValue converts a literal to the Row value type of column a.
@@ -722,19 +668,10 @@ func literalValue(a *model.Attribute, t token, mismatch func() *dverr.Error) (an
 		}
 	case a.Type == model.TypeDateTime:
 		if t.kind == tDate || t.kind == tDateTime {
-			return dateValue(a, t.time), nil
+			return a.DateValue(t.time), nil
 		}
 	}
 	return nil, mismatch()
-}
-
-// dateValue is a time as the column keeps it: UTC, and midnight for date-only columns.
-func dateValue(a *model.Attribute, t time.Time) time.Time {
-	t = t.UTC()
-	if a.Format == "DateOnly" {
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	}
-	return t
 }
 
 func errRange(text string, a *model.Attribute) *dverr.Error {

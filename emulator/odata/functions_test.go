@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dynlocal/dynlocal/emulator/daterange"
 	"github.com/dynlocal/dynlocal/emulator/model"
 
 	"github.com/google/go-cmp/cmp"
@@ -54,6 +53,9 @@ var functionTests = []filterTest{
 	{name: "NotEqualBusinessId", in: crm + "NotEqualBusinessId(PropertyName='ownerid')", want: cmpx(col("ownerid"), model.Ne, testEnv.BusinessUnitID)},
 	{name: "EqualUserTeams", in: crm + "EqualUserTeams(PropertyName='ownerid')", want: model.In{Column: col("ownerid"), Values: []any{testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
 	{name: "EqualUserOrUserTeams", in: crm + "EqualUserOrUserTeams(PropertyName='ownerid')", want: model.In{Column: col("ownerid"), Values: []any{testEnv.UserID, testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
+	{name: "EqualUserOrUserHierarchy", in: crm + "EqualUserOrUserHierarchy(PropertyName='ownerid')", want: cmpx(col("ownerid"), model.Eq, testEnv.UserID)},
+	{name: "EqualUserOrUserHierarchyAndTeams", in: crm + "EqualUserOrUserHierarchyAndTeams(PropertyName='ownerid')", want: model.In{Column: col("ownerid"), Values: []any{testEnv.UserID, testEnv.TeamIDs[0], testEnv.TeamIDs[1]}}},
+	{name: "comparison operator is no query function", in: crm + "Equal(PropertyName='name',PropertyValue='a')", msg: "An unknown function with name 'Microsoft.Dynamics.CRM.Equal' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed.", pos: 0},
 	{name: "EqualUserId on a string", in: crm + "EqualUserId(PropertyName='name')", msg: "The function 'Microsoft.Dynamics.CRM.EqualUserId' can only be used with lookup and unique identifier columns; 'name' is of type String.", pos: 48},
 
 	// Calendar functions.
@@ -191,7 +193,7 @@ func TestFiscalCalendar(t *testing.T) {
 			if !strings.Contains(tt.in, "(") {
 				in += "(PropertyName='createdon')"
 			}
-			env := Env{Now: tt.now, FiscalYearStartMonth: tt.start}
+			env := model.Env{Now: tt.now, FiscalYearStartMonth: tt.start}
 			got, err := ParseFilter(sch, acct, in, nil, env)
 			if err != nil {
 				t.Fatal(err)
@@ -200,27 +202,5 @@ func TestFiscalCalendar(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
-	}
-}
-
-func TestAddMonths(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   time.Time
-		n    int
-		want time.Time
-	}{
-		{day(2024, 3, 31), -1, day(2024, 2, 29)},
-		{day(2023, 3, 31), -1, day(2023, 2, 28)},
-		{day(2024, 1, 31), 1, day(2024, 2, 29)},
-		{day(2024, 5, 15), -13, day(2023, 4, 15)},
-		{day(2024, 5, 15), 20, day(2026, 1, 15)},
-		{day(2024, 12, 1), 1, day(2025, 1, 1)},
-		{day(2024, 1, 1), -1, day(2023, 12, 1)},
-	}
-	for _, tt := range tests {
-		if got := daterange.AddMonths(tt.in, tt.n); !got.Equal(tt.want) {
-			t.Errorf("daterange.AddMonths(%s, %d) = %s, want %s", tt.in.Format(dateLayout), tt.n, got.Format(dateLayout), tt.want.Format(dateLayout))
-		}
 	}
 }

@@ -61,7 +61,7 @@ func ParseOrderBy(sch *model.Schema, e *model.Entity, text string) ([]model.Orde
 
 // noClock stands in for Env where no function can read it, so that normalization does not
 // consult the wall clock.
-var noClock = Env{Now: time.Unix(0, 0)}
+var noClock = model.Env{Now: time.Unix(0, 0)}
 
 func errOrderByPrimitive() *dverr.Error {
 	return dverr.BadRequest("The $orderby expression must evaluate to a single value of primitive type.")

@@ -1,15 +1,14 @@
 package odata
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
+	"github.com/dynlocal/dynlocal/emulator/model/modeltest"
 )
 
 // The query parsers' tests share a small schema built from EntityMetadata documents: account,
@@ -66,27 +65,7 @@ var testRelationshipDocs = []string{
 
 func testSchema(tb testing.TB) *model.Schema {
 	tb.Helper()
-	var ents []*model.Entity
-	for _, d := range testEntityDocs {
-		e, err := model.ParseEntity(json.RawMessage(d))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ents = append(ents, e)
-	}
-	var rels []*model.Relationship
-	for _, d := range testRelationshipDocs {
-		r, err := model.ParseRelationship(json.RawMessage(d))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rels = append(rels, r)
-	}
-	sch, err := model.NewSchema(ents, rels, 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return sch
+	return modeltest.Schema(tb, testEntityDocs, testRelationshipDocs)
 }
 
 func entity(tb testing.TB, sch *model.Schema, name string) *model.Entity {
@@ -101,30 +80,18 @@ func entity(tb testing.TB, sch *model.Schema, name string) *model.Entity {
 	return e
 }
 
-// testEnv is a Wednesday morning.
-var testEnv = Env{
-	Now:            time.Date(2024, 5, 15, 10, 30, 0, 0, time.UTC),
-	UserID:         "11111111-1111-1111-1111-111111111111",
-	BusinessUnitID: "22222222-2222-2222-2222-222222222222",
-	TeamIDs:        []string{"33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"},
-}
+// exprOpts compares metadata by name, so expectations can use bare stand-ins; links by identity.
+var exprOpts = cmp.Options{modeltest.ByName, cmp.Comparer(func(a, b *model.Link) bool { return a == b })}
 
-// exprOpts compares metadata by name, so expectations can use bare stand-ins.
-var exprOpts = cmp.Options{
-	cmp.Comparer(func(a, b *model.Attribute) bool {
-		if a == nil || b == nil {
-			return a == b
-		}
-		return a.LogicalName == b.LogicalName
-	}),
-	cmp.Comparer(func(a, b *model.Nav) bool {
-		if a == nil || b == nil {
-			return a == b
-		}
-		return a.Name == b.Name
-	}),
-	cmp.Comparer(func(a, b *model.Link) bool { return a == b }),
-}
+// Shared stand-ins for expectations (see modeltest).
+var (
+	testEnv = modeltest.Env
+	cmpx    = modeltest.Compare
+	and     = modeltest.And
+	or      = modeltest.Or
+	day     = modeltest.Day
+	at      = modeltest.At
+)
 
 // col builds an expected column: navigation property names, then the column's logical name.
 func col(names ...string) *model.Column {
@@ -133,19 +100,6 @@ func col(names ...string) *model.Column {
 		c.Path = append(c.Path, &model.Nav{Name: n})
 	}
 	return c
-}
-
-func cmpx(c *model.Column, op model.CompareOp, v any) model.Compare {
-	return model.Compare{Left: c, Op: op, Value: v}
-}
-
-func and(terms ...model.Expr) model.And { return model.And{Terms: terms} }
-func or(terms ...model.Expr) model.Or   { return model.Or{Terms: terms} }
-
-func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
-
-func at(y int, m time.Month, d, h, mi int) time.Time {
-	return time.Date(y, m, d, h, mi, 0, 0, time.UTC)
 }
 
 // checkQueryErr checks that err is the expected 400 with message and position.

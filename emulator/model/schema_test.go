@@ -1,0 +1,41 @@
+package model
+
+import (
+	"testing"
+	"time"
+)
+
+func TestEdmType(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		attr Attribute
+		want string
+	}{
+		{Attribute{Type: TypeMemo}, "Edm.String"},
+		{Attribute{Type: TypeStatus}, "Edm.Int32"},
+		{Attribute{Type: TypeBigInt}, "Edm.Int64"},
+		{Attribute{Type: TypeMoney}, "Edm.Decimal"},
+		{Attribute{Type: TypeDouble}, "Edm.Double"},
+		{Attribute{Type: TypeBoolean}, "Edm.Boolean"},
+		{Attribute{Type: TypeDateTime, Format: "DateOnly"}, "Edm.Date"},
+		{Attribute{Type: TypeDateTime, Format: "DateAndTime"}, "Edm.DateTimeOffset"},
+		{Attribute{Type: TypeOwner}, "Edm.Guid"},
+		{Attribute{Type: TypeMultiSelect}, "Edm.String"},
+	}
+	for _, tt := range tests {
+		if got := tt.attr.EdmType(); got != tt.want {
+			t.Errorf("EdmType(%s %s) = %s, want %s", tt.attr.Type, tt.attr.Format, got, tt.want)
+		}
+	}
+}
+
+func TestDateValue(t *testing.T) {
+	t.Parallel()
+	in := time.Date(2024, 1, 31, 23, 30, 0, 0, time.FixedZone("x", -3600))
+	if got := (&Attribute{Format: "DateOnly"}).DateValue(in); !got.Equal(day(2024, 2, 1)) {
+		t.Errorf("date-only: %v", got)
+	}
+	if got := (&Attribute{}).DateValue(in); !got.Equal(at(2024, 2, 1, 0, 30)) || got.Location() != time.UTC {
+		t.Errorf("date and time: %v", got)
+	}
+}
