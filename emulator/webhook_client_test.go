@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dynlocal/dynlocal/client"
+	"github.com/dynlocal/dynlocal/client/webhook"
 )
 
 // TestWebhookRoundTripToClientReceiver registers a webhook per auth type pointing at the client's
@@ -17,18 +17,18 @@ func TestWebhookRoundTripToClientReceiver(t *testing.T) {
 		name      string
 		authType  int
 		authValue string
-		auth      client.WebhookAuth
+		auth      webhook.Auth
 	}{
-		{"webhook key", 4, "rt-key", client.WebhookAuth{Key: "rt-key"}},
-		{"http header", 5, `<settings><setting name="x-hook-key" value="rt-header" /></settings>`, client.WebhookAuth{Headers: map[string]string{"x-hook-key": "rt-header"}}},
-		{"query string", 6, `<settings><setting name="sig" value="rt-query" /></settings>`, client.WebhookAuth{Query: map[string]string{"sig": "rt-query"}}},
+		{"webhook key", 4, "rt-key", webhook.Auth{Key: "rt-key"}},
+		{"http header", 5, `<settings><setting name="x-hook-key" value="rt-header" /></settings>`, webhook.Auth{Headers: map[string]string{"x-hook-key": "rt-header"}}},
+		{"query string", 6, `<settings><setting name="sig" value="rt-query" /></settings>`, webhook.Auth{Query: map[string]string{"sig": "rt-query"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			events := make(chan *client.Event, 4)
-			recv := client.NewWebhookReceiver(tt.auth, func(ctx context.Context, ev *client.Event) error {
+			events := make(chan *webhook.Event, 4)
+			recv := webhook.NewReceiver(tt.auth, func(ctx context.Context, ev *webhook.Event) error {
 				events <- ev
 				return nil
 			})
@@ -41,7 +41,7 @@ func TestWebhookRoundTripToClientReceiver(t *testing.T) {
 			}).expect(t, 204)
 			id := idFromEntityID(t, e.do("POST", "accounts", map[string]any{"name": "before", "revenue": 10, "accountcategorycode": 1}).expect(t, 204).Header)
 			e.do("PATCH", "accounts("+id+")", map[string]any{"name": "after"}, "If-Match", "*").expect(t, 204)
-			var ev *client.Event
+			var ev *webhook.Event
 			select {
 			case ev = <-events:
 			case <-time.After(10 * time.Second):
@@ -57,10 +57,10 @@ func TestWebhookRoundTripToClientReceiver(t *testing.T) {
 			if pre == nil || post == nil || pre.Attributes["name"] != "before" || post.Attributes["name"] != "after" {
 				t.Fatalf("images: pre %+v post %+v", pre, post)
 			}
-			if m, ok := post.Attributes["revenue"].(client.Money); !ok || m.Value != "10.0000" {
+			if m, ok := post.Attributes["revenue"].(webhook.Money); !ok || m.Value != "10.0000" {
 				t.Errorf("money attribute = %#v", post.Attributes["revenue"])
 			}
-			if o, ok := post.Attributes["accountcategorycode"].(client.OptionSetValue); !ok || o.Value != 1 {
+			if o, ok := post.Attributes["accountcategorycode"].(webhook.OptionSetValue); !ok || o.Value != 1 {
 				t.Errorf("choice attribute = %#v", post.Attributes["accountcategorycode"])
 			}
 			if ts, ok := post.Attributes["modifiedon"].(time.Time); !ok || ts.IsZero() {

@@ -15,7 +15,7 @@ const MaxPageSize = 5000
 type Request struct {
 	Schema *model.Schema
 	// Env serves the time- and user-relative query functions.
-	Env Env
+	Env model.Env
 	// MaxPageSize is the Prefer: odata.maxpagesize value, 0 when it was not sent.
 	MaxPageSize int
 	// Loose ignores query options Dataverse rejects instead of failing.

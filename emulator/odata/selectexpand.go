@@ -87,7 +87,7 @@ type ExpandItem struct {
 
 // ParseExpand resolves an $expand list against e and parses every nested option, to any depth.
 // aliases and env serve nested $filter options as they serve ParseFilter.
-func ParseExpand(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env Env) ([]ExpandItem, error) {
+func ParseExpand(sch *model.Schema, e *model.Entity, text string, aliases map[string]string, env model.Env) ([]ExpandItem, error) {
 	p := expandParser{sch: sch, aliases: aliases, env: env}
 	return p.list(e, text, 0)
 }
@@ -96,7 +96,7 @@ func ParseExpand(sch *model.Schema, e *model.Entity, text string, aliases map[st
 type expandParser struct {
 	sch     *model.Schema
 	aliases map[string]string
-	env     Env
+	env     model.Env
 	count   int
 }
 
