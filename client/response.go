@@ -49,9 +49,7 @@ func newResponse(status int, h http.Header) *Response {
 	r.EntityID = h.Get("OData-EntityId")
 	r.ID = idFromEntityURL(r.EntityID)
 	for _, v := range h.Values("Preference-Applied") {
-		for _, p := range splitPreferences(v) {
-			r.PreferenceApplied = append(r.PreferenceApplied, p)
-		}
+		r.PreferenceApplied = append(r.PreferenceApplied, splitPreferences(v)...)
 	}
 	return r
 }

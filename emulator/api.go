@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
@@ -366,10 +365,4 @@ func entityIDResponse(status int, url string) *response {
 	resp := newResponse(status)
 	resp.header.Set("OData-EntityId", url)
 	return resp
-}
-
-// marshalRaw is used where a handler needs a JSON value as raw text.
-func marshalRaw(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }

@@ -449,12 +449,3 @@ func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 	})
 	return resp, err
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -400,10 +400,6 @@ func (l *label) text() string {
 	return ""
 }
 
-type managedBool struct {
-	Value bool `json:"Value"`
-}
-
 type entityDoc struct {
 	MetadataID           string            `json:"MetadataId"`
 	LogicalName          string            `json:"LogicalName"`

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -421,5 +420,3 @@ func isUniqueViolation(err error) bool {
 	}
 	return false
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
