@@ -9,6 +9,7 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // adminRoutes registers the admin API. It needs no token: it is served only on the emulator's own
@@ -35,17 +36,17 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) error
 	if list == nil {
 		list = []DeliveryRecord{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"value": list})
 	return nil
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
-	o := newObject()
-	o.set("status", "ok")
-	o.set("time", s.cfg.Clock().UTC().Format(time.RFC3339))
-	o.set("tenantId", s.cfg.TenantID)
-	o.set("entitySets", len(s.store.Schema().Entities()))
-	writeJSON(w, http.StatusOK, o)
+	o := wire.NewObject()
+	o.Set("status", "ok")
+	o.Set("time", s.cfg.Clock().UTC().Format(time.RFC3339))
+	o.Set("tenantId", s.cfg.TenantID)
+	o.Set("entitySets", len(s.store.Schema().Entities()))
+	wire.WriteJSON(w, http.StatusOK, o)
 	return nil
 }
 
@@ -65,9 +66,9 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
 	if names == nil {
 		names = []string{}
 	}
-	o := newObject()
-	o.set("value", names)
-	writeJSON(w, http.StatusOK, o)
+	o := wire.NewObject()
+	o.Set("value", names)
+	wire.WriteJSON(w, http.StatusOK, o)
 	return nil
 }
 

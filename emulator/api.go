@@ -13,43 +13,8 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
-
-// response is what a handler produces inside its transaction; it is written only after commit, so
-// a failed commit never leaves a success on the wire.
-type response struct {
-	status int
-	header http.Header
-	json   any
-	text   string
-	// contentType overrides the default for text bodies.
-	contentType string
-}
-
-func newResponse(status int) *response { return &response{status: status, header: http.Header{}} }
-
-func (resp *response) write(w http.ResponseWriter) {
-	for k, vs := range resp.header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.Header().Set("OData-Version", "4.0")
-	switch {
-	case resp.json != nil:
-		writeJSON(w, resp.status, resp.json)
-	case resp.text != "":
-		ct := resp.contentType
-		if ct == "" {
-			ct = "text/plain"
-		}
-		w.Header().Set("Content-Type", ct)
-		w.WriteHeader(resp.status)
-		w.Write([]byte(resp.text))
-	default:
-		w.WriteHeader(resp.status)
-	}
-}
 
 // apiRequest carries what every Web API handler needs.
 type apiRequest struct {
@@ -57,7 +22,7 @@ type apiRequest struct {
 	ctx    context.Context
 	base   string
 	caller caller
-	prefer prefer
+	prefer wire.Prefer
 	query  odata.Options
 	res    *odata.Resource
 	// expandPage is the page size of expanded collections (a nested $expand with
@@ -101,8 +66,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet)
 	if err != nil {
 		return err
 	}
-	req := &apiRequest{r: r, ctx: r.Context(), base: apiBase(r), caller: callerFrom(r.Context()), prefer: parsePrefer(r.Header), query: q, cs: cs}
-	var resp *response
+	req := &apiRequest{r: r, ctx: r.Context(), base: wire.APIBase(r), caller: callerFrom(r.Context()), prefer: wire.ParsePrefer(r.Header), query: q, cs: cs}
+	var resp *wire.Response
 	switch {
 	case rest == "":
 		resp, err = s.serviceDocument(req)
@@ -125,15 +90,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet)
 	if err != nil {
 		return err
 	}
-	resp.write(w)
+	resp.Write(w)
 	return nil
 }
 
-func methodNotAllowed(r *http.Request) error {
-	return dverr.New(http.StatusMethodNotAllowed, dverr.CodeMethodNotAllowed, "The requested resource does not support http method '%s'.", r.Method)
-}
-
-func (s *Server) dispatch(req *apiRequest) (*response, error) {
+func (s *Server) dispatch(req *apiRequest) (*wire.Response, error) {
 	res, m := req.res, req.r.Method
 	switch res.Kind {
 	case odata.KindOperation:
@@ -179,14 +140,14 @@ func (s *Server) dispatch(req *apiRequest) (*response, error) {
 			return s.listNavigation(req)
 		}
 	}
-	return nil, methodNotAllowed(req.r)
+	return nil, wire.MethodNotAllowed(req.r)
 }
 
 // serviceDocument lists every entity set.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents
-func (s *Server) serviceDocument(req *apiRequest) (*response, error) {
+func (s *Server) serviceDocument(req *apiRequest) (*wire.Response, error) {
 	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
-		return nil, methodNotAllowed(req.r)
+		return nil, wire.MethodNotAllowed(req.r)
 	}
 	var names []string
 	for _, e := range s.store.Schema().Entities() {
@@ -195,24 +156,24 @@ func (s *Server) serviceDocument(req *apiRequest) (*response, error) {
 	// The metadata sets are entity sets of the service too.
 	names = append(names, "EntityDefinitions", "RelationshipDefinitions", "GlobalOptionSetDefinitions")
 	sort.Strings(names)
-	var items []*object
+	var items []*wire.Object
 	for _, n := range names {
-		o := newObject()
-		o.set("name", n)
-		o.set("kind", "EntitySet")
-		o.set("url", n)
+		o := wire.NewObject()
+		o.Set("name", n)
+		o.Set("kind", "EntitySet")
+		o.Set("url", n)
 		items = append(items, o)
 	}
-	body := newObject()
-	body.set("@odata.context", req.base+"$metadata")
-	body.set("value", items)
-	resp := newResponse(http.StatusOK)
-	resp.json = body
+	body := wire.NewObject()
+	body.Set("@odata.context", req.base+"$metadata")
+	body.Set("value", items)
+	resp := wire.NewResponse(http.StatusOK)
+	resp.JSON = body
 	return resp, nil
 }
 
 // operation serves functions and actions.
-func (s *Server) operation(req *apiRequest) (*response, error) {
+func (s *Server) operation(req *apiRequest) (*wire.Response, error) {
 	switch req.res.Operation {
 	case "WhoAmI":
 		return s.whoAmI(req)
@@ -225,17 +186,17 @@ func (s *Server) operation(req *apiRequest) (*response, error) {
 
 // whoAmI answers the WhoAmI function (GET only; POST gets Dataverse's 404).
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoami
-func (s *Server) whoAmI(req *apiRequest) (*response, error) {
+func (s *Server) whoAmI(req *apiRequest) (*wire.Response, error) {
 	if req.r.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(strings.TrimSuffix(req.base, "/") + "/" + strings.TrimPrefix(req.r.URL.Path[strings.Index(req.r.URL.Path, "/api/data/")+len("/api/data/v9.2/"):], "/"))
 	}
 	if req.res.HasParens && strings.TrimSpace(req.res.Params) != "" {
 		return nil, dverr.BadRequest("The function 'WhoAmI' takes no parameters.")
 	}
-	o := newObject()
-	o.set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse")
-	o.set("BusinessUnitId", req.caller.BusinessUnitID)
-	o.set("UserId", req.caller.UserID)
+	o := wire.NewObject()
+	o.Set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse")
+	o.Set("BusinessUnitId", req.caller.BusinessUnitID)
+	o.Set("UserId", req.caller.UserID)
 	org := ""
 	err := s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := organizationID(tx)
@@ -245,9 +206,9 @@ func (s *Server) whoAmI(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.set("OrganizationId", org)
-	resp := newResponse(http.StatusOK)
-	resp.json = o
+	o.Set("OrganizationId", org)
+	resp := wire.NewResponse(http.StatusOK)
+	resp.JSON = o
 	return resp, nil
 }
 
@@ -342,7 +303,7 @@ func contextSelect(sel []*model.Attribute, expand []odata.ExpandItem) string {
 }
 
 // representation reads a row back for Prefer: return=representation and shapes it.
-func (s *Server) representation(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*response, error) {
+func (s *Server) representation(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
 	row, ver, err := tx.Get(e, id, attrNames(rec.Columns))
 	if err != nil {
 		return nil, mapStoreErr(err, e, id)
@@ -351,18 +312,12 @@ func (s *Server) representation(req *apiRequest, tx *store.Tx, rec *odata.Record
 	if err != nil {
 		return nil, err
 	}
-	resp := newResponse(status)
-	resp.json = withContext(contextURL(req.base, e.EntitySetName, rec.Select, nil, true), body)
-	resp.header.Set("ETag", etag(ver))
-	resp.header.Add("Preference-Applied", "return=representation")
+	resp := wire.NewResponse(status)
+	resp.JSON = wire.WithContext(contextURL(req.base, e.EntitySetName, rec.Select, nil, true), body)
+	resp.Header.Set("ETag", wire.ETag(ver))
+	resp.Header.Add("Preference-Applied", "return=representation")
 	if req.prefer.Annotations != nil {
-		resp.header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+		resp.Header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
 	}
 	return resp, nil
-}
-
-func entityIDResponse(status int, url string) *response {
-	resp := newResponse(status)
-	resp.header.Set("OData-EntityId", url)
-	return resp
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // caller is who a Web API request acts as.
@@ -55,7 +56,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 func (s *Server) unauthorized(r *http.Request) error {
 	e := dverr.New(http.StatusUnauthorized, dverr.CodeNone, "")
 	e.Header = http.Header{}
-	e.Header.Set("WWW-Authenticate", s.idp.Challenge(r, origin(r)))
+	e.Header.Set("WWW-Authenticate", s.idp.Challenge(r, wire.Origin(r)))
 	return e
 }
 
@@ -67,7 +68,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *changeSet) (caller, er
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return caller{}, s.unauthorized(r)
 	}
-	audiences := []string{origin(r)}
+	audiences := []string{wire.Origin(r)}
 	if s.cfg.OrgURL != "" {
 		audiences = append(audiences, s.cfg.OrgURL)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/batch"
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // maxBatchBytes bounds a $batch body (1,000 operations with sizeable bodies).
@@ -27,7 +28,7 @@ const maxBatchBytes = 128 << 20
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api
 func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
 	if req.r.Method != http.MethodPost {
-		return methodNotAllowed(req.r)
+		return wire.MethodNotAllowed(req.r)
 	}
 	body, err := readBatchBody(req.r)
 	if err != nil {
@@ -216,7 +217,7 @@ func errorResponse(err error) *batch.Response {
 	if !ok {
 		de = dverr.New(http.StatusInternalServerError, "0x80040216", "An unexpected error occurred.")
 	}
-	body, _ := marshalValue(errorEnvelope{Error: errorBody{Code: de.Code, Message: de.Message}})
+	body, _ := wire.Marshal(wire.ErrorEnvelope{Error: wire.ErrorBody{Code: de.Code, Message: de.Message}})
 	h := http.Header{}
 	h.Set("Content-Type", "application/json; odata.metadata=minimal")
 	h.Set("OData-Version", "4.0")
@@ -236,7 +237,7 @@ func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
 	case strings.Contains(t, "://"):
 		u, err = url.Parse(t)
 	case strings.HasPrefix(t, "/"):
-		u, err = url.Parse(origin(outer.r) + t)
+		u, err = url.Parse(wire.Origin(outer.r) + t)
 	default:
 		u, err = url.Parse(outer.base + t)
 	}

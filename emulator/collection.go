@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // maxCount caps @odata.count, as Dataverse does.
@@ -28,13 +29,13 @@ func (s *Server) odataRequest(req *apiRequest) odata.Request {
 
 // listRecords serves GET {set} and GET {set}({key})/{collection navigation}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview
-func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, contextSet string) (*response, error) {
+func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, contextSet string) (*wire.Response, error) {
 	cq, err := odata.ParseCollection(s.odataRequest(req), e, base, req.query)
 	if err != nil {
 		return nil, err
 	}
 	req.expandPage = cq.ExpandPageSize
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		res, err := tx.Select(cq.Query)
 		if err != nil {
@@ -43,13 +44,13 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 		if cq.Aggregated() && res.SourceRows > int64(s.cfg.AggregateLimit) {
 			return dverr.AggregateLimitExceeded()
 		}
-		body := newObject()
+		body := wire.NewObject()
 		if cq.Apply != nil {
-			body.set("@odata.context", req.base+"$metadata#"+contextSet)
+			body.Set("@odata.context", req.base+"$metadata#"+contextSet)
 		} else {
-			body.set("@odata.context", contextURL(req.base, contextSet, cq.Select, cq.Expand, false))
+			body.Set("@odata.context", contextURL(req.base, contextSet, cq.Select, cq.Expand, false))
 		}
-		if cq.Count || req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
+		if cq.Count || req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
 			n := int64(-1)
 			exceeded := false
 			if cq.Count {
@@ -59,17 +60,17 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 				}
 				exceeded = total > maxCount
 				n = min(total, maxCount)
-				body.set("@odata.count", n)
+				body.Set("@odata.count", n)
 			}
-			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
-				body.set("@Microsoft.Dynamics.CRM.totalrecordcount", n)
+			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
+				body.Set("@Microsoft.Dynamics.CRM.totalrecordcount", n)
 			}
-			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
-				body.set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", exceeded)
+			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+				body.Set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", exceeded)
 			}
 		}
 		sh := newShaper(tx, req.base, req.prefer)
-		list := make([]*object, 0, len(res.Rows))
+		list := make([]*wire.Object, 0, len(res.Rows))
 		if cq.Apply != nil {
 			for _, r := range res.Rows {
 				list = append(list, shapeAggregate(sh, cq, r))
@@ -86,17 +87,17 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 				return err
 			}
 		}
-		body.set("value", list)
+		body.Set("value", list)
 		if res.More {
-			body.set("@odata.nextLink", nextLink(req, odata.SkipToken(cq.Query, res.Next, res.Rows[0].ID)))
+			body.Set("@odata.nextLink", nextLink(req, odata.SkipToken(cq.Query, res.Next, res.Rows[0].ID)))
 		}
-		resp = newResponse(http.StatusOK)
-		resp.json = body
+		resp = wire.NewResponse(http.StatusOK)
+		resp.JSON = body
 		if cq.PageSizeApplied {
-			resp.header.Add("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(req.prefer.MaxPageSize))
+			resp.Header.Add("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(req.prefer.MaxPageSize))
 		}
 		if req.prefer.Annotations != nil {
-			resp.header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+			resp.Header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
 		}
 		return nil
 	})
@@ -113,13 +114,13 @@ func nextLink(req *apiRequest, cookie string) string {
 		parts = append(parts, kv)
 	}
 	parts = append(parts, "$skiptoken="+url.QueryEscape(cookie))
-	return origin(req.r) + req.r.URL.EscapedPath() + "?" + strings.Join(parts, "&")
+	return wire.Origin(req.r) + req.r.URL.EscapedPath() + "?" + strings.Join(parts, "&")
 }
 
 // shapeAggregate writes an $apply row: group values and aggregates by alias, no ETag.
-func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *object {
-	o := newObject()
-	fv := sh.prefer.wantsAnnotation(annFormatted)
+func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *wire.Object {
+	o := wire.NewObject()
+	fv := sh.prefer.WantsAnnotation(wire.AnnFormatted)
 	for _, g := range cq.Query.GroupBy {
 		v := r.Row[g.Alias]
 		if v == nil {
@@ -129,13 +130,13 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *object
 		a := g.Column.Attr
 		if fv && g.DatePart == "" {
 			if f := formatValue(a, v); f != "" {
-				o.set(g.Alias+"@"+annFormatted, f)
+				o.Set(g.Alias+"@"+wire.AnnFormatted, f)
 			}
 		}
 		if g.DatePart != "" {
-			o.set(g.Alias, v)
+			o.Set(g.Alias, v)
 		} else {
-			o.set(g.Alias, jsonValue(a, v))
+			o.Set(g.Alias, jsonValue(a, v))
 		}
 	}
 	for _, a := range cq.Query.Aggregates {
@@ -143,9 +144,9 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *object
 		if fv {
 			switch x := v.(type) {
 			case int64:
-				o.set(a.Alias+"@"+annFormatted, group(strconv.FormatInt(x, 10)))
+				o.Set(a.Alias+"@"+wire.AnnFormatted, group(strconv.FormatInt(x, 10)))
 			case model.Decimal:
-				o.set(a.Alias+"@"+annFormatted, formatValue(a.Column.Attr, x))
+				o.Set(a.Alias+"@"+wire.AnnFormatted, formatValue(a.Column.Attr, x))
 			}
 		}
 		if d, ok := v.(model.Decimal); ok {
@@ -156,9 +157,9 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *object
 			}
 		}
 		if a.Column != nil {
-			o.set(a.Alias, jsonValue(a.Column.Attr, v))
+			o.Set(a.Alias, jsonValue(a.Column.Attr, v))
 		} else {
-			o.set(a.Alias, v)
+			o.Set(a.Alias, v)
 		}
 	}
 	return o
@@ -166,7 +167,7 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *object
 
 // expandRows adds $expand results to shaped rows. Collection-valued expansions read the children
 // of all rows in one query.
-func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*object, items []odata.ExpandItem) error {
+func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*wire.Object, items []odata.ExpandItem) error {
 	if len(items) == 0 || len(rows) == 0 {
 		return nil
 	}
@@ -188,7 +189,7 @@ func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *model.
 }
 
 // expandCollection expands a collection-valued navigation for many parent rows.
-func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*object, x odata.ExpandItem) error {
+func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*wire.Object, x odata.ExpandItem) error {
 	target := x.Nav.TargetEntity
 	q := &model.Query{Entity: target, Order: x.Order}
 	var filters []model.Expr
@@ -255,7 +256,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 			link += sep + "$skiptoken=" + url.QueryEscape(odata.SkipToken(q, pos, children[0].ID))
 			children = children[:p]
 		}
-		out := make([]*object, 0, len(children))
+		out := make([]*wire.Object, 0, len(children))
 		for _, c := range children {
 			o, err := sh.row(target, c.Row, c.Version, attrs)
 			if err != nil {
@@ -268,8 +269,8 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 				return err
 			}
 		}
-		list[i].set(x.Nav.Name, out)
-		list[i].set(x.Nav.Name+"@odata.nextLink", link)
+		list[i].Set(x.Nav.Name, out)
+		list[i].Set(x.Nav.Name+"@odata.nextLink", link)
 	}
 	return nil
 }
@@ -332,7 +333,7 @@ func navCollectionFilter(parent *model.Entity, id string, nav *model.Nav) (model
 }
 
 // listNavigation serves GET {set}({key})/{collection navigation}[/$count].
-func (s *Server) listNavigation(req *apiRequest) (*response, error) {
+func (s *Server) listNavigation(req *apiRequest) (*wire.Response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	var id string
 	err := s.inTx(req, false, func(tx *store.Tx) error {
@@ -361,7 +362,7 @@ func (s *Server) listNavigation(req *apiRequest) (*response, error) {
 
 // countRecords answers /$count: the number of matching rows as text/plain.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
-func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr) (*response, error) {
+func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr) (*wire.Response, error) {
 	if err := req.query.Allow(s.cfg.Loose, "$filter"); err != nil {
 		return nil, err
 	}
@@ -386,8 +387,8 @@ func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr)
 	if err != nil {
 		return nil, err
 	}
-	resp := newResponse(http.StatusOK)
-	resp.text = strconv.FormatInt(n, 10)
-	resp.contentType = "text/plain"
+	resp := wire.NewResponse(http.StatusOK)
+	resp.Text = strconv.FormatInt(n, 10)
+	resp.ContentType = "text/plain"
 	return resp, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -19,16 +20,16 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents#csdl-metadata-document
 
 // csdl answers GET $metadata.
-func (s *Server) csdl(req *apiRequest) (*response, error) {
+func (s *Server) csdl(req *apiRequest) (*wire.Response, error) {
 	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
-		return nil, methodNotAllowed(req.r)
+		return nil, wire.MethodNotAllowed(req.r)
 	}
 	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
-	resp := newResponse(http.StatusOK)
-	resp.text = buildCSDL(s.store.Schema())
-	resp.contentType = "application/xml"
+	resp := wire.NewResponse(http.StatusOK)
+	resp.Text = buildCSDL(s.store.Schema())
+	resp.ContentType = "application/xml"
 	return resp, nil
 }
 

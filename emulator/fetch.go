@@ -8,13 +8,14 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/fetchxml"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // fetchRecords serves GET {set}?fetchXml=...: the FetchXML query runs on the same query model as
 // OData. Null columns are omitted from rows; linked columns are keyed alias_x002e_attribute; pages
 // are positioned by the paging cookie (keyset) or by page number.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/overview
-func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*response, error) {
+func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*wire.Response, error) {
 	if err := req.query.Allow(s.cfg.Loose, "$count"); err != nil {
 		return nil, err
 	}
@@ -35,7 +36,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 		f.Query.Columns = append(f.Query.Columns, pk)
 		f.Columns = append(f.Columns, fetchxml.OutputColumn{Key: pk.LogicalName, Attr: pk})
 	}
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		res, err := tx.Select(f.Query)
 		if err != nil {
@@ -44,33 +45,33 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 		if f.Aggregate && res.SourceRows > int64(f.AggregateLimit) {
 			return dverr.AggregateLimitExceeded()
 		}
-		body := newObject()
-		body.set("@odata.context", req.base+"$metadata#"+e.EntitySetName)
+		body := wire.NewObject()
+		body.Set("@odata.context", req.base+"$metadata#"+e.EntitySetName)
 		if f.ReturnTotalRecordCount {
 			total, err := tx.CountRows(f.Query, maxCount+1)
 			if err != nil {
 				return err
 			}
-			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
-				body.set("@Microsoft.Dynamics.CRM.totalrecordcount", min(total, maxCount))
+			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
+				body.Set("@Microsoft.Dynamics.CRM.totalrecordcount", min(total, maxCount))
 			}
-			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
-				body.set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", total > maxCount)
+			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+				body.Set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", total > maxCount)
 			}
 		}
 		if res.More {
-			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
+			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
 				next := *res.Next
 				next.Page = f.Page
 				cookie := model.PagingCookie(model.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
-				body.set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", cookie)
+				body.Set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", cookie)
 			}
-			if req.prefer.wantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {
-				body.set("@Microsoft.Dynamics.CRM.morerecords", true)
+			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {
+				body.Set("@Microsoft.Dynamics.CRM.morerecords", true)
 			}
 		}
 		sh := newShaper(tx, req.base, req.prefer)
-		list := make([]*object, 0, len(res.Rows))
+		list := make([]*wire.Object, 0, len(res.Rows))
 		for _, r := range res.Rows {
 			o, err := fetchRow(sh, f, r)
 			if err != nil {
@@ -78,11 +79,11 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 			}
 			list = append(list, o)
 		}
-		body.set("value", list)
-		resp = newResponse(http.StatusOK)
-		resp.json = body
+		body.Set("value", list)
+		resp = wire.NewResponse(http.StatusOK)
+		resp.JSON = body
 		if req.prefer.Annotations != nil {
-			resp.header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
 		}
 		return nil
 	})
@@ -90,12 +91,12 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*r
 }
 
 // fetchRow shapes one FetchXML result row.
-func fetchRow(sh *shaper, f *fetchxml.Fetch, r store.ResultRow) (*object, error) {
-	o := newObject()
+func fetchRow(sh *shaper, f *fetchxml.Fetch, r store.ResultRow) (*wire.Object, error) {
+	o := wire.NewObject()
 	if !f.Aggregate {
-		o.set("@odata.etag", etag(r.Version))
+		o.Set("@odata.etag", wire.ETag(r.Version))
 	}
-	fv := sh.prefer.wantsAnnotation(annFormatted)
+	fv := sh.prefer.WantsAnnotation(wire.AnnFormatted)
 	for _, c := range f.Columns {
 		var v any
 		switch {
@@ -119,32 +120,32 @@ func fetchRow(sh *shaper, f *fetchxml.Fetch, r store.ResultRow) (*object, error)
 					return nil, err
 				}
 				if name != "" {
-					o.set(c.Key+"@"+annFormatted, name)
+					o.Set(c.Key+"@"+wire.AnnFormatted, name)
 				}
 			}
-			if sh.prefer.wantsAnnotation(annLookupName) {
-				o.set(c.Key+"@"+annLookupName, l.Entity)
+			if sh.prefer.WantsAnnotation(wire.AnnLookupName) {
+				o.Set(c.Key+"@"+wire.AnnLookupName, l.Entity)
 			}
-			o.set(c.Key, l.ID)
+			o.Set(c.Key, l.ID)
 			continue
 		}
 		if fv {
 			if f.Aggregate && c.Aggregate != "" {
 				if n, ok := v.(int64); ok {
-					o.set(c.Key+"@"+annFormatted, group(strconv.FormatInt(n, 10)))
+					o.Set(c.Key+"@"+wire.AnnFormatted, group(strconv.FormatInt(n, 10)))
 				} else if str := formatValue(c.Attr, v); str != "" {
-					o.set(c.Key+"@"+annFormatted, str)
+					o.Set(c.Key+"@"+wire.AnnFormatted, str)
 				}
 			} else if c.DatePart == "" {
 				if str := formatValue(c.Attr, v); str != "" {
-					o.set(c.Key+"@"+annFormatted, str)
+					o.Set(c.Key+"@"+wire.AnnFormatted, str)
 				}
 			}
 		}
 		if c.DatePart != "" || (f.Aggregate && (c.Aggregate == model.AggCount || c.Aggregate == model.AggCountColumn || c.Aggregate == model.AggCountDistinct)) {
-			o.set(c.Key, v)
+			o.Set(c.Key, v)
 		} else {
-			o.set(c.Key, jsonValue(c.Attr, v))
+			o.Set(c.Key, jsonValue(c.Attr, v))
 		}
 	}
 	return o, nil

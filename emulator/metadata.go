@@ -9,6 +9,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -94,7 +95,7 @@ func parseMetaPath(rest string) (*metaPath, error) {
 
 // serveMetadata serves table, column, relationship and option set definitions and the CSDL
 // document.
-func (s *Server) serveMetadata(req *apiRequest, rest string) (*response, error) {
+func (s *Server) serveMetadata(req *apiRequest, rest string) (*wire.Response, error) {
 	if rest == "$metadata" {
 		return s.csdl(req)
 	}
@@ -156,7 +157,7 @@ func (s *Server) serveMetadata(req *apiRequest, rest string) (*response, error) 
 			return s.getOptionSets(req, p)
 		}
 	}
-	return nil, methodNotAllowed(req.r)
+	return nil, wire.MethodNotAllowed(req.r)
 }
 
 // metadataNotFound is the answer for a metadata item that does not exist. The text follows the
@@ -287,7 +288,7 @@ func isMetadataOperation(name string) bool {
 }
 
 // metadataOperation runs a metadata function or action.
-func (s *Server) metadataOperation(req *apiRequest) (*response, error) {
+func (s *Server) metadataOperation(req *apiRequest) (*wire.Response, error) {
 	switch req.res.Operation {
 	case "RetrieveTotalRecordCount":
 		return s.retrieveTotalRecordCount(req)

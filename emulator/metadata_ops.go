@@ -10,6 +10,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // This file holds the metadata functions and actions: RetrieveTotalRecordCount,
@@ -117,7 +118,7 @@ func parseStringList(text string) ([]string, bool) {
 // retrieveTotalRecordCount answers the RetrieveTotalRecordCount function. Dataverse answers from a
 // snapshot up to a day old; the emulator counts the rows now.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/retrievetotalrecordcount
-func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*response, error) {
+func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*wire.Response, error) {
 	if req.r.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -166,14 +167,14 @@ func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*response, error) {
 	if keys == nil {
 		keys, values = []string{}, []any{}
 	}
-	coll := newObject()
-	coll.set("Count", len(keys))
-	coll.set("IsReadOnly", false)
-	coll.set("Keys", keys)
-	coll.set("Values", values)
-	body := newObject()
-	body.set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse")
-	body.set("EntityRecordCountCollection", coll)
+	coll := wire.NewObject()
+	coll.Set("Count", len(keys))
+	coll.Set("IsReadOnly", false)
+	coll.Set("Keys", keys)
+	coll.Set("Values", values)
+	body := wire.NewObject()
+	body.Set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse")
+	body.Set("EntityRecordCountCollection", coll)
 	return metaJSONResponse(body), nil
 }
 
@@ -397,7 +398,7 @@ func (p *metadataPropertiesExpression) selection() []string {
 // keys and relationships) it asks for. Deleted-metadata tracking is not kept: every call answers
 // with the full current result and no deleted items.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/query-schema-definitions
-func (s *Server) retrieveMetadataChanges(req *apiRequest) (*response, error) {
+func (s *Server) retrieveMetadataChanges(req *apiRequest) (*wire.Response, error) {
 	if req.r.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -426,7 +427,7 @@ func (s *Server) retrieveMetadataChanges(req *apiRequest) (*response, error) {
 			return nil, err
 		}
 	}
-	var items []*object
+	var items []*wire.Object
 	var version int64
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
@@ -451,23 +452,23 @@ func (s *Server) retrieveMetadataChanges(req *apiRequest) (*response, error) {
 		return nil, err
 	}
 	if items == nil {
-		items = []*object{}
+		items = []*wire.Object{}
 	}
-	deleted := newObject()
-	deleted.set("Count", 0)
-	deleted.set("IsReadOnly", false)
-	deleted.set("Keys", []string{})
-	deleted.set("Values", []any{})
-	body := newObject()
-	body.set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveMetadataChangesResponse")
-	body.set("EntityMetadata", items)
-	body.set("ServerVersionStamp", fmt.Sprintf("%d!%s", version, s.cfg.Clock().UTC().Format("01/02/2006 15:04:05")))
-	body.set("DeletedMetadata", deleted)
+	deleted := wire.NewObject()
+	deleted.Set("Count", 0)
+	deleted.Set("IsReadOnly", false)
+	deleted.Set("Keys", []string{})
+	deleted.Set("Values", []any{})
+	body := wire.NewObject()
+	body.Set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveMetadataChangesResponse")
+	body.Set("EntityMetadata", items)
+	body.Set("ServerVersionStamp", fmt.Sprintf("%d!%s", version, s.cfg.Clock().UTC().Format("01/02/2006 15:04:05")))
+	body.Set("DeletedMetadata", deleted)
 	return metaJSONResponse(body), nil
 }
 
 // changedEntity renders one table of a RetrieveMetadataChanges answer.
-func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression) (*object, error) {
+func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression) (*wire.Object, error) {
 	doc, err := docObject(e.Raw)
 	if err != nil {
 		return nil, err
@@ -478,7 +479,7 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 		if q.AttributeQuery != nil {
 			attrQ = *q.AttributeQuery
 		}
-		items := []*object{}
+		items := []*wire.Object{}
 		for _, a := range e.Attributes {
 			if attrQ.Criteria != nil {
 				m, err := docMap(a.Raw)
@@ -495,10 +496,10 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 			}
 			items = append(items, metaProject(ad, attrQ.Properties.selection(), nil, attributeType(a)))
 		}
-		o.set("Attributes", items)
+		o.Set("Attributes", items)
 	}
 	if q.Properties.wants("Keys") {
-		items := []*object{}
+		items := []*wire.Object{}
 		for _, k := range e.Keys {
 			kd, err := docObject(k.Raw)
 			if err != nil {
@@ -506,13 +507,13 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 			}
 			items = append(items, metaProject(kd, nil, nil, ""))
 		}
-		o.set("Keys", items)
+		o.Set("Keys", items)
 	}
 	for _, nav := range []string{"ManyToOneRelationships", "OneToManyRelationships", "ManyToManyRelationships"} {
 		if !q.Properties.wants(nav) {
 			continue
 		}
-		items := []*object{}
+		items := []*wire.Object{}
 		for _, r := range entityRelationships(sch, e, nav) {
 			rd, err := docObject(r.Raw)
 			if err != nil {
@@ -520,7 +521,7 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 			}
 			items = append(items, metaProject(rd, nil, nil, ""))
 		}
-		o.set(nav, items)
+		o.Set(nav, items)
 	}
 	return o, nil
 }
@@ -528,7 +529,7 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 // publish answers the PublishXml and PublishAllXml actions. Customizations take effect in the
 // emulator as soon as they are saved, so publishing has nothing left to do.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml
-func (s *Server) publish(req *apiRequest) (*response, error) {
+func (s *Server) publish(req *apiRequest) (*wire.Response, error) {
 	if req.r.Method != http.MethodPost {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -560,5 +561,5 @@ func (s *Server) publish(req *apiRequest) (*response, error) {
 	if req.res.Operation == "PublishXml" && strings.TrimSpace(param) == "" {
 		return nil, dverr.BadRequest("The action 'PublishXml' needs its parameter 'ParameterXml'.")
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }

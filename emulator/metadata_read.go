@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -22,12 +23,12 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-metadata-name-metadataid
 
 // docObject reads a JSON object document into an ordered object whose values stay raw JSON.
-func docObject(raw json.RawMessage) (*object, error) {
+func docObject(raw json.RawMessage) (*wire.Object, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, fmt.Errorf("emulator: metadata document is not a JSON object")
 	}
-	o := newObject()
+	o := wire.NewObject()
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -38,7 +39,7 @@ func docObject(raw json.RawMessage) (*object, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, fmt.Errorf("emulator: metadata document: %w", err)
 		}
-		o.set(k, v)
+		o.Set(k, v)
 	}
 	return o, nil
 }
@@ -232,17 +233,18 @@ func (s *Server) metaOptions(req *apiRequest, allowed ...string) (map[string]str
 // metaProject copies the members of a document an answer shows: the selected ones (MetadataId always)
 // or, without a selection, those keep allows. Selected properties the document lacks come out as
 // null. typ, when not empty, is written first as @odata.type.
-func metaProject(doc *object, sel []string, keep func(string) bool, typ string) *object {
-	out := newObject()
+func metaProject(doc *wire.Object, sel []string, keep func(string) bool, typ string) *wire.Object {
+	out := wire.NewObject()
 	if typ != "" {
-		out.set("@odata.type", "#"+crmNS+typ)
+		out.Set("@odata.type", "#"+crmNS+typ)
 	}
 	if sel == nil {
-		for _, k := range doc.keys {
+		for _, k := range doc.Keys() {
 			if k == "@odata.type" || (keep != nil && !keep(k)) {
 				continue
 			}
-			out.set(k, doc.vals[k])
+			v, _ := doc.Get(k)
+			out.Set(k, v)
 		}
 		return out
 	}
@@ -250,15 +252,16 @@ func metaProject(doc *object, sel []string, keep func(string) bool, typ string) 
 	for _, n := range sel {
 		want[n] = true
 	}
-	for _, k := range doc.keys {
+	for _, k := range doc.Keys() {
 		if want[k] {
-			out.set(k, doc.vals[k])
+			v, _ := doc.Get(k)
+			out.Set(k, v)
 			delete(want, k)
 		}
 	}
 	for _, n := range sel {
 		if want[n] {
-			out.set(n, nil)
+			out.Set(n, nil)
 		}
 	}
 	return out
@@ -297,20 +300,20 @@ func metaSelectContext(q metaQuery) string {
 }
 
 // metaJSONResponse wraps an object as a 200 response.
-func metaJSONResponse(o *object) *response {
-	resp := newResponse(http.StatusOK)
-	resp.json = o
+func metaJSONResponse(o *wire.Object) *wire.Response {
+	resp := wire.NewResponse(http.StatusOK)
+	resp.JSON = o
 	return resp
 }
 
 // metaListResponse is a collection answer.
-func metaListResponse(context string, items []*object) *response {
+func metaListResponse(context string, items []*wire.Object) *wire.Response {
 	if items == nil {
-		items = []*object{}
+		items = []*wire.Object{}
 	}
-	body := newObject()
-	body.set("@odata.context", context)
-	body.set("value", items)
+	body := wire.NewObject()
+	body.Set("@odata.context", context)
+	body.Set("value", items)
 	return metaJSONResponse(body)
 }
 
@@ -337,7 +340,7 @@ func entitySubType(nav string) metaType {
 }
 
 // listEntityDefinitions answers GET EntityDefinitions.
-func (s *Server) listEntityDefinitions(req *apiRequest) (*response, error) {
+func (s *Server) listEntityDefinitions(req *apiRequest) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$filter", "$expand")
 	if err != nil {
 		return nil, err
@@ -346,7 +349,7 @@ func (s *Server) listEntityDefinitions(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []*object
+	var items []*wire.Object
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		for _, e := range sch.Entities() {
@@ -372,7 +375,7 @@ func (s *Server) listEntityDefinitions(req *apiRequest) (*response, error) {
 }
 
 // getEntityDefinition answers GET EntityDefinitions(<key>).
-func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$expand")
 	if err != nil {
 		return nil, err
@@ -381,7 +384,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 	if err != nil {
 		return nil, err
 	}
-	var body *object
+	var body *wire.Object
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
@@ -392,7 +395,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 		if err != nil {
 			return err
 		}
-		body = withContext(req.base+"$metadata#EntityDefinitions"+metaSelectContext(q)+"/$entity", o)
+		body = wire.WithContext(req.base+"$metadata#EntityDefinitions"+metaSelectContext(q)+"/$entity", o)
 		return nil
 	})
 	if err != nil {
@@ -402,14 +405,14 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*response, e
 }
 
 // shapeEntity renders a table's definition with its expanded collections.
-func shapeEntity(sch *model.Schema, e *model.Entity, q metaQuery) (*object, error) {
+func shapeEntity(sch *model.Schema, e *model.Entity, q metaQuery) (*wire.Object, error) {
 	doc, err := docObject(e.Raw)
 	if err != nil {
 		return nil, err
 	}
 	o := metaProject(doc, q.sel, func(k string) bool { return !entityNavs[k] }, "")
 	for _, x := range q.expand {
-		var items []*object
+		var items []*wire.Object
 		switch x.name {
 		case "Attributes":
 			for _, a := range e.Attributes {
@@ -448,16 +451,16 @@ func shapeEntity(sch *model.Schema, e *model.Entity, q metaQuery) (*object, erro
 			}
 		}
 		if items == nil {
-			items = []*object{}
+			items = []*wire.Object{}
 		}
-		o.set(x.name, items)
+		o.Set(x.name, items)
 	}
 	return o, nil
 }
 
 // metaShapeDoc filters and projects a key or relationship document; nil when the filter drops it.
 // keepType keeps the document's @odata.type (for collections whose declared type is a base type).
-func metaShapeDoc(raw json.RawMessage, q metaQuery, keepType bool) (*object, error) {
+func metaShapeDoc(raw json.RawMessage, q metaQuery, keepType bool) (*wire.Object, error) {
 	ok, err := metaMatches(q.filter, raw)
 	if err != nil || !ok {
 		return nil, err
@@ -474,8 +477,8 @@ func metaShapeDoc(raw json.RawMessage, q metaQuery, keepType bool) (*object, err
 }
 
 // metaDocType returns a document's @odata.type without '#' and namespace.
-func metaDocType(doc *object) string {
-	raw, ok := doc.vals["@odata.type"].(json.RawMessage)
+func metaDocType(doc *wire.Object) string {
+	raw, ok := docValue(doc, "@odata.type").(json.RawMessage)
 	if !ok {
 		return ""
 	}
@@ -545,7 +548,7 @@ func attributeType(a *model.Attribute) string {
 // shapeAttribute renders a column's definition for a collection or cast whose declared type is
 // declared. full shows every property of the column's own type (a single column, or a cast);
 // otherwise only AttributeMetadata's. OptionSet and GlobalOptionSet appear only when expanded.
-func shapeAttribute(a *model.Attribute, declared string, full bool, sel []string, q *metaQuery) (*object, error) {
+func shapeAttribute(a *model.Attribute, declared string, full bool, sel []string, q *metaQuery) (*wire.Object, error) {
 	doc, err := docObject(a.Raw)
 	if err != nil {
 		return nil, err
@@ -563,7 +566,7 @@ func shapeAttribute(a *model.Attribute, declared string, full bool, sel []string
 	}
 	o := metaProject(doc, sel, keep, shown)
 	if q != nil {
-		set, _ := doc.vals["OptionSet"].(json.RawMessage)
+		set, _ := docValue(doc, "OptionSet").(json.RawMessage)
 		global := false
 		if len(set) > 0 {
 			var d struct {
@@ -587,7 +590,7 @@ func shapeAttribute(a *model.Attribute, declared string, full bool, sel []string
 				}
 				v = metaProject(so, x.q.sel, nil, "")
 			}
-			o.set(x.name, v)
+			o.Set(x.name, v)
 		}
 	}
 	return o, nil
@@ -609,7 +612,7 @@ func attributeCast(p *metaPath) (string, error) {
 }
 
 // getAttributes answers GET EntityDefinitions(...)/Attributes[(...)][/cast].
-func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	declared, err := attributeCast(p)
 	if err != nil {
 		return nil, err
@@ -626,7 +629,7 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) 
 	if err != nil {
 		return nil, err
 	}
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
@@ -649,11 +652,11 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) 
 			if err != nil {
 				return err
 			}
-			body := withContext(ctx+"/$entity", o)
+			body := wire.WithContext(ctx+"/$entity", o)
 			resp = metaJSONResponse(body)
 			return nil
 		}
-		var items []*object
+		var items []*wire.Object
 		for _, a := range e.Attributes {
 			if !derivesFrom(attributeType(a), declared) {
 				continue
@@ -678,7 +681,7 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*response, error) 
 }
 
 // getEntityCollection answers GET EntityDefinitions(...)/Keys and the relationship collections.
-func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	if p.cast != "" {
 		return nil, dverr.ResourceNotFound(crmNS + p.cast)
 	}
@@ -695,7 +698,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, e
 	if err != nil {
 		return nil, err
 	}
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
@@ -730,7 +733,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, e
 					if err != nil {
 						return err
 					}
-					body := withContext(ctx+"/$entity", o)
+					body := wire.WithContext(ctx+"/$entity", o)
 					resp = metaJSONResponse(body)
 					return nil
 				}
@@ -741,7 +744,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*response, e
 			}
 			return metadataNotFound(kind, "name", metaOr(name, id))
 		}
-		var items []*object
+		var items []*wire.Object
 		for _, it := range list {
 			o, err := metaShapeDoc(it.raw, q, false)
 			if err != nil {
@@ -797,7 +800,7 @@ func relationshipType(r *model.Relationship) string {
 }
 
 // getRelationships answers GET RelationshipDefinitions[(...)][/cast].
-func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	declared, err := relationshipCast(p)
 	if err != nil {
 		return nil, err
@@ -819,10 +822,10 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 		ctx += "/" + crmNS + p.cast
 	}
 	ctx += metaSelectContext(q)
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
-		render := func(r *model.Relationship) (*object, error) {
+		render := func(r *model.Relationship) (*wire.Object, error) {
 			ok, err := metaMatches(q.filter, r.Raw)
 			if err != nil || !ok {
 				return nil, err
@@ -849,11 +852,11 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 			if err != nil {
 				return err
 			}
-			body := withContext(ctx+"/$entity", o)
+			body := wire.WithContext(ctx+"/$entity", o)
 			resp = metaJSONResponse(body)
 			return nil
 		}
-		var items []*object
+		var items []*wire.Object
 		for _, r := range sch.Relationships() {
 			if declared != "RelationshipMetadataBase" && relationshipType(r) != declared {
 				continue
@@ -873,7 +876,7 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*response, erro
 }
 
 // getOptionSets answers GET GlobalOptionSetDefinitions[(...)][/cast].
-func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	switch p.cast {
 	case "", "OptionSetMetadataBase", "OptionSetMetadata", "BooleanOptionSetMetadata":
 	default:
@@ -896,7 +899,7 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 		ctx += "/" + crmNS + p.cast
 	}
 	ctx += metaSelectContext(q)
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		sets, err := tx.OptionSets()
 		if err != nil {
@@ -908,7 +911,7 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 				return err
 			}
 		}
-		var items []*object
+		var items []*wire.Object
 		for _, raw := range sets {
 			var d struct {
 				MetadataID string `json:"MetadataId"`
@@ -933,7 +936,7 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 				continue
 			}
 			if p.key != nil {
-				body := withContext(ctx+"/$entity", o)
+				body := wire.WithContext(ctx+"/$entity", o)
 				resp = metaJSONResponse(body)
 				return nil
 			}
@@ -946,4 +949,10 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*response, error) 
 		return nil
 	})
 	return resp, err
+}
+
+// docValue is a document's member, nil when absent.
+func docValue(doc *wire.Object, k string) any {
+	v, _ := doc.Get(k)
+	return v
 }

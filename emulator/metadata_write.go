@@ -9,6 +9,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -109,7 +110,7 @@ func checkNewAttribute(e *model.Entity, a *model.Attribute) error {
 }
 
 // createAttribute answers POST EntityDefinitions(...)/Attributes.
-func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	body, err := readDefinition(req, "Attributes")
 	if err != nil {
 		return nil, err
@@ -157,7 +158,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*response, error
 	if err != nil {
 		return nil, err
 	}
-	return entityIDResponse(http.StatusNoContent, url), nil
+	return wire.EntityIDResponse(http.StatusNoContent, url), nil
 }
 
 // currencyColumns returns what a table's first Money column brings along, as in Dataverse: the
@@ -192,7 +193,7 @@ func defaultCurrencyRelationship(e *model.Entity) string {
 
 // updateAttribute answers PUT EntityDefinitions(...)/Attributes(...)[/cast]: the definition sent
 // replaces the column's, with labels merged as MSCRM.MergeLabels says.
-func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	if _, err := attributeCast(p); err != nil {
 		return nil, err
 	}
@@ -236,12 +237,12 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*response, error
 	if err != nil {
 		return nil, err
 	}
-	return entityIDResponse(http.StatusNoContent, url), nil
+	return wire.EntityIDResponse(http.StatusNoContent, url), nil
 }
 
 // deleteAttribute answers DELETE EntityDefinitions(...)/Attributes(...). Only unmanaged custom
 // columns can go, and not while a relationship or an alternate key depends on them.
-func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	err := s.inTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
@@ -277,7 +278,7 @@ func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*response, error
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }
 
 // nextObjectTypeCode is the ObjectTypeCode of a new custom table: above every code in use and at
@@ -294,7 +295,7 @@ func nextObjectTypeCode(sch *model.Schema) int {
 
 // createEntity answers POST EntityDefinitions: a new custom table with its primary name column,
 // the system columns of its ownership and their relationships.
-func (s *Server) createEntity(req *apiRequest) (*response, error) {
+func (s *Server) createEntity(req *apiRequest) (*wire.Response, error) {
 	body, err := readDefinition(req, "EntityDefinitions")
 	if err != nil {
 		return nil, err
@@ -345,12 +346,12 @@ func (s *Server) createEntity(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return entityIDResponse(http.StatusNoContent, url), nil
+	return wire.EntityIDResponse(http.StatusNoContent, url), nil
 }
 
 // deleteEntity answers DELETE EntityDefinitions(...): an unmanaged custom table goes with its rows
 // and relationships.
-func (s *Server) deleteEntity(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) deleteEntity(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	err := s.inTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
@@ -367,13 +368,13 @@ func (s *Server) deleteEntity(req *apiRequest, p *metaPath) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }
 
 // createRelationship answers POST RelationshipDefinitions with a one-to-many relationship: its
 // Lookup becomes a column of the referencing table and both tables get their navigation
 // properties.
-func (s *Server) createRelationship(req *apiRequest) (*response, error) {
+func (s *Server) createRelationship(req *apiRequest) (*wire.Response, error) {
 	body, err := readDefinition(req, "RelationshipDefinitions")
 	if err != nil {
 		return nil, err
@@ -444,12 +445,12 @@ func (s *Server) createRelationship(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return entityIDResponse(http.StatusNoContent, url), nil
+	return wire.EntityIDResponse(http.StatusNoContent, url), nil
 }
 
 // deleteRelationship answers DELETE RelationshipDefinitions(...): an unmanaged custom relationship
 // goes, and with a one-to-many relationship its lookup column.
-func (s *Server) deleteRelationship(req *apiRequest, p *metaPath) (*response, error) {
+func (s *Server) deleteRelationship(req *apiRequest, p *metaPath) (*wire.Response, error) {
 	err := s.inTx(req, true, func(tx *store.Tx) error {
 		r, err := findRelationship(tx.Schema(), p.key)
 		if err != nil {
@@ -466,5 +467,5 @@ func (s *Server) deleteRelationship(req *apiRequest, p *metaPath) (*response, er
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }

@@ -9,11 +9,12 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // createRecord serves POST {set}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api
-func (s *Server) createRecord(req *apiRequest) (*response, error) {
+func (s *Server) createRecord(req *apiRequest) (*wire.Response, error) {
 	e := req.res.Entity
 	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
 	if err != nil {
@@ -23,7 +24,7 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, true, func(tx *store.Tx) error {
 		plan, err := s.decoderFor(req, tx).decodeRecord(e, members, opCreate)
 		if err != nil {
@@ -41,22 +42,22 @@ func (s *Server) createRecord(req *apiRequest) (*response, error) {
 
 // writeResult answers a create or update: the row with the given status when
 // Prefer: return=representation was sent, else 204 with OData-EntityId.
-func (s *Server) writeResult(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*response, error) {
+func (s *Server) writeResult(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
 	if req.prefer.ReturnRepresentation {
 		return s.representation(req, tx, rec, e, id, status)
 	}
-	return entityIDResponse(http.StatusNoContent, entityURL(req.base, e, id)), nil
+	return wire.EntityIDResponse(http.StatusNoContent, entityURL(req.base, e, id)), nil
 }
 
 // getRecord serves GET {set}({key}) with $select and $expand, and conditional GET.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api
-func (s *Server) getRecord(req *apiRequest) (*response, error) {
+func (s *Server) getRecord(req *apiRequest) (*wire.Response, error) {
 	e := req.res.Entity
 	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
 	if err != nil {
 		return nil, err
 	}
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := lookupKey(tx, e, req.res.Key)
 		if err != nil {
@@ -66,17 +67,17 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		tag := etag(ver)
-		if inm := req.r.Header.Get("If-None-Match"); inm != "" && len(rec.Expand) == 0 && req.prefer.Annotations == nil && etagMatches(inm, ver) {
-			resp = newResponse(http.StatusNotModified)
-			resp.header.Set("ETag", tag)
+		tag := wire.ETag(ver)
+		if inm := req.r.Header.Get("If-None-Match"); inm != "" && len(rec.Expand) == 0 && req.prefer.Annotations == nil && wire.ETagMatches(inm, ver) {
+			resp = wire.NewResponse(http.StatusNotModified)
+			resp.Header.Set("ETag", tag)
 			return nil
 		}
-		resp = newResponse(http.StatusOK)
-		resp.json = withContext(contextURL(req.base, e.EntitySetName, rec.Select, rec.Expand, true), body)
-		resp.header.Set("ETag", tag)
+		resp = wire.NewResponse(http.StatusOK)
+		resp.JSON = wire.WithContext(contextURL(req.base, e.EntitySetName, rec.Select, rec.Expand, true), body)
+		resp.Header.Set("ETag", tag)
 		if req.prefer.Annotations != nil {
-			resp.header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
 		}
 		return nil
 	})
@@ -84,7 +85,7 @@ func (s *Server) getRecord(req *apiRequest) (*response, error) {
 }
 
 // shapeRecord reads a row with its expansions and shapes it (without @odata.context).
-func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id string, rec *odata.Record) (*object, int64, error) {
+func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id string, rec *odata.Record) (*wire.Object, int64, error) {
 	row, ver, err := tx.Get(e, id, rec.Names(e))
 	if err != nil {
 		return nil, 0, mapStoreErr(err, e, id)
@@ -101,20 +102,20 @@ func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id 
 }
 
 // expand adds expanded navigation properties to a shaped row.
-func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object, e *model.Entity, id string, row model.Row, items []odata.ExpandItem) error {
+func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *wire.Object, e *model.Entity, id string, row model.Row, items []odata.ExpandItem) error {
 	sch := tx.Schema()
 	for _, x := range items {
 		target, _ := sch.Entity(x.Nav.Target)
 		if x.Nav.Kind == model.NavSingle {
 			l, ok := row[x.Nav.Attribute].(model.Lookup)
 			if !ok || l.ID == "" || l.Entity != target.LogicalName {
-				body.set(x.Nav.Name, nil)
+				body.Set(x.Nav.Name, nil)
 				continue
 			}
 			if x.Ref {
-				o := newObject()
-				o.set("@odata.id", entityURL(req.base, target, l.ID))
-				body.set(x.Nav.Name, o)
+				o := wire.NewObject()
+				o.Set("@odata.id", entityURL(req.base, target, l.ID))
+				body.Set(x.Nav.Name, o)
 				continue
 			}
 			if x.Filter != nil {
@@ -125,47 +126,35 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *object,
 					return err
 				}
 				if len(res.Rows) == 0 {
-					body.set(x.Nav.Name, nil)
+					body.Set(x.Nav.Name, nil)
 					continue
 				}
 			}
 			child, _, err := s.shapeRecord(req, tx, target, l.ID, &odata.Record{Select: x.Select, Columns: x.Columns, Expand: x.Expand})
 			if errors.Is(err, store.ErrNotFound) {
-				body.set(x.Nav.Name, nil)
+				body.Set(x.Nav.Name, nil)
 				continue
 			}
 			if err != nil {
 				return err
 			}
 			// Expanded single-valued rows carry no ETag in Dataverse's answers.
-			child.remove("@odata.etag")
-			body.set(x.Nav.Name, child)
+			child.Remove("@odata.etag")
+			body.Set(x.Nav.Name, child)
 			continue
 		}
-		if err := s.expandCollection(req, tx, sh, e, []store.ResultRow{{ID: id, Row: row}}, []*object{body}, x); err != nil {
+		if err := s.expandCollection(req, tx, sh, e, []store.ResultRow{{ID: id, Row: row}}, []*wire.Object{body}, x); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// etagMatches reports whether an If-Match / If-None-Match value names the current version. "*"
-// matches any existing row.
-func etagMatches(header string, version int64) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || t == etag(version) || strings.Trim(strings.TrimPrefix(t, "W/"), `"`) == strings.Trim(strings.TrimPrefix(etag(version), "W/"), `"`) {
-			return true
-		}
-	}
-	return false
-}
-
 // upsertRecord serves PATCH {set}({key}): update, or create when the row does not exist, under
 // the If-Match / If-None-Match rules.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api
 // and https://learn.microsoft.com/power-apps/developer/data-platform/use-upsert-insert-update-record
-func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
+func (s *Server) upsertRecord(req *apiRequest) (*wire.Response, error) {
 	e := req.res.Entity
 	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
 	if err != nil {
@@ -177,7 +166,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 	}
 	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
 	ifNoneMatch := strings.TrimSpace(req.r.Header.Get("If-None-Match"))
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, true, func(tx *store.Tx) error {
 		key := req.res.Key
 		id, err := lookupKey(tx, e, key)
@@ -209,7 +198,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 			return dverr.DuplicateRecord()
 		case ifMatch != "" && !exists:
 			return notFound()
-		case ifMatch != "" && ifMatch != "*" && !etagMatches(ifMatch, ver):
+		case ifMatch != "" && ifMatch != "*" && !wire.ETagMatches(ifMatch, ver):
 			return dverr.VersionMismatch()
 		}
 		d := s.decoderFor(req, tx)
@@ -270,7 +259,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*response, error) {
 
 // deleteRecord serves DELETE {set}({key}), with optional If-Match.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#basic-delete
-func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
+func (s *Server) deleteRecord(req *apiRequest) (*wire.Response, error) {
 	e := req.res.Entity
 	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
@@ -285,7 +274,7 @@ func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
 		if err != nil {
 			return mapStoreErr(err, e, id)
 		}
-		if ifMatch != "" && !etagMatches(ifMatch, ver) {
+		if ifMatch != "" && !wire.ETagMatches(ifMatch, ver) {
 			return dverr.VersionMismatch()
 		}
 		return s.newWriter(req.ctx, tx, req.caller).delete(e, id)
@@ -293,7 +282,7 @@ func (s *Server) deleteRecord(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }
 
 // rowID resolves the key of the addressed row inside tx.
@@ -307,7 +296,7 @@ func rowID(tx *store.Tx, req *apiRequest) (string, error) {
 
 // getProperty serves GET {set}({key})/{property}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api#retrieve-a-single-property-value
-func (s *Server) getProperty(req *apiRequest) (*response, error) {
+func (s *Server) getProperty(req *apiRequest) (*wire.Response, error) {
 	e, a := req.res.Entity, req.res.Property
 	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
@@ -315,7 +304,7 @@ func (s *Server) getProperty(req *apiRequest) (*response, error) {
 	if !a.Stored() || !a.ValidForRead {
 		return nil, dverr.BadRequest("The property '%s' cannot be read on its own.", a.LogicalName)
 	}
-	var resp *response
+	var resp *wire.Response
 	err := s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
@@ -327,18 +316,18 @@ func (s *Server) getProperty(req *apiRequest) (*response, error) {
 		}
 		v := row[a.LogicalName]
 		if v == nil {
-			resp = newResponse(http.StatusNoContent)
+			resp = wire.NewResponse(http.StatusNoContent)
 			return nil
 		}
 		name := a.LogicalName
 		if a.IsLookup() {
 			name = a.LookupProperty()
 		}
-		o := newObject()
-		o.set("@odata.context", req.base+"$metadata#"+e.EntitySetName+"("+id+")/"+name)
-		o.set("value", jsonValue(a, v))
-		resp = newResponse(http.StatusOK)
-		resp.json = o
+		o := wire.NewObject()
+		o.Set("@odata.context", req.base+"$metadata#"+e.EntitySetName+"("+id+")/"+name)
+		o.Set("value", jsonValue(a, v))
+		resp = wire.NewResponse(http.StatusOK)
+		resp.JSON = o
 		return nil
 	})
 	return resp, err
@@ -346,7 +335,7 @@ func (s *Server) getProperty(req *apiRequest) (*response, error) {
 
 // putProperty serves PUT {set}({key})/{property} with body {"value": ...}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#update-a-single-property-value
-func (s *Server) putProperty(req *apiRequest) (*response, error) {
+func (s *Server) putProperty(req *apiRequest) (*wire.Response, error) {
 	e, a := req.res.Entity, req.res.Property
 	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
@@ -380,7 +369,7 @@ func (s *Server) putProperty(req *apiRequest) (*response, error) {
 }
 
 // deleteProperty serves DELETE {set}({key})/{property}: the value becomes null.
-func (s *Server) deleteProperty(req *apiRequest) (*response, error) {
+func (s *Server) deleteProperty(req *apiRequest) (*wire.Response, error) {
 	a := req.res.Property
 	if err := req.query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
@@ -394,7 +383,7 @@ func (s *Server) deleteProperty(req *apiRequest) (*response, error) {
 	return s.writeProperty(req, a, nil)
 }
 
-func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*response, error) {
+func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*wire.Response, error) {
 	e := req.res.Entity
 	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
@@ -412,18 +401,18 @@ func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*res
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }
 
 // getSingleNav serves GET {set}({key})/{single-valued navigation}.
-func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
+func (s *Server) getSingleNav(req *apiRequest) (*wire.Response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	target := nav.TargetEntity
 	rec, err := odata.ParseRecord(s.odataRequest(req), target, req.query)
 	if err != nil {
 		return nil, err
 	}
-	var resp *response
+	var resp *wire.Response
 	err = s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
@@ -435,16 +424,16 @@ func (s *Server) getSingleNav(req *apiRequest) (*response, error) {
 		}
 		l, ok := row[nav.Attribute].(model.Lookup)
 		if !ok || l.ID == "" || l.Entity != target.LogicalName {
-			resp = newResponse(http.StatusNoContent)
+			resp = wire.NewResponse(http.StatusNoContent)
 			return nil
 		}
 		body, ver, err := s.shapeRecord(req, tx, target, l.ID, rec)
 		if err != nil {
 			return err
 		}
-		resp = newResponse(http.StatusOK)
-		resp.json = withContext(contextURL(req.base, target.EntitySetName, rec.Select, rec.Expand, true), body)
-		resp.header.Set("ETag", etag(ver))
+		resp = wire.NewResponse(http.StatusOK)
+		resp.JSON = wire.WithContext(contextURL(req.base, target.EntitySetName, rec.Select, rec.Expand, true), body)
+		resp.Header.Set("ETag", wire.ETag(ver))
 		return nil
 	})
 	return resp, err

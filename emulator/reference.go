@@ -8,12 +8,13 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // reference serves {set}({key})/{nav}/$ref: read, set or clear a single-valued navigation, and
 // associate or disassociate rows through a collection-valued one.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/associate-disassociate-entities-using-web-api
-func (s *Server) reference(req *apiRequest) (*response, error) {
+func (s *Server) reference(req *apiRequest) (*wire.Response, error) {
 	nav, m := req.res.Nav, req.r.Method
 	allowed := []string{}
 	if m == http.MethodDelete && nav.Kind != model.NavSingle {
@@ -32,7 +33,7 @@ func (s *Server) reference(req *apiRequest) (*response, error) {
 	case m == http.MethodDelete:
 		return s.removeReference(req)
 	}
-	return nil, methodNotAllowed(req.r)
+	return nil, wire.MethodNotAllowed(req.r)
 }
 
 // readReferenceBody reads {"@odata.id": "<url>"} and resolves it for nav.
@@ -55,11 +56,11 @@ func (s *Server) readReferenceBody(req *apiRequest, tx *store.Tx, nav *model.Nav
 	return s.decoderFor(req, tx).ref(url, nav)
 }
 
-func (s *Server) getReference(req *apiRequest) (*response, error) {
+func (s *Server) getReference(req *apiRequest) (*wire.Response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	sch := s.store.Schema()
 	target, _ := sch.Entity(nav.Target)
-	var resp *response
+	var resp *wire.Response
 	err := s.inTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
@@ -72,14 +73,14 @@ func (s *Server) getReference(req *apiRequest) (*response, error) {
 			}
 			l, ok := row[nav.Attribute].(model.Lookup)
 			if !ok || l.ID == "" || l.Entity != target.LogicalName {
-				resp = newResponse(http.StatusNoContent)
+				resp = wire.NewResponse(http.StatusNoContent)
 				return nil
 			}
-			o := newObject()
-			o.set("@odata.context", req.base+"$metadata#$ref")
-			o.set("@odata.id", entityURL(req.base, target, l.ID))
-			resp = newResponse(http.StatusOK)
-			resp.json = o
+			o := wire.NewObject()
+			o.Set("@odata.context", req.base+"$metadata#$ref")
+			o.Set("@odata.id", entityURL(req.base, target, l.ID))
+			resp = wire.NewResponse(http.StatusOK)
+			resp.JSON = o
 			return nil
 		}
 		if ok, err := tx.Exists(e, id); err != nil {
@@ -96,23 +97,23 @@ func (s *Server) getReference(req *apiRequest) (*response, error) {
 		if err != nil {
 			return err
 		}
-		list := []*object{}
+		list := []*wire.Object{}
 		for _, cid := range ids {
-			o := newObject()
-			o.set("@odata.id", entityURL(req.base, target, cid))
+			o := wire.NewObject()
+			o.Set("@odata.id", entityURL(req.base, target, cid))
 			list = append(list, o)
 		}
-		o := newObject()
-		o.set("@odata.context", req.base+"$metadata#Collection($ref)")
-		o.set("value", list)
-		resp = newResponse(http.StatusOK)
-		resp.json = o
+		o := wire.NewObject()
+		o.Set("@odata.context", req.base+"$metadata#Collection($ref)")
+		o.Set("value", list)
+		resp = wire.NewResponse(http.StatusOK)
+		resp.JSON = o
 		return nil
 	})
 	return resp, err
 }
 
-func (s *Server) setReference(req *apiRequest) (*response, error) {
+func (s *Server) setReference(req *apiRequest) (*wire.Response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
@@ -134,10 +135,10 @@ func (s *Server) setReference(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }
 
-func (s *Server) addReference(req *apiRequest) (*response, error) {
+func (s *Server) addReference(req *apiRequest) (*wire.Response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	err := s.inTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
@@ -158,10 +159,10 @@ func (s *Server) addReference(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }
 
-func (s *Server) removeReference(req *apiRequest) (*response, error) {
+func (s *Server) removeReference(req *apiRequest) (*wire.Response, error) {
 	e, nav := req.res.Entity, req.res.Nav
 	sch := s.store.Schema()
 	target, _ := sch.Entity(nav.Target)
@@ -223,5 +224,5 @@ func (s *Server) removeReference(req *apiRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newResponse(http.StatusNoContent), nil
+	return wire.NewResponse(http.StatusNoContent), nil
 }

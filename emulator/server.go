@@ -17,6 +17,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -251,28 +252,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// origin is the scheme and host the client used, so URLs in responses point back where it came from.
-func origin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
-}
-
-// apiBase is the service root the client used, with a trailing slash.
-func apiBase(r *http.Request) string {
-	v := mux.Vars(r)["version"]
-	if v == "" {
-		v = "v9.2"
-	}
-	return origin(r) + "/api/data/" + v + "/"
-}
-
 // notFoundURL is the answer for a URL nothing serves.
 func notFoundURL(r *http.Request) error {
-	return dverr.NoHTTPResource(strings.TrimSuffix(origin(r)+r.URL.Path, "/"))
+	return dverr.NoHTTPResource(strings.TrimSuffix(wire.Origin(r)+r.URL.Path, "/"))
 }

@@ -9,23 +9,21 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // shaper writes rows as Dataverse JSON for one request.
 type shaper struct {
 	tx     *store.Tx
 	base   string
-	prefer prefer
+	prefer wire.Prefer
 	// names caches primary names of looked-up rows, keyed by entity and id.
 	names map[string]string
 }
 
-func newShaper(tx *store.Tx, base string, p prefer) *shaper {
+func newShaper(tx *store.Tx, base string, p wire.Prefer) *shaper {
 	return &shaper{tx: tx, base: base, prefer: p, names: map[string]string{}}
 }
-
-// etag is the weak ETag of a row version.
-func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
 // entityURL is the canonical URL of a row.
 func entityURL(base string, e *model.Entity, id string) string {
@@ -45,17 +43,17 @@ func attrNames(attrs []*model.Attribute) []string {
 
 // row writes one row: @odata.etag, then each column (lookups as _x_value with their annotations,
 // formatted values before their property when asked for).
-func (s *shaper) row(e *model.Entity, r model.Row, version int64, attrs []*model.Attribute) (*object, error) {
-	o := newObject()
-	o.set("@odata.etag", etag(version))
+func (s *shaper) row(e *model.Entity, r model.Row, version int64, attrs []*model.Attribute) (*wire.Object, error) {
+	o := wire.NewObject()
+	o.Set("@odata.etag", wire.ETag(version))
 	if err := s.columns(o, e, r, attrs); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-func (s *shaper) columns(o *object, e *model.Entity, r model.Row, attrs []*model.Attribute) error {
-	fv := s.prefer.wantsAnnotation(annFormatted)
+func (s *shaper) columns(o *wire.Object, e *model.Entity, r model.Row, attrs []*model.Attribute) error {
+	fv := s.prefer.WantsAnnotation(wire.AnnFormatted)
 	for _, a := range attrs {
 		v, present := r[a.LogicalName]
 		if !present {
@@ -70,27 +68,27 @@ func (s *shaper) columns(o *object, e *model.Entity, r model.Row, attrs []*model
 						return err
 					}
 					if name != "" {
-						o.set(key+"@"+annFormatted, name)
+						o.Set(key+"@"+wire.AnnFormatted, name)
 					}
 				}
-				if s.prefer.wantsAnnotation(annAssociated) {
-					o.set(key+"@"+annAssociated, navFor(e, a, l.Entity))
+				if s.prefer.WantsAnnotation(wire.AnnAssociated) {
+					o.Set(key+"@"+wire.AnnAssociated, navFor(e, a, l.Entity))
 				}
-				if s.prefer.wantsAnnotation(annLookupName) {
-					o.set(key+"@"+annLookupName, l.Entity)
+				if s.prefer.WantsAnnotation(wire.AnnLookupName) {
+					o.Set(key+"@"+wire.AnnLookupName, l.Entity)
 				}
-				o.set(key, l.ID)
+				o.Set(key, l.ID)
 			} else {
-				o.set(key, nil)
+				o.Set(key, nil)
 			}
 			continue
 		}
 		if v != nil && fv {
 			if f := formatValue(a, v); f != "" {
-				o.set(a.LogicalName+"@"+annFormatted, f)
+				o.Set(a.LogicalName+"@"+wire.AnnFormatted, f)
 			}
 		}
-		o.set(a.LogicalName, jsonValue(a, v))
+		o.Set(a.LogicalName, jsonValue(a, v))
 	}
 	return nil
 }

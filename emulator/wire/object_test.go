@@ -1,4 +1,4 @@
-package emulator
+package wire
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := marshalValue(s)
+		got, err := Marshal(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := marshalValue(s)
+		got, err := Marshal(s)
 		if err != nil {
 			t.Fatal(err)
 		}

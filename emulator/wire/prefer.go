@@ -1,4 +1,4 @@
-package emulator
+package wire
 
 import (
 	"net/http"
@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// prefer is the parsed Prefer header (one or more headers, comma-separated values, quoted strings
+// Prefer is the parsed Prefer header (one or more headers, comma-separated values, quoted strings
 // kept whole).
-type prefer struct {
+type Prefer struct {
 	ReturnRepresentation bool
 	Annotations          []string // patterns from odata.include-annotations, nil if not asked
 	AnnotationsRaw       string
@@ -17,8 +17,8 @@ type prefer struct {
 	TrackChanges         bool
 }
 
-func parsePrefer(h http.Header) prefer {
-	var p prefer
+func ParsePrefer(h http.Header) Prefer {
+	var p Prefer
 	for _, line := range h.Values("Prefer") {
 		for _, item := range splitOutsideQuotes(line, ',') {
 			item = strings.TrimSpace(item)
@@ -52,10 +52,10 @@ func parsePrefer(h http.Header) prefer {
 	return p
 }
 
-// wantsAnnotation reports whether the include-annotations preference covers term (for example
+// WantsAnnotation reports whether the include-annotations preference covers term (for example
 // "OData.Community.Display.V1.FormattedValue"). Patterns may be "*", "Namespace.*" or exact terms,
 // and a leading "-" excludes.
-func (p prefer) wantsAnnotation(term string) bool {
+func (p Prefer) WantsAnnotation(term string) bool {
 	want := false
 	for _, pat := range p.Annotations {
 		neg := strings.HasPrefix(pat, "-")
@@ -90,7 +90,7 @@ func splitOutsideQuotes(s string, sep byte) []string {
 }
 
 const (
-	annFormatted  = "OData.Community.Display.V1.FormattedValue"
-	annLookupName = "Microsoft.Dynamics.CRM.lookuplogicalname"
-	annAssociated = "Microsoft.Dynamics.CRM.associatednavigationproperty"
+	AnnFormatted  = "OData.Community.Display.V1.FormattedValue"
+	AnnLookupName = "Microsoft.Dynamics.CRM.lookuplogicalname"
+	AnnAssociated = "Microsoft.Dynamics.CRM.associatednavigationproperty"
 )

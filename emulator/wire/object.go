@@ -1,4 +1,4 @@
-package emulator
+package wire
 
 import (
 	"bytes"
@@ -8,36 +8,46 @@ import (
 	"unicode/utf8"
 )
 
-// object is a JSON object whose keys keep the order they were added in. Dataverse writes
+// Object is a JSON Object whose keys keep the order they were added in. Dataverse writes
 // @odata.context first, @odata.etag next, annotations before their property and @odata.nextLink
 // last; clients and diffs are easier on the eye when the emulator does the same.
-type object struct {
+type Object struct {
 	keys []string
 	vals map[string]any
 }
 
-func newObject() *object { return &object{vals: map[string]any{}} }
+// NewObject returns an empty object.
+func NewObject() *Object { return &Object{vals: map[string]any{}} }
 
-// set adds or replaces a key; a replaced key keeps its position.
-func (o *object) set(k string, v any) {
+// Get returns a key's value.
+func (o *Object) Get(k string) (any, bool) {
+	v, ok := o.vals[k]
+	return v, ok
+}
+
+// Keys returns the keys in order. The slice is the object's own: do not change it.
+func (o *Object) Keys() []string { return o.keys }
+
+// Set adds or replaces a key; a replaced key keeps its position.
+func (o *Object) Set(k string, v any) {
 	if _, ok := o.vals[k]; !ok {
 		o.keys = append(o.keys, k)
 	}
 	o.vals[k] = v
 }
 
-// withContext returns a copy of o that starts with @odata.context.
-func withContext(context string, o *object) *object {
-	out := &object{keys: make([]string, 0, len(o.keys)+1), vals: make(map[string]any, len(o.keys)+1)}
-	out.set("@odata.context", context)
+// WithContext returns a copy of o that starts with @odata.context.
+func WithContext(context string, o *Object) *Object {
+	out := &Object{keys: make([]string, 0, len(o.keys)+1), vals: make(map[string]any, len(o.keys)+1)}
+	out.Set("@odata.context", context)
 	for _, k := range o.keys {
-		out.set(k, o.vals[k])
+		out.Set(k, o.vals[k])
 	}
 	return out
 }
 
-// remove deletes a key.
-func (o *object) remove(k string) {
+// Remove deletes a key.
+func (o *Object) Remove(k string) {
 	if _, ok := o.vals[k]; !ok {
 		return
 	}
@@ -51,7 +61,7 @@ func (o *object) remove(k string) {
 }
 
 // MarshalJSON writes the keys in order.
-func (o *object) MarshalJSON() ([]byte, error) {
+func (o *Object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	if err := appendJSON(&b, o); err != nil {
 		return nil, err
@@ -59,10 +69,10 @@ func (o *object) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// marshalValue renders a response body. Objects, lists and the scalar types rows hold are written
+// Marshal renders a response body. Objects, lists and the scalar types rows hold are written
 // directly (encoding/json would re-validate every nested object's output); anything else goes
 // through encoding/json.
-func marshalValue(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	if err := appendJSON(&b, v); err != nil {
 		return nil, err
@@ -74,7 +84,7 @@ func appendJSON(b *bytes.Buffer, v any) error {
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
-	case *object:
+	case *Object:
 		b.WriteByte('{')
 		for i, k := range x.keys {
 			if i > 0 {
@@ -87,7 +97,7 @@ func appendJSON(b *bytes.Buffer, v any) error {
 			}
 		}
 		b.WriteByte('}')
-	case []*object:
+	case []*Object:
 		b.WriteByte('[')
 		for i, o := range x {
 			if i > 0 {
