@@ -9,6 +9,7 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
@@ -32,9 +33,9 @@ func (s *Server) adminRoutes(r *mux.Router) {
 
 // webhookDeliveries lists recent webhook calls (no secrets: URLs lose their query string).
 func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
-	list := s.hooks.deliveries()
+	list := s.hooks.Deliveries()
 	if list == nil {
-		list = []DeliveryRecord{}
+		list = []webhook.DeliveryRecord{}
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"value": list})
 	return nil

@@ -129,7 +129,7 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *wire.O
 		}
 		a := g.Column.Attr
 		if fv && g.DatePart == "" {
-			if f := formatValue(a, v); f != "" {
+			if f := model.FormatValue(a, v); f != "" {
 				o.Set(g.Alias+"@"+wire.AnnFormatted, f)
 			}
 		}
@@ -144,9 +144,9 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *wire.O
 		if fv {
 			switch x := v.(type) {
 			case int64:
-				o.Set(a.Alias+"@"+wire.AnnFormatted, group(strconv.FormatInt(x, 10)))
+				o.Set(a.Alias+"@"+wire.AnnFormatted, model.GroupDigits(strconv.FormatInt(x, 10)))
 			case model.Decimal:
-				o.Set(a.Alias+"@"+wire.AnnFormatted, formatValue(a.Column.Attr, x))
+				o.Set(a.Alias+"@"+wire.AnnFormatted, model.FormatValue(a.Column.Attr, x))
 			}
 		}
 		if d, ok := v.(model.Decimal); ok {

@@ -132,12 +132,12 @@ func fetchRow(sh *shaper, f *fetchxml.Fetch, r store.ResultRow) (*wire.Object, e
 		if fv {
 			if f.Aggregate && c.Aggregate != "" {
 				if n, ok := v.(int64); ok {
-					o.Set(c.Key+"@"+wire.AnnFormatted, group(strconv.FormatInt(n, 10)))
-				} else if str := formatValue(c.Attr, v); str != "" {
+					o.Set(c.Key+"@"+wire.AnnFormatted, model.GroupDigits(strconv.FormatInt(n, 10)))
+				} else if str := model.FormatValue(c.Attr, v); str != "" {
 					o.Set(c.Key+"@"+wire.AnnFormatted, str)
 				}
 			} else if c.DatePart == "" {
-				if str := formatValue(c.Attr, v); str != "" {
+				if str := model.FormatValue(c.Attr, v); str != "" {
 					o.Set(c.Key+"@"+wire.AnnFormatted, str)
 				}
 			}

@@ -15,8 +15,10 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -34,7 +36,7 @@ type Server struct {
 	baseline   *store.Store
 	idp        *oauth.Server
 	auth       authCache
-	hooks      *webhooks
+	hooks      *webhook.Dispatcher
 	router     *mux.Router
 
 	mu       sync.Mutex
@@ -78,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.hooks = newWebhooks(s)
+	s.hooks = webhook.New(webhook.Config{Store: s.store, Timeout: s.cfg.WebhookTimeout, Clock: s.cfg.Clock, NewID: s.cfg.NewID, Log: s.log, InsertJob: s.insertSystemJob})
 	s.router = s.routes()
 	return s, nil
 }
@@ -136,7 +138,7 @@ func (s *Server) Close() error {
 		srv.Close()
 	}
 	if s.hooks != nil {
-		s.hooks.close()
+		s.hooks.Close()
 	}
 	var err error
 	if s.store != nil {
@@ -255,4 +257,16 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // notFoundURL is the answer for a URL nothing serves.
 func notFoundURL(r *http.Request) error {
 	return dverr.NoHTTPResource(strings.TrimSuffix(wire.Origin(r)+r.URL.Path, "/"))
+}
+
+// insertSystemJob writes a system job (an asyncoperation row), stamped as the system user.
+func (s *Server) insertSystemJob(ctx context.Context, row model.Row) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		ae, ok := tx.Schema().Entity("asyncoperation")
+		if !ok {
+			return nil
+		}
+		_, err := s.newWriter(ctx, tx, caller{UserID: systemUserID, RealUserID: systemUserID}).insertRow(ae, row)
+		return err
+	})
 }

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -84,7 +83,7 @@ func (s *shaper) columns(o *wire.Object, e *model.Entity, r model.Row, attrs []*
 			continue
 		}
 		if v != nil && fv {
-			if f := formatValue(a, v); f != "" {
+			if f := model.FormatValue(a, v); f != "" {
 				o.Set(a.LogicalName+"@"+wire.AnnFormatted, f)
 			}
 		}
@@ -153,88 +152,4 @@ func jsonValue(a *model.Attribute, v any) any {
 		}
 	}
 	return v
-}
-
-// formatValue is the OData.Community.Display.V1.FormattedValue of a value, in the en-US formats
-// Dataverse uses for a user in UTC.
-func formatValue(a *model.Attribute, v any) string {
-	switch x := v.(type) {
-	case bool:
-		if x {
-			return a.TrueLabel
-		}
-		return a.FalseLabel
-	case int64:
-		if a.IsChoice() {
-			l, _ := a.OptionLabel(x)
-			return l
-		}
-		if a.Type == model.TypeBigInt || a.LogicalName == "versionnumber" {
-			return ""
-		}
-		return group(strconv.FormatInt(x, 10))
-	case []int64:
-		labels := make([]string, 0, len(x))
-		for _, n := range x {
-			if l, ok := a.OptionLabel(n); ok {
-				labels = append(labels, l)
-			}
-		}
-		return strings.Join(labels, "; ")
-	case model.Decimal:
-		if a.Type == model.TypeMoney {
-			p := a.Precision
-			d, err := x.Rescale(p)
-			if err != nil {
-				return ""
-			}
-			s := d.String()
-			neg := strings.HasPrefix(s, "-")
-			s = strings.TrimPrefix(s, "-")
-			out := "$" + groupDecimal(s)
-			if neg {
-				out = "-" + out
-			}
-			return out
-		}
-		return groupDecimal(x.String())
-	case float64:
-		prec := a.Precision
-		if prec <= 0 {
-			prec = 2
-		}
-		return groupDecimal(strconv.FormatFloat(x, 'f', prec, 64))
-	case time.Time:
-		if a.Format == "DateOnly" {
-			return fmt.Sprintf("%d/%d/%d", x.Month(), x.Day(), x.Year())
-		}
-		return x.UTC().Format("1/2/2006 3:04 PM")
-	}
-	return ""
-}
-
-// group inserts thousands separators into an integer string.
-func group(s string) string {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-func groupDecimal(s string) string {
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	out := group(intPart)
-	if hasFrac {
-		out += "." + frac
-	}
-	return out
 }

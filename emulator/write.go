@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webhook"
 )
 
 // writer applies decoded bodies to the store inside one transaction, maintaining the system
@@ -37,12 +38,18 @@ func (s *Server) newWriter(ctx context.Context, tx *store.Tx, c caller) *writer 
 	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), host: c.Host}
 }
 
+// invocation describes the operation to webhook steps.
+func (w *writer) invocation() *webhook.Invocation {
+	return &webhook.Invocation{Ctx: w.ctx, Tx: w.tx, UserID: w.c.UserID, RealUserID: w.c.RealUserID, BusinessUnitID: w.c.BusinessUnitID,
+		Host: w.host, CorrelationID: w.correlation, OperationID: w.operationID, OrganizationID: w.orgID, Now: w.now}
+}
+
 // steps returns the webhook steps for an operation, or none when hooks are off.
-func (w *writer) steps(message string, e *model.Entity, changed model.Row) ([]*webhookStep, error) {
+func (w *writer) steps(message string, e *model.Entity, changed model.Row) ([]*webhook.Step, error) {
 	if w.noHooks || w.s.hooks == nil {
 		return nil, nil
 	}
-	steps, err := w.s.hooks.matching(w.tx, message, e.LogicalName, changed)
+	steps, err := w.s.hooks.Matching(w.tx, message, e.LogicalName, changed)
 	if err != nil || len(steps) == 0 {
 		return nil, err
 	}
@@ -57,9 +64,9 @@ func (w *writer) steps(message string, e *model.Entity, changed model.Row) ([]*w
 }
 
 // images reads the row for pre- or post-images when a step asks for one.
-func (w *writer) image(steps []*webhookStep, pre bool, e *model.Entity, id string) (model.Row, error) {
+func (w *writer) image(steps []*webhook.Step, pre bool, e *model.Entity, id string) (model.Row, error) {
 	for _, st := range steps {
-		if st.wants(pre) {
+		if st.Wants(pre) {
 			row, _, err := w.tx.Get(e, id, nil)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil, nil
@@ -71,8 +78,8 @@ func (w *writer) image(steps []*webhookStep, pre bool, e *model.Entity, id strin
 }
 
 var (
-	preStages  = []int{stagePreValidation, stagePreOperation}
-	postStages = []int{stagePostOperation}
+	preStages  = []int{webhook.StagePreValidation, webhook.StagePreOperation}
+	postStages = []int{webhook.StagePostOperation}
 )
 
 // forgetOwners drops remembered owner business units when owners themselves change.
@@ -99,12 +106,12 @@ func (w *writer) delete(e *model.Entity, id string) error {
 	if err != nil {
 		return err
 	}
-	op := &operation{Message: "Delete", Entity: e, ID: id}
+	op := &webhook.Operation{Message: "Delete", Entity: e, ID: id}
 	if len(steps) > 0 {
 		if op.Pre, err = w.image(steps, true, e, id); err != nil {
 			return err
 		}
-		if err := w.s.hooks.run(w, steps, preStages, op); err != nil {
+		if err := w.s.hooks.Run(w.invocation(), steps, preStages, op); err != nil {
 			return err
 		}
 	}
@@ -112,7 +119,7 @@ func (w *writer) delete(e *model.Entity, id string) error {
 		return err
 	}
 	if len(steps) > 0 {
-		return w.s.hooks.run(w, steps, postStages, op)
+		return w.s.hooks.Run(w.invocation(), steps, postStages, op)
 	}
 	return nil
 }
@@ -307,9 +314,9 @@ func (w *writer) create(p *writePlan) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	op := &operation{Message: "Create", Entity: e, ID: id, Target: row}
+	op := &webhook.Operation{Message: "Create", Entity: e, ID: id, Target: row}
 	if len(steps) > 0 {
-		if err := w.s.hooks.run(w, steps, preStages, op); err != nil {
+		if err := w.s.hooks.Run(w.invocation(), steps, preStages, op); err != nil {
 			return "", err
 		}
 	}
@@ -320,7 +327,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 		if op.Post, err = w.image(steps, false, e, id); err != nil {
 			return "", err
 		}
-		if err := w.s.hooks.run(w, steps, postStages, op); err != nil {
+		if err := w.s.hooks.Run(w.invocation(), steps, postStages, op); err != nil {
 			return "", err
 		}
 	}
@@ -356,12 +363,12 @@ func (w *writer) update(p *writePlan, id string) error {
 		target[k] = v
 	}
 	target[e.PrimaryIDAttribute] = id
-	op := &operation{Message: "Update", Entity: e, ID: id, Target: target}
+	op := &webhook.Operation{Message: "Update", Entity: e, ID: id, Target: target}
 	if len(steps) > 0 {
 		if op.Pre, err = w.image(steps, true, e, id); err != nil {
 			return err
 		}
-		if err := w.s.hooks.run(w, steps, preStages, op); err != nil {
+		if err := w.s.hooks.Run(w.invocation(), steps, preStages, op); err != nil {
 			return err
 		}
 	}
@@ -372,7 +379,7 @@ func (w *writer) update(p *writePlan, id string) error {
 		if op.Post, err = w.image(steps, false, e, id); err != nil {
 			return err
 		}
-		return w.s.hooks.run(w, steps, postStages, op)
+		return w.s.hooks.Run(w.invocation(), steps, postStages, op)
 	}
 	return nil
 }

@@ -1,0 +1,384 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
+	"github.com/dynlocal/dynlocal/emulator/store"
+)
+
+// Webhook stages and modes, as in sdkmessageprocessingstep.
+const (
+	StagePreValidation = 10
+	StagePreOperation  = 20
+	StagePostOperation = 40
+	ModeSync           = 0
+	ModeAsync          = 1
+)
+
+// Service endpoint auth types.
+const (
+	authWebhookKey      = 4
+	authHTTPHeader      = 5
+	authHTTPQueryString = 6
+)
+
+// DeliveryRecord is one webhook call, as the admin API lists it. It never holds secrets.
+type DeliveryRecord struct {
+	Time       time.Time `json:"time"`
+	StepID     string    `json:"stepId"`
+	StepName   string    `json:"stepName"`
+	Message    string    `json:"message"`
+	Entity     string    `json:"entity"`
+	RecordID   string    `json:"recordId"`
+	Mode       string    `json:"mode"`
+	URL        string    `json:"url"`
+	Attempts   int       `json:"attempts"`
+	Status     int       `json:"status"`
+	Response   string    `json:"response,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Succeeded  bool      `json:"succeeded"`
+	DurationMS int64     `json:"durationMs"`
+}
+
+// Dispatcher holds the step cache, the asynchronous queue and the recent deliveries.
+type Dispatcher struct {
+	cfg    Config
+	client *http.Client
+
+	mu     sync.Mutex
+	gen    uint64
+	loaded bool
+	steps  []*Step
+	recent []DeliveryRecord
+
+	queue chan *delivery
+	// ctx bounds the asynchronous workers' deliveries and system jobs; close cancels it.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
+}
+
+// maxRecent bounds the deliveries the admin API remembers.
+const maxRecent = 200
+
+// Config is what the dispatcher needs from the server.
+type Config struct {
+	// Store holds the registrations (and is watched for their changes).
+	Store *store.Store
+	// Timeout bounds one call to an endpoint.
+	Timeout time.Duration
+	// Clock and NewID stamp deliveries and system jobs.
+	Clock func() time.Time
+	NewID func() string
+	Log   *slog.Logger
+	// InsertJob writes a system job (an asyncoperation row) with its system columns.
+	InsertJob func(ctx context.Context, row model.Row) error
+}
+
+// New starts a dispatcher and its asynchronous workers; Close stops them.
+func New(cfg Config) *Dispatcher {
+	h := &Dispatcher{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, queue: make(chan *delivery, 1024)}
+	// The workers outlive every request: their context is the server's own, ended by close.
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	for i := 0; i < 4; i++ {
+		h.workers.Add(1)
+		go h.worker()
+	}
+	return h
+}
+
+// Close stops the workers and cancels the deliveries in flight; queued deliveries that have not
+// started are dropped.
+func (h *Dispatcher) Close() {
+	h.cancel()
+	h.workers.Wait()
+}
+
+// Invocation is what the steps of one operation see of it besides the rows: who runs it, when,
+// under which request and in which transaction.
+type Invocation struct {
+	// Ctx is the request's: synchronous calls end with it.
+	Ctx context.Context
+	// Tx is the operation's transaction; asynchronous calls are queued when it commits.
+	Tx *store.Tx
+	// UserID is who the operation acts as, RealUserID who sent it (they differ under
+	// impersonation), BusinessUnitID UserID's business unit.
+	UserID, RealUserID, BusinessUnitID string
+	// Host is the host the request was sent to, reported as the organization.
+	Host string
+	// CorrelationID, OperationID and OrganizationID identify the operation in the context.
+	CorrelationID, OperationID, OrganizationID string
+	// Now is the operation's time.
+	Now time.Time
+}
+
+// Operation is one write that webhook steps may see.
+type Operation struct {
+	Message string
+	Entity  *model.Entity
+	ID      string
+	Target  model.Row // the attributes written (Create, Update)
+	Pre     model.Row // the row before (Update, Delete)
+	Post    model.Row // the row after (Create, Update)
+}
+
+// Run calls the steps of a stage for an operation. Synchronous steps are called now and their
+// failure fails the operation; asynchronous post-operation steps are queued after commit.
+func (h *Dispatcher) Run(w *Invocation, steps []*Step, stages []int, op *Operation) error {
+	for _, st := range steps {
+		if !containsInt(stages, st.Stage) {
+			continue
+		}
+		body, err := h.context(w, st, op)
+		if err != nil {
+			return err
+		}
+		d := &delivery{step: st, op: op.Message, entity: op.Entity.LogicalName, id: op.ID, body: body,
+			host: w.Host, correlation: w.CorrelationID}
+		if st.Mode == ModeAsync && st.Stage == StagePostOperation {
+			w.Tx.OnCommit(func() { h.enqueue(d) })
+			continue
+		}
+		rec := h.deliver(w.Ctx, d)
+		if !rec.Succeeded {
+			return dverr.New(http.StatusBadRequest, "0x80040265",
+				"An error occurred while calling the webhook '%s' of the step '%s': %s", st.Endpoint.Name, st.Name, describeFailure(rec))
+		}
+	}
+	return nil
+}
+
+func describeFailure(rec DeliveryRecord) string {
+	if rec.Error != "" {
+		return rec.Error
+	}
+	return fmt.Sprintf("the endpoint answered %d %s", rec.Status, http.StatusText(rec.Status))
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// delivery is a call to make.
+type delivery struct {
+	step        *Step
+	op, entity  string
+	id          string
+	body        []byte
+	host        string
+	correlation string
+}
+
+func (h *Dispatcher) enqueue(d *delivery) {
+	select {
+	case h.queue <- d:
+	case <-h.ctx.Done():
+	default:
+		// A full queue never blocks a request; the failure is recorded like any other.
+		h.record(DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: d.step.ID, StepName: d.step.Name, Message: d.op, Entity: d.entity,
+			RecordID: d.id, Mode: "async", URL: redactedURL(d.step.Endpoint.URL), Error: "delivery queue full"})
+	}
+}
+
+func (h *Dispatcher) worker() {
+	defer h.workers.Done()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case d := <-h.queue:
+			rec := h.deliver(h.ctx, d)
+			h.recordJob(d, rec)
+		}
+	}
+}
+
+// deliver posts the execution context, retrying once on 502, 503 and 504 as Dataverse does.
+func (h *Dispatcher) deliver(ctx context.Context, d *delivery) DeliveryRecord {
+	st := d.step
+	mode := "sync"
+	if st.Mode == ModeAsync {
+		mode = "async"
+	}
+	rec := DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: st.ID, StepName: st.Name, Message: d.op, Entity: d.entity, RecordID: d.id,
+		Mode: mode, URL: redactedURL(st.Endpoint.URL)}
+	start := time.Now()
+	for attempt := 1; attempt <= 2; attempt++ {
+		rec.Attempts = attempt
+		status, resp, err := h.post(ctx, d)
+		rec.Status, rec.Response = status, resp
+		rec.Error = ""
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		if err == nil && status >= 200 && status < 300 {
+			rec.Succeeded = true
+			break
+		}
+		if err != nil || status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+			break
+		}
+	}
+	rec.DurationMS = time.Since(start).Milliseconds()
+	h.record(rec)
+	if !rec.Succeeded {
+		h.cfg.Log.Warn("webhook delivery failed", slog.String("step", st.Name), slog.String("url", rec.URL), slog.Int("status", rec.Status), slog.String("error", rec.Error))
+	}
+	return rec
+}
+
+func (h *Dispatcher) post(ctx context.Context, d *delivery) (int, string, error) {
+	ep := d.step.Endpoint
+	u, err := url.Parse(ep.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return 0, "", fmt.Errorf("invalid endpoint URL")
+	}
+	header := http.Header{}
+	q := u.Query()
+	switch ep.AuthType {
+	case authWebhookKey:
+		q.Set("code", ep.AuthValue)
+	case authHTTPQueryString:
+		for _, kv := range parseAuthSettings(ep.AuthValue) {
+			q.Set(kv[0], kv[1])
+		}
+	case authHTTPHeader:
+		for _, kv := range parseAuthSettings(ep.AuthValue) {
+			header.Set(kv[0], kv[1])
+		}
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(d.body))
+	if err != nil {
+		return 0, "", errors.New("invalid endpoint URL")
+	}
+	req.Header = header
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-request-id", h.cfg.NewID())
+	req.Header.Set("x-ms-dynamics-organization", d.host)
+	req.Header.Set("x-ms-dynamics-entity-name", d.entity)
+	req.Header.Set("x-ms-dynamics-request-name", d.op)
+	req.Header.Set("x-ms-correlation-request-id", d.correlation)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		// The error text names the URL, which may carry the key: keep only the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b), nil
+}
+
+// parseAuthSettings reads the name/value pairs the registration tool stores in authvalue for
+// HttpHeader and HttpQueryString endpoints: <settings><setting name="k" value="v" /></settings>.
+// A plain "k=v;k2=v2" list is accepted too.
+func parseAuthSettings(v string) [][2]string {
+	var out [][2]string
+	var doc struct {
+		Settings []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"setting"`
+	}
+	if strings.HasPrefix(strings.TrimSpace(v), "<") {
+		if err := xml.Unmarshal([]byte(v), &doc); err == nil {
+			for _, s := range doc.Settings {
+				if s.Name != "" {
+					out = append(out, [2]string{s.Name, s.Value})
+				}
+			}
+		}
+		return out
+	}
+	for _, part := range strings.Split(v, ";") {
+		k, val, ok := strings.Cut(part, "=")
+		if ok && strings.TrimSpace(k) != "" {
+			out = append(out, [2]string{strings.TrimSpace(k), strings.TrimSpace(val)})
+		}
+	}
+	return out
+}
+
+// redactedURL drops the query string, where a webhook key may travel.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	return u.String()
+}
+
+func (h *Dispatcher) record(rec DeliveryRecord) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recent = append(h.recent, rec)
+	if len(h.recent) > maxRecent {
+		h.recent = h.recent[len(h.recent)-maxRecent:]
+	}
+}
+
+// Deliveries returns the recent deliveries, newest last.
+func (h *Dispatcher) Deliveries() []DeliveryRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]DeliveryRecord(nil), h.recent...)
+}
+
+// recordJob writes the system job of an asynchronous delivery into asyncoperations: failed jobs
+// always, succeeded ones unless the step deletes them automatically.
+func (h *Dispatcher) recordJob(d *delivery, rec DeliveryRecord) {
+	if rec.Succeeded && d.step.AsyncAutoDelete {
+		return
+	}
+	now := h.cfg.Clock().UTC().Truncate(time.Second)
+	status, state := int64(30), int64(3)
+	msg := ""
+	if !rec.Succeeded {
+		status = 31
+		msg = describeFailure(rec)
+	}
+	row := model.Row{
+		"asyncoperationid":  h.cfg.NewID(),
+		"name":              d.step.Name,
+		"operationtype":     int64(1),
+		"owningextensionid": model.Lookup{ID: d.step.ID, Entity: "sdkmessageprocessingstep"},
+		"primaryentitytype": d.entity,
+		"correlationid":     d.correlation,
+		"startedon":         now,
+		"completedon":       now,
+		"statecode":         state,
+		"statuscode":        status,
+		"depth":             int64(1),
+		"retrycount":        int64(rec.Attempts - 1),
+	}
+	if msg != "" {
+		row["message"] = msg
+		row["friendlymessage"] = msg
+	}
+	if err := h.cfg.InsertJob(h.ctx, row); err != nil && h.ctx.Err() == nil {
+		h.cfg.Log.Error("record webhook job", slog.Any("err", err))
+	}
+}
