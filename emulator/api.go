@@ -16,48 +16,48 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
-// apiRequest carries what every Web API handler needs.
-type apiRequest struct {
-	r      *http.Request
-	ctx    context.Context
-	base   string
-	caller caller
-	prefer wire.Prefer
-	query  odata.Options
-	res    *odata.Resource
+// Request carries what every Web API handler needs.
+type Request struct {
+	R      *http.Request
+	Ctx    context.Context
+	Base   string
+	Caller Caller
+	Prefer wire.Prefer
+	Query  odata.Options
+	Res    *odata.Resource
 	// expandPage is the page size of expanded collections (a nested $expand with
 	// odata.maxpagesize), 0 when they are not paged.
 	expandPage int
 	// cs is the $batch change set the request is an operation of, nil otherwise.
-	cs *changeSet
+	cs *ChangeSet
 }
 
-// inTx runs fn in the request's transaction: its change set's when it is an operation of a $batch
+// InTx runs fn in the request's transaction: its change set's when it is an operation of a $batch
 // change set, else a new transaction that commits when fn succeeds.
-func (s *Server) inTx(req *apiRequest, write bool, fn func(*store.Tx) error) error {
+func (s *Handler) InTx(req *Request, write bool, fn func(*store.Tx) error) error {
 	if req.cs != nil {
 		return fn(req.cs.tx)
 	}
 	if write {
-		return s.store.Write(req.ctx, fn)
+		return s.store.Write(req.Ctx, fn)
 	}
-	return s.store.Read(req.ctx, fn)
+	return s.store.Read(req.Ctx, fn)
 }
 
 // operations are the unbound functions and actions the emulator serves, by name.
-func (s *Server) isOperation(name string) bool {
+func (s *Handler) isOperation(name string) bool {
 	switch name {
 	case "WhoAmI":
 		return true
 	}
-	return isMetadataOperation(name)
+	return s.cfg.Metadata != nil && s.cfg.Metadata.IsOperation(name)
 }
 
-// serveAPI handles every request under /api/data/v9.x/, once authenticated. cs is the change set
-// the request is an operation of, nil for a standalone request or a $batch operation outside a
-// change set.
+// Serve handles a request under /api/data/v9.x/ once authenticated: c is who it acts as, cs the
+// $batch change set it is an operation of (nil for a standalone request or a $batch operation
+// outside a change set). Errors are returned for the caller to render.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet) error {
+func (s *Handler) Serve(w http.ResponseWriter, r *http.Request, c Caller, cs *ChangeSet) error {
 	version := mux.Vars(r)["version"]
 	prefix := "/api/data/" + version
 	rest := strings.TrimPrefix(r.URL.Path, prefix)
@@ -66,15 +66,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet)
 	if err != nil {
 		return err
 	}
-	req := &apiRequest{r: r, ctx: r.Context(), base: wire.APIBase(r), caller: callerFrom(r.Context()), prefer: wire.ParsePrefer(r.Header), query: q, cs: cs}
+	req := &Request{R: r, Ctx: r.Context(), Base: wire.APIBase(r), Caller: c, Prefer: wire.ParsePrefer(r.Header), Query: q, cs: cs}
 	var resp *wire.Response
 	switch {
 	case rest == "":
 		resp, err = s.serviceDocument(req)
 	case rest == "$batch":
 		return s.serveBatch(w, req)
-	case isMetadataPath(rest):
-		resp, err = s.serveMetadata(req, rest)
+	case s.cfg.Metadata != nil && s.cfg.Metadata.Serves(rest):
+		resp, err = s.cfg.Metadata.Serve(req, rest)
 	default:
 		segs, perr := odata.SplitPath(rest)
 		if perr != nil {
@@ -84,7 +84,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet)
 		if perr != nil {
 			return perr
 		}
-		req.res = res
+		req.Res = res
 		resp, err = s.dispatch(req)
 	}
 	if err != nil {
@@ -94,8 +94,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *changeSet)
 	return nil
 }
 
-func (s *Server) dispatch(req *apiRequest) (*wire.Response, error) {
-	res, m := req.res, req.r.Method
+func (s *Handler) dispatch(req *Request) (*wire.Response, error) {
+	res, m := req.Res, req.R.Method
 	switch res.Kind {
 	case odata.KindOperation:
 		return s.operation(req)
@@ -104,7 +104,7 @@ func (s *Server) dispatch(req *apiRequest) (*wire.Response, error) {
 		case res.Count && m == http.MethodGet:
 			return s.countRecords(req, res.Entity, nil)
 		case m == http.MethodGet:
-			if fx, ok := req.query.Get("fetchXml"); ok {
+			if fx, ok := req.Query.Get("fetchXml"); ok {
 				return s.fetchRecords(req, res.Entity, fx)
 			}
 			return s.listRecords(req, res.Entity, nil, res.Entity.EntitySetName)
@@ -140,21 +140,23 @@ func (s *Server) dispatch(req *apiRequest) (*wire.Response, error) {
 			return s.listNavigation(req)
 		}
 	}
-	return nil, wire.MethodNotAllowed(req.r)
+	return nil, wire.MethodNotAllowed(req.R)
 }
 
 // serviceDocument lists every entity set.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents
-func (s *Server) serviceDocument(req *apiRequest) (*wire.Response, error) {
-	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
-		return nil, wire.MethodNotAllowed(req.r)
+func (s *Handler) serviceDocument(req *Request) (*wire.Response, error) {
+	if req.R.Method != http.MethodGet && req.R.Method != http.MethodHead {
+		return nil, wire.MethodNotAllowed(req.R)
 	}
 	var names []string
 	for _, e := range s.store.Schema().Entities() {
 		names = append(names, e.EntitySetName)
 	}
 	// The metadata sets are entity sets of the service too.
-	names = append(names, "EntityDefinitions", "RelationshipDefinitions", "GlobalOptionSetDefinitions")
+	if s.cfg.Metadata != nil {
+		names = append(names, s.cfg.Metadata.EntitySets()...)
+	}
 	sort.Strings(names)
 	var items []*wire.Object
 	for _, n := range names {
@@ -165,7 +167,7 @@ func (s *Server) serviceDocument(req *apiRequest) (*wire.Response, error) {
 		items = append(items, o)
 	}
 	body := wire.NewObject()
-	body.Set("@odata.context", req.base+"$metadata")
+	body.Set("@odata.context", req.Base+"$metadata")
 	body.Set("value", items)
 	resp := wire.NewResponse(http.StatusOK)
 	resp.JSON = body
@@ -173,32 +175,32 @@ func (s *Server) serviceDocument(req *apiRequest) (*wire.Response, error) {
 }
 
 // operation serves functions and actions.
-func (s *Server) operation(req *apiRequest) (*wire.Response, error) {
-	switch req.res.Operation {
+func (s *Handler) operation(req *Request) (*wire.Response, error) {
+	switch req.Res.Operation {
 	case "WhoAmI":
 		return s.whoAmI(req)
 	}
-	if isMetadataOperation(req.res.Operation) {
-		return s.metadataOperation(req)
+	if s.isOperation(req.Res.Operation) {
+		return s.cfg.Metadata.Operation(req)
 	}
-	return nil, dverr.ResourceNotFound(req.res.Operation)
+	return nil, dverr.ResourceNotFound(req.Res.Operation)
 }
 
 // whoAmI answers the WhoAmI function (GET only; POST gets Dataverse's 404).
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoami
-func (s *Server) whoAmI(req *apiRequest) (*wire.Response, error) {
-	if req.r.Method != http.MethodGet {
-		return nil, dverr.NoHTTPResource(strings.TrimSuffix(req.base, "/") + "/" + strings.TrimPrefix(req.r.URL.Path[strings.Index(req.r.URL.Path, "/api/data/")+len("/api/data/v9.2/"):], "/"))
+func (s *Handler) whoAmI(req *Request) (*wire.Response, error) {
+	if req.R.Method != http.MethodGet {
+		return nil, dverr.NoHTTPResource(strings.TrimSuffix(req.Base, "/") + "/" + strings.TrimPrefix(req.R.URL.Path[strings.Index(req.R.URL.Path, "/api/data/")+len("/api/data/v9.2/"):], "/"))
 	}
-	if req.res.HasParens && strings.TrimSpace(req.res.Params) != "" {
+	if req.Res.HasParens && strings.TrimSpace(req.Res.Params) != "" {
 		return nil, dverr.BadRequest("The function 'WhoAmI' takes no parameters.")
 	}
 	o := wire.NewObject()
-	o.Set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse")
-	o.Set("BusinessUnitId", req.caller.BusinessUnitID)
-	o.Set("UserId", req.caller.UserID)
+	o.Set("@odata.context", req.Base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse")
+	o.Set("BusinessUnitId", req.Caller.BusinessUnitID)
+	o.Set("UserId", req.Caller.UserID)
 	org := ""
-	err := s.inTx(req, false, func(tx *store.Tx) error {
+	err := s.InTx(req, false, func(tx *store.Tx) error {
 		id, err := organizationID(tx)
 		org = id
 		return err
@@ -226,8 +228,8 @@ func organizationID(tx *store.Tx) (string, error) {
 }
 
 // decoderFor returns a body decoder for this request.
-func (s *Server) decoderFor(req *apiRequest, tx *store.Tx) *decoder {
-	d := &decoder{sch: tx.Schema(), base: req.base}
+func (s *Handler) decoderFor(req *Request, tx *store.Tx) *decoder {
+	d := &decoder{sch: tx.Schema(), base: req.Base}
 	d.resolve = d.resolveURL
 	if cs := req.cs; cs != nil {
 		d.resolve = func(v string) (*model.Entity, *odata.Key, error) {
@@ -259,15 +261,15 @@ func (s *Server) decoderFor(req *apiRequest, tx *store.Tx) *decoder {
 }
 
 // readJSONBody reads and parses a JSON object body.
-func readJSONBody(req *apiRequest, set string) ([]member, error) {
-	if ct := req.r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+func readJSONBody(req *Request, set string) ([]Member, error) {
+	if ct := req.R.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
 	}
-	body, err := readBody(req.r)
+	body, err := ReadBody(req.R)
 	if err != nil {
 		return nil, err
 	}
-	return parseObject(body, set)
+	return ParseObject(body, set)
 }
 
 // contextURL builds @odata.context for a row or set with an optional select list.
@@ -303,21 +305,38 @@ func contextSelect(sel []*model.Attribute, expand []odata.ExpandItem) string {
 }
 
 // representation reads a row back for Prefer: return=representation and shapes it.
-func (s *Server) representation(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
+func (s *Handler) representation(req *Request, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
 	row, ver, err := tx.Get(e, id, attrNames(rec.Columns))
 	if err != nil {
 		return nil, mapStoreErr(err, e, id)
 	}
-	body, err := newShaper(tx, req.base, req.prefer).row(e, row, ver, rec.Columns)
+	body, err := newShaper(tx, req.Base, req.Prefer).row(e, row, ver, rec.Columns)
 	if err != nil {
 		return nil, err
 	}
 	resp := wire.NewResponse(status)
-	resp.JSON = wire.WithContext(contextURL(req.base, e.EntitySetName, rec.Select, nil, true), body)
+	resp.JSON = wire.WithContext(contextURL(req.Base, e.EntitySetName, rec.Select, nil, true), body)
 	resp.Header.Set("ETag", wire.ETag(ver))
 	resp.Header.Add("Preference-Applied", "return=representation")
-	if req.prefer.Annotations != nil {
-		resp.Header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+	if req.Prefer.Annotations != nil {
+		resp.Header.Add("Preference-Applied", `odata.include-annotations="`+req.Prefer.AnnotationsRaw+`"`)
 	}
 	return resp, nil
 }
+
+// Caller is who a Web API request acts as.
+type Caller struct {
+	// UserID is the systemuser the request acts as: the impersonated user when MSCRMCallerID or
+	// CallerObjectId is sent, else the token's user.
+	UserID string
+	// RealUserID is the token's user. It differs from UserID only under impersonation, and then
+	// becomes createdonbehalfby / modifiedonbehalfby.
+	RealUserID string
+	// BusinessUnitID is UserID's business unit.
+	BusinessUnitID string
+	// Host is the host the request was sent to, which webhooks report as the organization.
+	Host string
+}
+
+// Impersonating reports whether the request acts on behalf of another user.
+func (c Caller) Impersonating() bool { return c.UserID != c.RealUserID }

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -16,41 +15,22 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
-// caller is who a Web API request acts as.
-type caller struct {
-	// UserID is the systemuser the request acts as: the impersonated user when MSCRMCallerID or
-	// CallerObjectId is sent, else the token's user.
-	UserID string
-	// RealUserID is the token's user. It differs from UserID only under impersonation, and then
-	// becomes createdonbehalfby / modifiedonbehalfby.
-	RealUserID string
-	// BusinessUnitID is UserID's business unit.
-	BusinessUnitID string
-	// Host is the host the request was sent to, which webhooks report as the organization.
-	Host string
+// serveAPI serves a request under /api/data/v9.x/: authentication (the bearer token and the
+// impersonation headers), then the Web API handlers.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *ChangeSet) error {
+	c, err := s.authenticateRequest(r, cs)
+	if err != nil {
+		return err
+	}
+	return s.web.Serve(w, r, c, cs)
 }
 
-// Impersonating reports whether the request acts on behalf of another user.
-func (c caller) Impersonating() bool { return c.UserID != c.RealUserID }
-
-type callerKey struct{}
-
-func callerFrom(ctx context.Context) caller {
-	c, _ := ctx.Value(callerKey{}).(caller)
-	return c
-}
-
-// authenticate checks the bearer token of every Web API request and resolves the caller.
-// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/authenticate-oauth
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authenticateRequest(r, nil)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
-	})
+// serveOperation is the handler chain of one $batch operation: the one standalone requests take,
+// with the change set passed along.
+func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *ChangeSet) {
+	if err := s.serveAPI(w, r, cs); err != nil {
+		s.writeError(w, r, err)
+	}
 }
 
 func (s *Server) unauthorized(r *http.Request) error {
@@ -62,11 +42,11 @@ func (s *Server) unauthorized(r *http.Request) error {
 
 // authenticateRequest verifies the bearer token and resolves the caller, impersonation headers
 // included. Inside a $batch change set the users are read in its transaction.
-func (s *Server) authenticateRequest(r *http.Request, cs *changeSet) (caller, error) {
+func (s *Server) authenticateRequest(r *http.Request, cs *ChangeSet) (Caller, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return caller{}, s.unauthorized(r)
+		return Caller{}, s.unauthorized(r)
 	}
 	audiences := []string{wire.Origin(r)}
 	if s.cfg.OrgURL != "" {
@@ -74,7 +54,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *changeSet) (caller, er
 	}
 	claims, err := s.auth.verify(s.idp, strings.TrimSpace(token), audiences, s.cfg.Clock())
 	if err != nil {
-		return caller{}, s.unauthorized(r)
+		return Caller{}, s.unauthorized(r)
 	}
 	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
 	gen := s.store.Generation("systemuser")
@@ -82,7 +62,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *changeSet) (caller, er
 		c.Host = r.Host
 		return c, nil
 	}
-	var c caller
+	var c Caller
 	resolve := func(tx *store.Tx) error {
 		users, ok := tx.Schema().Entity("systemuser")
 		if !ok {
@@ -141,7 +121,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *changeSet) (caller, er
 	if cs != nil {
 		// What the change set has written so far is not committed: resolve with it, remember
 		// nothing.
-		err = resolve(cs.tx)
+		err = resolve(cs.Tx())
 	} else if err = s.store.Read(r.Context(), resolve); err == nil {
 		s.auth.remember(ck, gen, c)
 	}
@@ -166,7 +146,7 @@ type callerCacheKey struct {
 
 type cachedCaller struct {
 	gen uint64
-	c   caller
+	c   Caller
 }
 
 // maxCached bounds each cache; when full it is simply emptied.
@@ -198,17 +178,17 @@ func (a *authCache) verify(idp *oauth.Server, token string, audiences []string, 
 	return c, nil
 }
 
-func (a *authCache) caller(k callerCacheKey, gen uint64) (caller, bool) {
+func (a *authCache) caller(k callerCacheKey, gen uint64) (Caller, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cc, ok := a.callers[k]
 	if !ok || cc.gen != gen {
-		return caller{}, false
+		return Caller{}, false
 	}
 	return cc.c, true
 }
 
-func (a *authCache) remember(k callerCacheKey, gen uint64, c caller) {
+func (a *authCache) remember(k callerCacheKey, gen uint64, c Caller) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.callers == nil || len(a.callers) >= maxCached {

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -26,19 +25,19 @@ const maxBatchBytes = 128 << 20
 // first failure and the batch answers 400: the answers of the operations that ran before it (they
 // were committed), then the failure (for a change set, only its failing operation).
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api
-func (s *Server) serveBatch(w http.ResponseWriter, req *apiRequest) error {
-	if req.r.Method != http.MethodPost {
-		return wire.MethodNotAllowed(req.r)
+func (s *Handler) serveBatch(w http.ResponseWriter, req *Request) error {
+	if req.R.Method != http.MethodPost {
+		return wire.MethodNotAllowed(req.R)
 	}
-	body, err := readBatchBody(req.r)
+	body, err := readBatchBody(req.R)
 	if err != nil {
 		return err
 	}
-	parts, err := batch.Parse(req.r.Header.Get("Content-Type"), body)
+	parts, err := batch.Parse(req.R.Header.Get("Content-Type"), body)
 	if err != nil {
 		return err
 	}
-	cont := req.prefer.ContinueOnError
+	cont := req.Prefer.ContinueOnError
 	var out []batch.ResponsePart
 	failed := false
 	for _, p := range parts {
@@ -98,25 +97,28 @@ func readBatchBody(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// changeSet is what the operations of one $batch change set share: the transaction they all run
+// ChangeSet is what the operations of one $batch change set share: the transaction they all run
 // in, and the URLs of the rows earlier operations wrote, by Content-ID.
-type changeSet struct {
+type ChangeSet struct {
 	tx   *store.Tx
 	refs changeSetRefs
 }
+
+// Tx is the change set's transaction.
+func (cs *ChangeSet) Tx() *store.Tx { return cs.tx }
 
 // changeSetRefs maps Content-IDs of a change set to the URLs of the rows their operations wrote.
 type changeSetRefs map[string]string
 
 // runChangeSet runs the operations of a change set in one transaction. It reports whether all
 // succeeded; on failure the transaction is rolled back and the last response is the failure.
-func (s *Server) runChangeSet(req *apiRequest, ops []*batch.Request) ([]*batch.Response, bool, error) {
-	tx, err := s.store.Begin(req.ctx, true)
+func (s *Handler) runChangeSet(req *Request, ops []*batch.Request) ([]*batch.Response, bool, error) {
+	tx, err := s.store.Begin(req.Ctx, true)
 	if err != nil {
 		return nil, false, err
 	}
 	defer tx.Rollback()
-	cs := &changeSet{tx: tx, refs: changeSetRefs{}}
+	cs := &ChangeSet{tx: tx, refs: changeSetRefs{}}
 	var resps []*batch.Response
 	for _, op := range ops {
 		resp := s.runOperation(req, op, cs)
@@ -152,7 +154,7 @@ func (refs changeSetRefs) resolve(v string) (string, error) {
 // runOperation runs one operation through the handler chain a standalone request takes
 // (authentication with the batch's token and the operation's own impersonation headers, then the
 // API handler) and captures its response. cs is the change set the operation belongs to, if any.
-func (s *Server) runOperation(outer *apiRequest, op *batch.Request, cs *changeSet) *batch.Response {
+func (s *Handler) runOperation(outer *Request, op *batch.Request, cs *ChangeSet) *batch.Response {
 	target := op.Target
 	if strings.HasPrefix(target, "$") {
 		if cs == nil {
@@ -171,12 +173,12 @@ func (s *Server) runOperation(outer *apiRequest, op *batch.Request, cs *changeSe
 	if strings.TrimPrefix(u.Path, "/api/data/"+version+"/") == "$batch" {
 		return errorResponse(dverr.BadRequest("A $batch request cannot contain another $batch request."))
 	}
-	r, err := http.NewRequestWithContext(outer.ctx, op.Method, u.String(), bytes.NewReader(op.Body))
+	r, err := http.NewRequestWithContext(outer.Ctx, op.Method, u.String(), bytes.NewReader(op.Body))
 	if err != nil {
 		return errorResponse(dverr.BadRequest("The request target '%s' is not a valid URL.", op.Target))
 	}
-	r.Host = outer.r.Host
-	r.TLS = outer.r.TLS
+	r.Host = outer.R.Host
+	r.TLS = outer.R.TLS
 	for k, vs := range op.Header {
 		for _, v := range vs {
 			r.Header.Add(k, v)
@@ -184,10 +186,10 @@ func (s *Server) runOperation(outer *apiRequest, op *batch.Request, cs *changeSe
 	}
 	// An operation is authenticated by the batch's token. It may impersonate on its own; without
 	// its own impersonation headers it acts as the batch does.
-	r.Header.Set("Authorization", outer.r.Header.Get("Authorization"))
+	r.Header.Set("Authorization", outer.R.Header.Get("Authorization"))
 	if r.Header.Get("MSCRMCallerID") == "" && r.Header.Get("CallerObjectId") == "" {
 		for _, h := range []string{"MSCRMCallerID", "CallerObjectId"} {
-			if v := outer.r.Header.Get(h); v != "" {
+			if v := outer.R.Header.Get(h); v != "" {
 				r.Header.Set(h, v)
 			}
 		}
@@ -197,7 +199,7 @@ func (s *Server) runOperation(outer *apiRequest, op *batch.Request, cs *changeSe
 	}
 	r = mux.SetURLVars(r, map[string]string{"version": version})
 	rec := httptest.NewRecorder()
-	s.serveOperation(rec, r, cs)
+	s.cfg.Operation(rec, r, cs)
 	resp := &batch.Response{ContentID: op.ContentID, Status: rec.Code, Header: rec.Header().Clone(), Body: rec.Body.Bytes()}
 	if id := resp.Header.Get("OData-EntityId"); id != "" && resp.Status == http.StatusNoContent {
 		resp.Header.Set("Location", id)
@@ -229,7 +231,7 @@ var targetEscaper = strings.NewReplacer(" ", "%20", `"`, "%22")
 
 // batchURL resolves an operation's target: absolute, server-relative or relative to the service
 // root. Raw spaces and quotes, which clients leave in batch request lines, are escaped first.
-func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
+func batchURL(outer *Request, target string) (*url.URL, string, error) {
 	t := targetEscaper.Replace(target)
 	var u *url.URL
 	var err error
@@ -237,9 +239,9 @@ func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
 	case strings.Contains(t, "://"):
 		u, err = url.Parse(t)
 	case strings.HasPrefix(t, "/"):
-		u, err = url.Parse(wire.Origin(outer.r) + t)
+		u, err = url.Parse(wire.Origin(outer.R) + t)
 	default:
-		u, err = url.Parse(outer.base + t)
+		u, err = url.Parse(outer.Base + t)
 	}
 	if err != nil {
 		return nil, "", dverr.BadRequest("The request target '%s' is not a valid URL.", target)
@@ -250,17 +252,4 @@ func batchURL(outer *apiRequest, target string) (*url.URL, string, error) {
 		return nil, "", dverr.BadRequest("The request target '%s' is not a Web API URL of this service.", target)
 	}
 	return u, version, nil
-}
-
-// serveOperation is the handler chain of a $batch operation: the one standalone requests take,
-// with the change set passed along.
-func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *changeSet) {
-	c, err := s.authenticateRequest(r, cs)
-	if err == nil {
-		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
-		err = s.serveAPI(w, r, cs)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-	}
 }

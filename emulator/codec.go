@@ -22,8 +22,8 @@ import (
 // keeps memory in check with a smaller one that no record write reaches.
 const maxBodyBytes = 32 << 20
 
-// member is one property of a JSON object, in document order.
-type member struct {
+// Member is one property of a JSON object, in document order.
+type Member struct {
 	Name  string
 	Value json.RawMessage
 }
@@ -34,8 +34,8 @@ func payloadError(set, detail string) *dverr.Error {
 		"Error identified in Payload provided by the user for Entity :'%s', For more information on this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : Microsoft.OData.ODataException: %s", set, detail)
 }
 
-// readBody reads a request body, bounded.
-func readBody(r *http.Request) ([]byte, error) {
+// ReadBody reads a request body, bounded.
+func ReadBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
 		return nil, dverr.BadRequest("The request body could not be read: %v", err)
@@ -46,9 +46,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// parseObject reads a JSON object, keeping member order and refusing duplicates, trailing data and
+// ParseObject reads a JSON object, keeping member order and refusing duplicates, trailing data and
 // anything that is not an object.
-func parseObject(body []byte, set string) ([]member, error) {
+func ParseObject(body []byte, set string) ([]Member, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -61,7 +61,7 @@ func parseObject(body []byte, set string) ([]member, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, payloadError(set, "Invalid JSON. A JSON object was expected.")
 	}
-	var out []member
+	var out []Member
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -77,7 +77,7 @@ func parseObject(body []byte, set string) ([]member, error) {
 			return nil, payloadError(set, fmt.Sprintf("Multiple property annotations or properties with the name '%s' were detected when reading a resource. In OData, duplicate property names are not allowed.", name))
 		}
 		seen[name] = true
-		out = append(out, member{Name: name, Value: raw})
+		out = append(out, Member{Name: name, Value: raw})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
@@ -153,7 +153,7 @@ type decoder struct {
 }
 
 // decodeRecord turns a body into a write plan for entity e.
-func (d *decoder) decodeRecord(e *model.Entity, members []member, op writeOp) (*writePlan, error) {
+func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*writePlan, error) {
 	p := &writePlan{Entity: e, Row: model.Row{}}
 	for _, m := range members {
 		name := m.Name
@@ -298,7 +298,7 @@ func (d *decoder) decodeNav(p *writePlan, nav *model.Nav, raw json.RawMessage, o
 		if len(raw) == 0 || raw[0] != '{' {
 			return payloadError(e.EntitySetName, fmt.Sprintf("A node of type 'PrimitiveValue' was read from the JSON reader when trying to read the contents of the navigation property '%s'; however, a 'StartObject' node or 'StartArray' node was expected.", nav.Name))
 		}
-		members, err := parseObject(raw, target.EntitySetName)
+		members, err := ParseObject(raw, target.EntitySetName)
 		if err != nil {
 			return err
 		}
@@ -317,7 +317,7 @@ func (d *decoder) decodeNav(p *writePlan, nav *model.Nav, raw json.RawMessage, o
 		return payloadError(e.EntitySetName, fmt.Sprintf("A node of type 'StartObject' or 'PrimitiveValue' was read for the collection-valued navigation property '%s'; however, a 'StartArray' node was expected.", nav.Name))
 	}
 	for _, it := range items {
-		members, err := parseObject(it, target.EntitySetName)
+		members, err := ParseObject(it, target.EntitySetName)
 		if err != nil {
 			return err
 		}
@@ -394,9 +394,6 @@ func convertError(raw json.RawMessage, edm string) error {
 	return dverr.BadRequest("An error occurred while validating input parameters: Microsoft.OData.ODataException: Cannot convert the literal '%s' to the expected type '%s'.", lit, edm)
 }
 
-// edmType is the OData type of an attribute's value.
-func edmType(a *model.Attribute) string { return a.EdmType() }
-
 func outOfRange(e *model.Entity, a *model.Attribute, raw string) error {
 	return dverr.New(http.StatusBadRequest, dverr.CodeValueOutOfRange, "A validation error occurred. The value %s of '%s' on record of type '%s' is outside the valid range.", raw, a.LogicalName, e.LogicalName)
 }
@@ -433,10 +430,10 @@ func decodeValue(e *model.Entity, a *model.Attribute, raw json.RawMessage) (any,
 	case model.TypeInteger, model.TypeBigInt, model.TypePicklist, model.TypeState, model.TypeStatus:
 		n, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {
-			return nil, convertError(raw, edmType(a))
+			return nil, convertError(raw, a.EdmType())
 		}
 		if a.Type != model.TypeBigInt && (n < math.MinInt32 || n > math.MaxInt32) {
-			return nil, convertError(raw, edmType(a))
+			return nil, convertError(raw, a.EdmType())
 		}
 		if a.IsChoice() {
 			if _, ok := a.OptionLabel(n); !ok {
@@ -476,7 +473,7 @@ func decodeValue(e *model.Entity, a *model.Attribute, raw json.RawMessage) (any,
 	case model.TypeDateTime:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, convertError(raw, edmType(a))
+			return nil, convertError(raw, a.EdmType())
 		}
 		if a.Format == "DateOnly" {
 			t, err := time.Parse(model.DateOnlyLayout, s)

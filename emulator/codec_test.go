@@ -52,7 +52,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 			return "00000000-0000-0000-0000-000000000001", nil
 		}
-		members, err := parseObject([]byte(body), e.EntitySetName)
+		members, err := ParseObject([]byte(body), e.EntitySetName)
 		if err != nil {
 			check4xx(t, err)
 			return

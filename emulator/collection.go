@@ -18,25 +18,25 @@ import (
 const maxCount = 5000
 
 // env is what time- and user-relative query functions need.
-func (s *Server) env(req *apiRequest) model.Env {
-	return model.Env{Now: s.cfg.Clock().UTC(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID}
+func (s *Handler) env(req *Request) model.Env {
+	return model.Env{Now: s.cfg.Clock().UTC(), UserID: req.Caller.UserID, BusinessUnitID: req.Caller.BusinessUnitID}
 }
 
 // odataRequest is what the OData front end needs from the request besides its query string.
-func (s *Server) odataRequest(req *apiRequest) odata.Request {
-	return odata.Request{Schema: s.store.Schema(), Env: s.env(req), MaxPageSize: req.prefer.MaxPageSize, Loose: s.cfg.Loose}
+func (s *Handler) odataRequest(req *Request) odata.Request {
+	return odata.Request{Schema: s.store.Schema(), Env: s.env(req), MaxPageSize: req.Prefer.MaxPageSize, Loose: s.cfg.Loose}
 }
 
 // listRecords serves GET {set} and GET {set}({key})/{collection navigation}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview
-func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, contextSet string) (*wire.Response, error) {
-	cq, err := odata.ParseCollection(s.odataRequest(req), e, base, req.query)
+func (s *Handler) listRecords(req *Request, e *model.Entity, base model.Expr, contextSet string) (*wire.Response, error) {
+	cq, err := odata.ParseCollection(s.odataRequest(req), e, base, req.Query)
 	if err != nil {
 		return nil, err
 	}
 	req.expandPage = cq.ExpandPageSize
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		res, err := tx.Select(cq.Query)
 		if err != nil {
 			return err
@@ -46,11 +46,11 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 		}
 		body := wire.NewObject()
 		if cq.Apply != nil {
-			body.Set("@odata.context", req.base+"$metadata#"+contextSet)
+			body.Set("@odata.context", req.Base+"$metadata#"+contextSet)
 		} else {
-			body.Set("@odata.context", contextURL(req.base, contextSet, cq.Select, cq.Expand, false))
+			body.Set("@odata.context", contextURL(req.Base, contextSet, cq.Select, cq.Expand, false))
 		}
-		if cq.Count || req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
+		if cq.Count || req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
 			n := int64(-1)
 			exceeded := false
 			if cq.Count {
@@ -62,14 +62,14 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 				n = min(total, maxCount)
 				body.Set("@odata.count", n)
 			}
-			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
+			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
 				body.Set("@Microsoft.Dynamics.CRM.totalrecordcount", n)
 			}
-			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
 				body.Set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", exceeded)
 			}
 		}
-		sh := newShaper(tx, req.base, req.prefer)
+		sh := newShaper(tx, req.Base, req.Prefer)
 		list := make([]*wire.Object, 0, len(res.Rows))
 		if cq.Apply != nil {
 			for _, r := range res.Rows {
@@ -94,10 +94,10 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 		resp = wire.NewResponse(http.StatusOK)
 		resp.JSON = body
 		if cq.PageSizeApplied {
-			resp.Header.Add("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(req.prefer.MaxPageSize))
+			resp.Header.Add("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(req.Prefer.MaxPageSize))
 		}
-		if req.prefer.Annotations != nil {
-			resp.Header.Add("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+		if req.Prefer.Annotations != nil {
+			resp.Header.Add("Preference-Applied", `odata.include-annotations="`+req.Prefer.AnnotationsRaw+`"`)
 		}
 		return nil
 	})
@@ -105,16 +105,16 @@ func (s *Server) listRecords(req *apiRequest, e *model.Entity, base model.Expr, 
 }
 
 // nextLink is the request URL, on the host the client used, with $skiptoken set to the cookie.
-func nextLink(req *apiRequest, cookie string) string {
+func nextLink(req *Request, cookie string) string {
 	var parts []string
-	for _, kv := range strings.Split(req.r.URL.RawQuery, "&") {
+	for _, kv := range strings.Split(req.R.URL.RawQuery, "&") {
 		if kv == "" || strings.HasPrefix(kv, "$skiptoken=") || strings.HasPrefix(kv, "%24skiptoken=") {
 			continue
 		}
 		parts = append(parts, kv)
 	}
 	parts = append(parts, "$skiptoken="+url.QueryEscape(cookie))
-	return wire.Origin(req.r) + req.r.URL.EscapedPath() + "?" + strings.Join(parts, "&")
+	return wire.Origin(req.R) + req.R.URL.EscapedPath() + "?" + strings.Join(parts, "&")
 }
 
 // shapeAggregate writes an $apply row: group values and aggregates by alias, no ETag.
@@ -167,7 +167,7 @@ func shapeAggregate(sh *shaper, cq *odata.Collection, r store.ResultRow) *wire.O
 
 // expandRows adds $expand results to shaped rows. Collection-valued expansions read the children
 // of all rows in one query.
-func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*wire.Object, items []odata.ExpandItem) error {
+func (s *Handler) expandRows(req *Request, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*wire.Object, items []odata.ExpandItem) error {
 	if len(items) == 0 || len(rows) == 0 {
 		return nil
 	}
@@ -189,7 +189,7 @@ func (s *Server) expandRows(req *apiRequest, tx *store.Tx, sh *shaper, e *model.
 }
 
 // expandCollection expands a collection-valued navigation for many parent rows.
-func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*wire.Object, x odata.ExpandItem) error {
+func (s *Handler) expandCollection(req *Request, tx *store.Tx, sh *shaper, e *model.Entity, rows []store.ResultRow, list []*wire.Object, x odata.ExpandItem) error {
 	target := x.Nav.TargetEntity
 	q := &model.Query{Entity: target, Order: x.Order}
 	var filters []model.Expr
@@ -244,7 +244,7 @@ func (s *Server) expandCollection(req *apiRequest, tx *store.Tx, sh *shaper, e *
 		if len(children) > odata.MaxPageSize {
 			children = children[:odata.MaxPageSize]
 		}
-		link := expandLink(req.base, e, r.ID, x)
+		link := expandLink(req.Base, e, r.ID, x)
 		if p := req.expandPage; p > 0 && len(children) > p {
 			// The expanded collection is paged: its nextLink continues after the last child shown.
 			last := children[p-1]
@@ -333,10 +333,10 @@ func navCollectionFilter(parent *model.Entity, id string, nav *model.Nav) (model
 }
 
 // listNavigation serves GET {set}({key})/{collection navigation}[/$count].
-func (s *Server) listNavigation(req *apiRequest) (*wire.Response, error) {
-	e, nav := req.res.Entity, req.res.Nav
+func (s *Handler) listNavigation(req *Request) (*wire.Response, error) {
+	e, nav := req.Res.Entity, req.Res.Nav
 	var id string
-	err := s.inTx(req, false, func(tx *store.Tx) error {
+	err := s.InTx(req, false, func(tx *store.Tx) error {
 		var err error
 		if id, err = rowID(tx, req); err != nil {
 			return err
@@ -354,7 +354,7 @@ func (s *Server) listNavigation(req *apiRequest) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.res.Count {
+	if req.Res.Count {
 		return s.countRecords(req, nav.TargetEntity, base)
 	}
 	return s.listRecords(req, nav.TargetEntity, base, nav.TargetEntity.EntitySetName)
@@ -362,13 +362,13 @@ func (s *Server) listNavigation(req *apiRequest) (*wire.Response, error) {
 
 // countRecords answers /$count: the number of matching rows as text/plain.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
-func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr) (*wire.Response, error) {
-	if err := req.query.Allow(s.cfg.Loose, "$filter"); err != nil {
+func (s *Handler) countRecords(req *Request, e *model.Entity, base model.Expr) (*wire.Response, error) {
+	if err := req.Query.Allow(s.cfg.Loose, "$filter"); err != nil {
 		return nil, err
 	}
 	q := &model.Query{Entity: e, Filter: base}
-	if v, ok := req.query.Get("$filter"); ok {
-		f, err := odata.ParseFilter(s.store.Schema(), e, v, req.query.Aliases(), s.env(req))
+	if v, ok := req.Query.Get("$filter"); ok {
+		f, err := odata.ParseFilter(s.store.Schema(), e, v, req.Query.Aliases(), s.env(req))
 		if err != nil {
 			return nil, err
 		}
@@ -379,7 +379,7 @@ func (s *Server) countRecords(req *apiRequest, e *model.Entity, base model.Expr)
 		}
 	}
 	var n int64
-	err := s.inTx(req, false, func(tx *store.Tx) error {
+	err := s.InTx(req, false, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.CountRows(q, 0)
 		return err

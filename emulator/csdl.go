@@ -20,11 +20,11 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents#csdl-metadata-document
 
 // csdl answers GET $metadata.
-func (s *Server) csdl(req *apiRequest) (*wire.Response, error) {
-	if req.r.Method != http.MethodGet && req.r.Method != http.MethodHead {
-		return nil, wire.MethodNotAllowed(req.r)
+func (s *metadataAPI) csdl(req *Request) (*wire.Response, error) {
+	if req.R.Method != http.MethodGet && req.R.Method != http.MethodHead {
+		return nil, wire.MethodNotAllowed(req.R)
 	}
-	if err := req.query.Allow(s.cfg.Loose); err != nil {
+	if err := req.Query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	resp := wire.NewResponse(http.StatusOK)
@@ -85,7 +85,7 @@ func entityProperties(e *model.Entity) []csdlProperty {
 		if a.IsLookup() {
 			name = a.LookupProperty()
 		}
-		out = append(out, csdlProperty{name: name, typ: edmType(a), key: key, attr: a})
+		out = append(out, csdlProperty{name: name, typ: a.EdmType(), key: key, attr: a})
 	}
 	return out
 }

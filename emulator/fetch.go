@@ -15,11 +15,11 @@ import (
 // OData. Null columns are omitted from rows; linked columns are keyed alias_x002e_attribute; pages
 // are positioned by the paging cookie (keyset) or by page number.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/overview
-func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*wire.Response, error) {
-	if err := req.query.Allow(s.cfg.Loose, "$count"); err != nil {
+func (s *Handler) fetchRecords(req *Request, e *model.Entity, text string) (*wire.Response, error) {
+	if err := req.Query.Allow(s.cfg.Loose, "$count"); err != nil {
 		return nil, err
 	}
-	f, err := fetchxml.Parse(s.store.Schema(), text, model.Env{Now: s.cfg.Clock(), UserID: req.caller.UserID, BusinessUnitID: req.caller.BusinessUnitID})
+	f, err := fetchxml.Parse(s.store.Schema(), text, model.Env{Now: s.cfg.Clock(), UserID: req.Caller.UserID, BusinessUnitID: req.Caller.BusinessUnitID})
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*w
 		f.Columns = append(f.Columns, fetchxml.OutputColumn{Key: pk.LogicalName, Attr: pk})
 	}
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		res, err := tx.Select(f.Query)
 		if err != nil {
 			return err
@@ -46,31 +46,31 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*w
 			return dverr.AggregateLimitExceeded()
 		}
 		body := wire.NewObject()
-		body.Set("@odata.context", req.base+"$metadata#"+e.EntitySetName)
+		body.Set("@odata.context", req.Base+"$metadata#"+e.EntitySetName)
 		if f.ReturnTotalRecordCount {
 			total, err := tx.CountRows(f.Query, maxCount+1)
 			if err != nil {
 				return err
 			}
-			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
+			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
 				body.Set("@Microsoft.Dynamics.CRM.totalrecordcount", min(total, maxCount))
 			}
-			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
 				body.Set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", total > maxCount)
 			}
 		}
 		if res.More {
-			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
+			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
 				next := *res.Next
 				next.Page = f.Page
 				cookie := model.PagingCookie(model.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
 				body.Set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", cookie)
 			}
-			if req.prefer.WantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {
+			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {
 				body.Set("@Microsoft.Dynamics.CRM.morerecords", true)
 			}
 		}
-		sh := newShaper(tx, req.base, req.prefer)
+		sh := newShaper(tx, req.Base, req.Prefer)
 		list := make([]*wire.Object, 0, len(res.Rows))
 		for _, r := range res.Rows {
 			o, err := fetchRow(sh, f, r)
@@ -82,8 +82,8 @@ func (s *Server) fetchRecords(req *apiRequest, e *model.Entity, text string) (*w
 		body.Set("value", list)
 		resp = wire.NewResponse(http.StatusOK)
 		resp.JSON = body
-		if req.prefer.Annotations != nil {
-			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+		if req.Prefer.Annotations != nil {
+			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.Prefer.AnnotationsRaw+`"`)
 		}
 		return nil
 	})

@@ -14,16 +14,16 @@ import (
 // application user.
 const systemUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000012"
 
-// loadFixtures writes a fixture set into an empty store in one transaction: metadata first, then
+// LoadFixtures writes a fixture set into an empty store in one transaction: metadata first, then
 // rows through the same decoder and writer as POST, with references checked once at the end so
 // rows may refer to each other in any order.
-func (s *Server) loadFixtures(ctx context.Context, st *store.Store, set *fixtures.Set) error {
+func (s *Handler) LoadFixtures(ctx context.Context, st *store.Store, set *fixtures.Set) error {
 	return st.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.PutMetadata(set.Entities, set.Relationships); err != nil {
 			return fmt.Errorf("emulator: fixtures metadata: %w", err)
 		}
 		sch := tx.Schema()
-		c := caller{UserID: systemUserID, RealUserID: systemUserID}
+		c := Caller{UserID: systemUserID, RealUserID: systemUserID}
 		w := s.newWriter(ctx, tx, c)
 		w.noHooks = true
 		d := &decoder{sch: sch, base: "/api/data/v9.2/"}
@@ -37,7 +37,7 @@ func (s *Server) loadFixtures(ctx context.Context, st *store.Store, set *fixture
 				return fmt.Errorf("emulator: fixtures rows: unknown entity set %q", rs.EntitySet)
 			}
 			for i, rec := range rs.Records {
-				members, err := parseObject(rec, e.EntitySetName)
+				members, err := ParseObject(rec, e.EntitySetName)
 				if err != nil {
 					return fmt.Errorf("emulator: fixtures %s row %d: %w", rs.EntitySet, i, err)
 				}
@@ -54,5 +54,17 @@ func (s *Server) loadFixtures(ctx context.Context, st *store.Store, set *fixture
 			return fmt.Errorf("emulator: fixtures: %w", err)
 		}
 		return nil
+	})
+}
+
+// InsertSystemJob writes a system job (an asyncoperation row), stamped as the system user.
+func (s *Handler) InsertSystemJob(ctx context.Context, row model.Row) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		ae, ok := tx.Schema().Entity("asyncoperation")
+		if !ok {
+			return nil
+		}
+		_, err := s.newWriter(ctx, tx, Caller{UserID: systemUserID, RealUserID: systemUserID}).insertRow(ae, row)
+		return err
 	})
 }

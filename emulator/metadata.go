@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -95,7 +97,7 @@ func parseMetaPath(rest string) (*metaPath, error) {
 
 // serveMetadata serves table, column, relationship and option set definitions and the CSDL
 // document.
-func (s *Server) serveMetadata(req *apiRequest, rest string) (*wire.Response, error) {
+func (s *metadataAPI) serveMetadata(req *Request, rest string) (*wire.Response, error) {
 	if rest == "$metadata" {
 		return s.csdl(req)
 	}
@@ -103,7 +105,7 @@ func (s *Server) serveMetadata(req *apiRequest, rest string) (*wire.Response, er
 	if err != nil {
 		return nil, err
 	}
-	m := req.r.Method
+	m := req.R.Method
 	if m == http.MethodPatch {
 		return nil, dverr.New(http.StatusMethodNotAllowed, dverr.CodeMethodNotAllowed,
 			"PATCH method is not supported for metadata entities. Use PUT with the complete definition to update it.")
@@ -157,7 +159,7 @@ func (s *Server) serveMetadata(req *apiRequest, rest string) (*wire.Response, er
 			return s.getOptionSets(req, p)
 		}
 	}
-	return nil, wire.MethodNotAllowed(req.r)
+	return nil, wire.MethodNotAllowed(req.R)
 }
 
 // metadataNotFound is the answer for a metadata item that does not exist. The text follows the
@@ -264,15 +266,15 @@ func metadataErr(err error) error {
 }
 
 // readDefinition reads a metadata definition body: a JSON object, returned as written.
-func readDefinition(req *apiRequest, set string) (json.RawMessage, error) {
-	if ct := req.r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+func readDefinition(req *Request, set string) (json.RawMessage, error) {
+	if ct := req.R.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
 	}
-	body, err := readBody(req.r)
+	body, err := ReadBody(req.R)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := parseObject(body, set); err != nil {
+	if _, err := ParseObject(body, set); err != nil {
 		return nil, err
 	}
 	return body, nil
@@ -288,8 +290,8 @@ func isMetadataOperation(name string) bool {
 }
 
 // metadataOperation runs a metadata function or action.
-func (s *Server) metadataOperation(req *apiRequest) (*wire.Response, error) {
-	switch req.res.Operation {
+func (s *metadataAPI) metadataOperation(req *Request) (*wire.Response, error) {
+	switch req.Res.Operation {
 	case "RetrieveTotalRecordCount":
 		return s.retrieveTotalRecordCount(req)
 	case "RetrieveMetadataChanges":
@@ -297,5 +299,56 @@ func (s *Server) metadataOperation(req *apiRequest) (*wire.Response, error) {
 	case "PublishXml", "PublishAllXml":
 		return s.publish(req)
 	}
-	return nil, dverr.ResourceNotFound(req.res.Operation)
+	return nil, dverr.ResourceNotFound(req.Res.Operation)
+}
+
+// MetadataConfig is what the metadata API needs from the server.
+type MetadataConfig struct {
+	// Store holds the metadata.
+	Store *store.Store
+	// Web runs requests in their transaction ($batch change sets included).
+	Web *Handler
+	// Loose ignores query options Dataverse rejects instead of failing.
+	Loose bool
+	// Clock and NewID stamp new metadata.
+	Clock func() time.Time
+	NewID func() string
+}
+
+// metadataAPI serves EntityDefinitions, RelationshipDefinitions, GlobalOptionSetDefinitions,
+// $metadata and the metadata functions and actions.
+type metadataAPI struct {
+	cfg   MetadataConfig
+	store *store.Store
+}
+
+// newMetadataAPI returns the metadata API for cfg.
+func newMetadataAPI(cfg MetadataConfig) *metadataAPI {
+	return &metadataAPI{cfg: cfg, store: cfg.Store}
+}
+
+// InTx runs fn in the request's transaction.
+func (s *metadataAPI) InTx(req *Request, write bool, fn func(*store.Tx) error) error {
+	return s.cfg.Web.InTx(req, write, fn)
+}
+
+// Serves reports whether a resource path belongs to the metadata API.
+func (s *metadataAPI) Serves(path string) bool { return isMetadataPath(path) }
+
+// Serve answers a request for a metadata path.
+func (s *metadataAPI) Serve(req *Request, path string) (*wire.Response, error) {
+	return s.serveMetadata(req, path)
+}
+
+// IsOperation reports whether name is a metadata function or action.
+func (s *metadataAPI) IsOperation(name string) bool { return isMetadataOperation(name) }
+
+// Operation answers a metadata function or action.
+func (s *metadataAPI) Operation(req *Request) (*wire.Response, error) {
+	return s.metadataOperation(req)
+}
+
+// EntitySets are the metadata entity sets.
+func (s *metadataAPI) EntitySets() []string {
+	return []string{"EntityDefinitions", "RelationshipDefinitions", "GlobalOptionSetDefinitions"}
 }

@@ -21,32 +21,32 @@ import (
 const codeNotInMetadataCache = "0x80041102"
 
 // operationURL is the request URL as Dataverse quotes it in "No HTTP resource" errors.
-func operationURL(req *apiRequest) string {
-	p := req.r.URL.Path
+func operationURL(req *Request) string {
+	p := req.R.URL.Path
 	if i := strings.Index(p, "/api/data/"); i >= 0 {
 		p = p[i+len("/api/data/"):]
 		if j := strings.IndexByte(p, '/'); j >= 0 {
 			p = p[j+1:]
 		}
 	}
-	return strings.TrimSuffix(req.base+p, "/")
+	return strings.TrimSuffix(req.Base+p, "/")
 }
 
 // operationParams splits the parameters of a function call, Name=value pairs separated by commas,
 // resolving parameter aliases (@p1) from the query string. An unassigned alias is null, as OData
 // says.
-func operationParams(req *apiRequest) (map[string]string, error) {
+func operationParams(req *Request) (map[string]string, error) {
 	out := map[string]string{}
-	text := strings.TrimSpace(req.res.Params)
+	text := strings.TrimSpace(req.Res.Params)
 	if text == "" {
 		return out, nil
 	}
-	aliases := req.query.Aliases()
+	aliases := req.Query.Aliases()
 	for _, part := range splitParams(text) {
 		name, val, ok := strings.Cut(part, "=")
 		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
 		if !ok || name == "" {
-			return nil, dverr.BadRequest("The parameters of the function '%s' must be written as Name=value pairs.", req.res.Operation)
+			return nil, dverr.BadRequest("The parameters of the function '%s' must be written as Name=value pairs.", req.Res.Operation)
 		}
 		if _, dup := out[name]; dup {
 			return nil, dverr.BadRequest("The parameter '%s' is given more than once.", name)
@@ -118,8 +118,8 @@ func parseStringList(text string) ([]string, bool) {
 // retrieveTotalRecordCount answers the RetrieveTotalRecordCount function. Dataverse answers from a
 // snapshot up to a day old; the emulator counts the rows now.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/retrievetotalrecordcount
-func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*wire.Response, error) {
-	if req.r.Method != http.MethodGet {
+func (s *metadataAPI) retrieveTotalRecordCount(req *Request) (*wire.Response, error) {
+	if req.R.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
 	params, err := operationParams(req)
@@ -141,7 +141,7 @@ func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*wire.Response, erro
 	}
 	var keys []string
 	var values []any
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		seen := map[string]bool{}
 		for _, n := range names {
 			if seen[n] {
@@ -173,7 +173,7 @@ func (s *Server) retrieveTotalRecordCount(req *apiRequest) (*wire.Response, erro
 	coll.Set("Keys", keys)
 	coll.Set("Values", values)
 	body := wire.NewObject()
-	body.Set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse")
+	body.Set("@odata.context", req.Base+"$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse")
 	body.Set("EntityRecordCountCollection", coll)
 	return metaJSONResponse(body), nil
 }
@@ -398,8 +398,8 @@ func (p *metadataPropertiesExpression) selection() []string {
 // keys and relationships) it asks for. Deleted-metadata tracking is not kept: every call answers
 // with the full current result and no deleted items.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/query-schema-definitions
-func (s *Server) retrieveMetadataChanges(req *apiRequest) (*wire.Response, error) {
-	if req.r.Method != http.MethodGet {
+func (s *metadataAPI) retrieveMetadataChanges(req *Request) (*wire.Response, error) {
+	if req.R.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
 	params, err := operationParams(req)
@@ -429,7 +429,7 @@ func (s *Server) retrieveMetadataChanges(req *apiRequest) (*wire.Response, error
 	}
 	var items []*wire.Object
 	var version int64
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		version = sch.Version
 		for _, e := range sch.Entities() {
@@ -460,7 +460,7 @@ func (s *Server) retrieveMetadataChanges(req *apiRequest) (*wire.Response, error
 	deleted.Set("Keys", []string{})
 	deleted.Set("Values", []any{})
 	body := wire.NewObject()
-	body.Set("@odata.context", req.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveMetadataChangesResponse")
+	body.Set("@odata.context", req.Base+"$metadata#Microsoft.Dynamics.CRM.RetrieveMetadataChangesResponse")
 	body.Set("EntityMetadata", items)
 	body.Set("ServerVersionStamp", fmt.Sprintf("%d!%s", version, s.cfg.Clock().UTC().Format("01/02/2006 15:04:05")))
 	body.Set("DeletedMetadata", deleted)
@@ -529,36 +529,36 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 // publish answers the PublishXml and PublishAllXml actions. Customizations take effect in the
 // emulator as soon as they are saved, so publishing has nothing left to do.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml
-func (s *Server) publish(req *apiRequest) (*wire.Response, error) {
-	if req.r.Method != http.MethodPost {
+func (s *metadataAPI) publish(req *Request) (*wire.Response, error) {
+	if req.R.Method != http.MethodPost {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
-	if req.res.HasParens && strings.TrimSpace(req.res.Params) != "" {
+	if req.Res.HasParens && strings.TrimSpace(req.Res.Params) != "" {
 		return nil, dverr.BadRequest("Action parameters go in the request body.")
 	}
-	body, err := readBody(req.r)
+	body, err := ReadBody(req.R)
 	if err != nil {
 		return nil, err
 	}
-	var members []member
+	var members []Member
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if members, err = parseObject(body, req.res.Operation); err != nil {
+		if members, err = ParseObject(body, req.Res.Operation); err != nil {
 			return nil, err
 		}
 	}
 	param := ""
 	for _, m := range members {
 		switch {
-		case m.Name == "ParameterXml" && req.res.Operation == "PublishXml":
+		case m.Name == "ParameterXml" && req.Res.Operation == "PublishXml":
 			if err := json.Unmarshal(m.Value, &param); err != nil {
 				return nil, dverr.BadRequest("The parameter 'ParameterXml' must be a string.")
 			}
 		case strings.HasPrefix(m.Name, "@"):
 		default:
-			return nil, dverr.BadRequest("The action '%s' has no parameter '%s'.", req.res.Operation, m.Name)
+			return nil, dverr.BadRequest("The action '%s' has no parameter '%s'.", req.Res.Operation, m.Name)
 		}
 	}
-	if req.res.Operation == "PublishXml" && strings.TrimSpace(param) == "" {
+	if req.Res.Operation == "PublishXml" && strings.TrimSpace(param) == "" {
 		return nil, dverr.BadRequest("The action 'PublishXml' needs its parameter 'ParameterXml'.")
 	}
 	return wire.NewResponse(http.StatusNoContent), nil

@@ -217,13 +217,13 @@ func metaSplit(s string, sep byte) []string {
 
 // metaOptions reads the request's system query options for a metadata resource, refusing the
 // ones metadata queries do not take.
-func (s *Server) metaOptions(req *apiRequest, allowed ...string) (map[string]string, error) {
-	if err := req.query.Allow(s.cfg.Loose, allowed...); err != nil {
+func (s *metadataAPI) metaOptions(req *Request, allowed ...string) (map[string]string, error) {
+	if err := req.Query.Allow(s.cfg.Loose, allowed...); err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	for _, n := range allowed {
-		if v, ok := req.query.Get(n); ok {
+		if v, ok := req.Query.Get(n); ok {
 			out[n] = v
 		}
 	}
@@ -340,17 +340,17 @@ func entitySubType(nav string) metaType {
 }
 
 // listEntityDefinitions answers GET EntityDefinitions.
-func (s *Server) listEntityDefinitions(req *apiRequest) (*wire.Response, error) {
+func (s *metadataAPI) listEntityDefinitions(req *Request) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$filter", "$expand")
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.query.Aliases(), entityMetaType(), entitySubType)
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), entityMetaType(), entitySubType)
 	if err != nil {
 		return nil, err
 	}
 	var items []*wire.Object
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		for _, e := range sch.Entities() {
 			ok, err := metaMatches(q.filter, e.Raw)
@@ -371,21 +371,21 @@ func (s *Server) listEntityDefinitions(req *apiRequest) (*wire.Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	return metaListResponse(req.base+"$metadata#EntityDefinitions"+metaSelectContext(q), items), nil
+	return metaListResponse(req.Base+"$metadata#EntityDefinitions"+metaSelectContext(q), items), nil
 }
 
 // getEntityDefinition answers GET EntityDefinitions(<key>).
-func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getEntityDefinition(req *Request, p *metaPath) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$expand")
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.query.Aliases(), entityMetaType(), entitySubType)
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), entityMetaType(), entitySubType)
 	if err != nil {
 		return nil, err
 	}
 	var body *wire.Object
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
 		if err != nil {
@@ -395,7 +395,7 @@ func (s *Server) getEntityDefinition(req *apiRequest, p *metaPath) (*wire.Respon
 		if err != nil {
 			return err
 		}
-		body = wire.WithContext(req.base+"$metadata#EntityDefinitions"+metaSelectContext(q)+"/$entity", o)
+		body = wire.WithContext(req.Base+"$metadata#EntityDefinitions"+metaSelectContext(q)+"/$entity", o)
 		return nil
 	})
 	if err != nil {
@@ -612,7 +612,7 @@ func attributeCast(p *metaPath) (string, error) {
 }
 
 // getAttributes answers GET EntityDefinitions(...)/Attributes[(...)][/cast].
-func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getAttributes(req *Request, p *metaPath) (*wire.Response, error) {
 	declared, err := attributeCast(p)
 	if err != nil {
 		return nil, err
@@ -625,17 +625,17 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*wire.Response, er
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.query.Aliases(), attributeMetaType(declared), func(string) metaType { return optionSetMetaType })
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), attributeMetaType(declared), func(string) metaType { return optionSetMetaType })
 	if err != nil {
 		return nil, err
 	}
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
 		}
-		ctx := req.base + "$metadata#" + entityKeyContext(p, e) + "/Attributes"
+		ctx := req.Base + "$metadata#" + entityKeyContext(p, e) + "/Attributes"
 		if p.cast != "" {
 			ctx += "/" + crmNS + p.cast
 		}
@@ -681,7 +681,7 @@ func (s *Server) getAttributes(req *apiRequest, p *metaPath) (*wire.Response, er
 }
 
 // getEntityCollection answers GET EntityDefinitions(...)/Keys and the relationship collections.
-func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getEntityCollection(req *Request, p *metaPath) (*wire.Response, error) {
 	if p.cast != "" {
 		return nil, dverr.ResourceNotFound(crmNS + p.cast)
 	}
@@ -694,12 +694,12 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*wire.Respon
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.query.Aliases(), t, nil)
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), t, nil)
 	if err != nil {
 		return nil, err
 	}
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
 		if err != nil {
@@ -721,7 +721,7 @@ func (s *Server) getEntityCollection(req *apiRequest, p *metaPath) (*wire.Respon
 				list = append(list, item{r.MetadataID, r.SchemaName, r.Raw})
 			}
 		}
-		ctx := req.base + "$metadata#" + entityKeyContext(p, e) + "/" + p.nav + metaSelectContext(q)
+		ctx := req.Base + "$metadata#" + entityKeyContext(p, e) + "/" + p.nav + metaSelectContext(q)
 		if p.navKey != nil {
 			id, name, err := metaKey(p.navKey, nameKey)
 			if err != nil {
@@ -800,7 +800,7 @@ func relationshipType(r *model.Relationship) string {
 }
 
 // getRelationships answers GET RelationshipDefinitions[(...)][/cast].
-func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getRelationships(req *Request, p *metaPath) (*wire.Response, error) {
 	declared, err := relationshipCast(p)
 	if err != nil {
 		return nil, err
@@ -813,17 +813,17 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*wire.Response,
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.query.Aliases(), relationshipMetaType(declared), nil)
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), relationshipMetaType(declared), nil)
 	if err != nil {
 		return nil, err
 	}
-	ctx := req.base + "$metadata#RelationshipDefinitions"
+	ctx := req.Base + "$metadata#RelationshipDefinitions"
 	if p.cast != "" {
 		ctx += "/" + crmNS + p.cast
 	}
 	ctx += metaSelectContext(q)
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		render := func(r *model.Relationship) (*wire.Object, error) {
 			ok, err := metaMatches(q.filter, r.Raw)
@@ -876,7 +876,7 @@ func (s *Server) getRelationships(req *apiRequest, p *metaPath) (*wire.Response,
 }
 
 // getOptionSets answers GET GlobalOptionSetDefinitions[(...)][/cast].
-func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getOptionSets(req *Request, p *metaPath) (*wire.Response, error) {
 	switch p.cast {
 	case "", "OptionSetMetadataBase", "OptionSetMetadata", "BooleanOptionSetMetadata":
 	default:
@@ -890,17 +890,17 @@ func (s *Server) getOptionSets(req *apiRequest, p *metaPath) (*wire.Response, er
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseMetaQuery(opts, req.query.Aliases(), optionSetMetaType, nil)
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), optionSetMetaType, nil)
 	if err != nil {
 		return nil, err
 	}
-	ctx := req.base + "$metadata#GlobalOptionSetDefinitions"
+	ctx := req.Base + "$metadata#GlobalOptionSetDefinitions"
 	if p.cast != "" {
 		ctx += "/" + crmNS + p.cast
 	}
 	ctx += metaSelectContext(q)
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		sets, err := tx.OptionSets()
 		if err != nil {
 			return err

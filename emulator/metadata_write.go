@@ -110,13 +110,13 @@ func checkNewAttribute(e *model.Entity, a *model.Attribute) error {
 }
 
 // createAttribute answers POST EntityDefinitions(...)/Attributes.
-func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) createAttribute(req *Request, p *metaPath) (*wire.Response, error) {
 	body, err := readDefinition(req, "Attributes")
 	if err != nil {
 		return nil, err
 	}
 	var url string
-	err = s.inTx(req, true, func(tx *store.Tx) error {
+	err = s.InTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*wire.Response, 
 		if err := tx.PutMetadata([]json.RawMessage{entityDocWith(e, docs)}, rels); err != nil {
 			return err
 		}
-		url = req.base + "EntityDefinitions(" + e.MetadataID + ")/Attributes(" + a.MetadataID + ")"
+		url = req.Base + "EntityDefinitions(" + e.MetadataID + ")/Attributes(" + a.MetadataID + ")"
 		return nil
 	})
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Server) createAttribute(req *apiRequest, p *metaPath) (*wire.Response, 
 // currencyColumns returns what a table's first Money column brings along, as in Dataverse: the
 // transactioncurrencyid and exchangerate columns and the relationship to transactioncurrency. A
 // table that has them, or a schema without transactioncurrency, gets nothing.
-func (s *Server) currencyColumns(sch *model.Schema, e *model.Entity, column int) ([]json.RawMessage, json.RawMessage, error) {
+func (s *metadataAPI) currencyColumns(sch *model.Schema, e *model.Entity, column int) ([]json.RawMessage, json.RawMessage, error) {
 	if _, ok := e.Attribute("transactioncurrencyid"); ok {
 		return nil, nil, nil
 	}
@@ -193,7 +193,7 @@ func defaultCurrencyRelationship(e *model.Entity) string {
 
 // updateAttribute answers PUT EntityDefinitions(...)/Attributes(...)[/cast]: the definition sent
 // replaces the column's, with labels merged as MSCRM.MergeLabels says.
-func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) updateAttribute(req *Request, p *metaPath) (*wire.Response, error) {
 	if _, err := attributeCast(p); err != nil {
 		return nil, err
 	}
@@ -201,9 +201,9 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*wire.Response, 
 	if err != nil {
 		return nil, err
 	}
-	merge := strings.EqualFold(strings.TrimSpace(req.r.Header.Get("MSCRM.MergeLabels")), "true")
+	merge := strings.EqualFold(strings.TrimSpace(req.R.Header.Get("MSCRM.MergeLabels")), "true")
 	var url string
-	err = s.inTx(req, true, func(tx *store.Tx) error {
+	err = s.InTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -231,7 +231,7 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*wire.Response, 
 		if err := tx.PutMetadata([]json.RawMessage{entityDocWith(e, docs)}, nil); err != nil {
 			return err
 		}
-		url = req.base + "EntityDefinitions(" + e.MetadataID + ")/Attributes(" + a.MetadataID + ")"
+		url = req.Base + "EntityDefinitions(" + e.MetadataID + ")/Attributes(" + a.MetadataID + ")"
 		return nil
 	})
 	if err != nil {
@@ -242,8 +242,8 @@ func (s *Server) updateAttribute(req *apiRequest, p *metaPath) (*wire.Response, 
 
 // deleteAttribute answers DELETE EntityDefinitions(...)/Attributes(...). Only unmanaged custom
 // columns can go, and not while a relationship or an alternate key depends on them.
-func (s *Server) deleteAttribute(req *apiRequest, p *metaPath) (*wire.Response, error) {
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+func (s *metadataAPI) deleteAttribute(req *Request, p *metaPath) (*wire.Response, error) {
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
 		if err != nil {
@@ -295,13 +295,13 @@ func nextObjectTypeCode(sch *model.Schema) int {
 
 // createEntity answers POST EntityDefinitions: a new custom table with its primary name column,
 // the system columns of its ownership and their relationships.
-func (s *Server) createEntity(req *apiRequest) (*wire.Response, error) {
+func (s *metadataAPI) createEntity(req *Request) (*wire.Response, error) {
 	body, err := readDefinition(req, "EntityDefinitions")
 	if err != nil {
 		return nil, err
 	}
 	var url string
-	err = s.inTx(req, true, func(tx *store.Tx) error {
+	err = s.InTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		ids := map[string]string{}
 		for _, e := range sch.Entities() {
@@ -340,7 +340,7 @@ func (s *Server) createEntity(req *apiRequest) (*wire.Response, error) {
 		if err := tx.PutMetadata([]json.RawMessage{ne.Entity}, ne.Relationships); err != nil {
 			return err
 		}
-		url = req.base + "EntityDefinitions(" + e.MetadataID + ")"
+		url = req.Base + "EntityDefinitions(" + e.MetadataID + ")"
 		return nil
 	})
 	if err != nil {
@@ -351,8 +351,8 @@ func (s *Server) createEntity(req *apiRequest) (*wire.Response, error) {
 
 // deleteEntity answers DELETE EntityDefinitions(...): an unmanaged custom table goes with its rows
 // and relationships.
-func (s *Server) deleteEntity(req *apiRequest, p *metaPath) (*wire.Response, error) {
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+func (s *metadataAPI) deleteEntity(req *Request, p *metaPath) (*wire.Response, error) {
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
 			return err
@@ -374,7 +374,7 @@ func (s *Server) deleteEntity(req *apiRequest, p *metaPath) (*wire.Response, err
 // createRelationship answers POST RelationshipDefinitions with a one-to-many relationship: its
 // Lookup becomes a column of the referencing table and both tables get their navigation
 // properties.
-func (s *Server) createRelationship(req *apiRequest) (*wire.Response, error) {
+func (s *metadataAPI) createRelationship(req *Request) (*wire.Response, error) {
 	body, err := readDefinition(req, "RelationshipDefinitions")
 	if err != nil {
 		return nil, err
@@ -387,7 +387,7 @@ func (s *Server) createRelationship(req *apiRequest) (*wire.Response, error) {
 		return nil, dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "Creating many-to-many relationships is not supported by the emulator.")
 	}
 	var url string
-	err = s.inTx(req, true, func(tx *store.Tx) error {
+	err = s.InTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		one, ok := sch.Entity(referenced)
 		if !ok {
@@ -439,7 +439,7 @@ func (s *Server) createRelationship(req *apiRequest) (*wire.Response, error) {
 		if err := tx.PutMetadata([]json.RawMessage{entityDocWith(many, append(attributeDocs(many), lookup))}, []json.RawMessage{rel}); err != nil {
 			return err
 		}
-		url = req.base + "RelationshipDefinitions(" + r.MetadataID + ")"
+		url = req.Base + "RelationshipDefinitions(" + r.MetadataID + ")"
 		return nil
 	})
 	if err != nil {
@@ -450,8 +450,8 @@ func (s *Server) createRelationship(req *apiRequest) (*wire.Response, error) {
 
 // deleteRelationship answers DELETE RelationshipDefinitions(...): an unmanaged custom relationship
 // goes, and with a one-to-many relationship its lookup column.
-func (s *Server) deleteRelationship(req *apiRequest, p *metaPath) (*wire.Response, error) {
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+func (s *metadataAPI) deleteRelationship(req *Request, p *metaPath) (*wire.Response, error) {
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		r, err := findRelationship(tx.Schema(), p.key)
 		if err != nil {
 			return err

@@ -14,9 +14,9 @@ import (
 
 // createRecord serves POST {set}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api
-func (s *Server) createRecord(req *apiRequest) (*wire.Response, error) {
-	e := req.res.Entity
-	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
+func (s *Handler) createRecord(req *Request) (*wire.Response, error) {
+	e := req.Res.Entity
+	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -25,12 +25,12 @@ func (s *Server) createRecord(req *apiRequest) (*wire.Response, error) {
 		return nil, err
 	}
 	var resp *wire.Response
-	err = s.inTx(req, true, func(tx *store.Tx) error {
+	err = s.InTx(req, true, func(tx *store.Tx) error {
 		plan, err := s.decoderFor(req, tx).decodeRecord(e, members, opCreate)
 		if err != nil {
 			return err
 		}
-		id, err := s.newWriter(req.ctx, tx, req.caller).create(plan)
+		id, err := s.newWriter(req.Ctx, tx, req.Caller).create(plan)
 		if err != nil {
 			return err
 		}
@@ -42,24 +42,24 @@ func (s *Server) createRecord(req *apiRequest) (*wire.Response, error) {
 
 // writeResult answers a create or update: the row with the given status when
 // Prefer: return=representation was sent, else 204 with OData-EntityId.
-func (s *Server) writeResult(req *apiRequest, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
-	if req.prefer.ReturnRepresentation {
+func (s *Handler) writeResult(req *Request, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
+	if req.Prefer.ReturnRepresentation {
 		return s.representation(req, tx, rec, e, id, status)
 	}
-	return wire.EntityIDResponse(http.StatusNoContent, entityURL(req.base, e, id)), nil
+	return wire.EntityIDResponse(http.StatusNoContent, entityURL(req.Base, e, id)), nil
 }
 
 // getRecord serves GET {set}({key}) with $select and $expand, and conditional GET.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api
-func (s *Server) getRecord(req *apiRequest) (*wire.Response, error) {
-	e := req.res.Entity
-	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
+func (s *Handler) getRecord(req *Request) (*wire.Response, error) {
+	e := req.Res.Entity
+	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.Query)
 	if err != nil {
 		return nil, err
 	}
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
-		id, err := lookupKey(tx, e, req.res.Key)
+	err = s.InTx(req, false, func(tx *store.Tx) error {
+		id, err := lookupKey(tx, e, req.Res.Key)
 		if err != nil {
 			return asNotFound(err)
 		}
@@ -68,16 +68,16 @@ func (s *Server) getRecord(req *apiRequest) (*wire.Response, error) {
 			return err
 		}
 		tag := wire.ETag(ver)
-		if inm := req.r.Header.Get("If-None-Match"); inm != "" && len(rec.Expand) == 0 && req.prefer.Annotations == nil && wire.ETagMatches(inm, ver) {
+		if inm := req.R.Header.Get("If-None-Match"); inm != "" && len(rec.Expand) == 0 && req.Prefer.Annotations == nil && wire.ETagMatches(inm, ver) {
 			resp = wire.NewResponse(http.StatusNotModified)
 			resp.Header.Set("ETag", tag)
 			return nil
 		}
 		resp = wire.NewResponse(http.StatusOK)
-		resp.JSON = wire.WithContext(contextURL(req.base, e.EntitySetName, rec.Select, rec.Expand, true), body)
+		resp.JSON = wire.WithContext(contextURL(req.Base, e.EntitySetName, rec.Select, rec.Expand, true), body)
 		resp.Header.Set("ETag", tag)
-		if req.prefer.Annotations != nil {
-			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.prefer.AnnotationsRaw+`"`)
+		if req.Prefer.Annotations != nil {
+			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.Prefer.AnnotationsRaw+`"`)
 		}
 		return nil
 	})
@@ -85,12 +85,12 @@ func (s *Server) getRecord(req *apiRequest) (*wire.Response, error) {
 }
 
 // shapeRecord reads a row with its expansions and shapes it (without @odata.context).
-func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id string, rec *odata.Record) (*wire.Object, int64, error) {
+func (s *Handler) shapeRecord(req *Request, tx *store.Tx, e *model.Entity, id string, rec *odata.Record) (*wire.Object, int64, error) {
 	row, ver, err := tx.Get(e, id, rec.Names(e))
 	if err != nil {
 		return nil, 0, mapStoreErr(err, e, id)
 	}
-	sh := newShaper(tx, req.base, req.prefer)
+	sh := newShaper(tx, req.Base, req.Prefer)
 	body, err := sh.row(e, row, ver, rec.Columns)
 	if err != nil {
 		return nil, 0, err
@@ -102,7 +102,7 @@ func (s *Server) shapeRecord(req *apiRequest, tx *store.Tx, e *model.Entity, id 
 }
 
 // expand adds expanded navigation properties to a shaped row.
-func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *wire.Object, e *model.Entity, id string, row model.Row, items []odata.ExpandItem) error {
+func (s *Handler) expand(req *Request, tx *store.Tx, sh *shaper, body *wire.Object, e *model.Entity, id string, row model.Row, items []odata.ExpandItem) error {
 	sch := tx.Schema()
 	for _, x := range items {
 		target, _ := sch.Entity(x.Nav.Target)
@@ -114,7 +114,7 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *wire.Ob
 			}
 			if x.Ref {
 				o := wire.NewObject()
-				o.Set("@odata.id", entityURL(req.base, target, l.ID))
+				o.Set("@odata.id", entityURL(req.Base, target, l.ID))
 				body.Set(x.Nav.Name, o)
 				continue
 			}
@@ -154,9 +154,9 @@ func (s *Server) expand(req *apiRequest, tx *store.Tx, sh *shaper, body *wire.Ob
 // the If-Match / If-None-Match rules.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api
 // and https://learn.microsoft.com/power-apps/developer/data-platform/use-upsert-insert-update-record
-func (s *Server) upsertRecord(req *apiRequest) (*wire.Response, error) {
-	e := req.res.Entity
-	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.query)
+func (s *Handler) upsertRecord(req *Request) (*wire.Response, error) {
+	e := req.Res.Entity
+	rec, err := odata.ParseRecord(s.odataRequest(req), e, req.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -164,11 +164,11 @@ func (s *Server) upsertRecord(req *apiRequest) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
-	ifNoneMatch := strings.TrimSpace(req.r.Header.Get("If-None-Match"))
+	ifMatch := strings.TrimSpace(req.R.Header.Get("If-Match"))
+	ifNoneMatch := strings.TrimSpace(req.R.Header.Get("If-None-Match"))
 	var resp *wire.Response
-	err = s.inTx(req, true, func(tx *store.Tx) error {
-		key := req.res.Key
+	err = s.InTx(req, true, func(tx *store.Tx) error {
+		key := req.Res.Key
 		id, err := lookupKey(tx, e, key)
 		var missing *altKeyMissing
 		if errors.As(err, &missing) {
@@ -202,7 +202,7 @@ func (s *Server) upsertRecord(req *apiRequest) (*wire.Response, error) {
 			return dverr.VersionMismatch()
 		}
 		d := s.decoderFor(req, tx)
-		w := s.newWriter(req.ctx, tx, req.caller)
+		w := s.newWriter(req.Ctx, tx, req.Caller)
 		if exists {
 			plan, err := d.decodeRecord(e, members, opUpdate)
 			if err != nil {
@@ -259,14 +259,14 @@ func (s *Server) upsertRecord(req *apiRequest) (*wire.Response, error) {
 
 // deleteRecord serves DELETE {set}({key}), with optional If-Match.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#basic-delete
-func (s *Server) deleteRecord(req *apiRequest) (*wire.Response, error) {
-	e := req.res.Entity
-	if err := req.query.Allow(s.cfg.Loose); err != nil {
+func (s *Handler) deleteRecord(req *Request) (*wire.Response, error) {
+	e := req.Res.Entity
+	if err := req.Query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
-	ifMatch := strings.TrimSpace(req.r.Header.Get("If-Match"))
-	err := s.inTx(req, true, func(tx *store.Tx) error {
-		id, err := lookupKey(tx, e, req.res.Key)
+	ifMatch := strings.TrimSpace(req.R.Header.Get("If-Match"))
+	err := s.InTx(req, true, func(tx *store.Tx) error {
+		id, err := lookupKey(tx, e, req.Res.Key)
 		if err != nil {
 			return asNotFound(err)
 		}
@@ -277,7 +277,7 @@ func (s *Server) deleteRecord(req *apiRequest) (*wire.Response, error) {
 		if ifMatch != "" && !wire.ETagMatches(ifMatch, ver) {
 			return dverr.VersionMismatch()
 		}
-		return s.newWriter(req.ctx, tx, req.caller).delete(e, id)
+		return s.newWriter(req.Ctx, tx, req.Caller).delete(e, id)
 	})
 	if err != nil {
 		return nil, err
@@ -286,8 +286,8 @@ func (s *Server) deleteRecord(req *apiRequest) (*wire.Response, error) {
 }
 
 // rowID resolves the key of the addressed row inside tx.
-func rowID(tx *store.Tx, req *apiRequest) (string, error) {
-	id, err := lookupKey(tx, req.res.Entity, req.res.Key)
+func rowID(tx *store.Tx, req *Request) (string, error) {
+	id, err := lookupKey(tx, req.Res.Entity, req.Res.Key)
 	if err != nil {
 		return "", asNotFound(err)
 	}
@@ -296,16 +296,16 @@ func rowID(tx *store.Tx, req *apiRequest) (string, error) {
 
 // getProperty serves GET {set}({key})/{property}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api#retrieve-a-single-property-value
-func (s *Server) getProperty(req *apiRequest) (*wire.Response, error) {
-	e, a := req.res.Entity, req.res.Property
-	if err := req.query.Allow(s.cfg.Loose); err != nil {
+func (s *Handler) getProperty(req *Request) (*wire.Response, error) {
+	e, a := req.Res.Entity, req.Res.Property
+	if err := req.Query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	if !a.Stored() || !a.ValidForRead {
 		return nil, dverr.BadRequest("The property '%s' cannot be read on its own.", a.LogicalName)
 	}
 	var resp *wire.Response
-	err := s.inTx(req, false, func(tx *store.Tx) error {
+	err := s.InTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -324,7 +324,7 @@ func (s *Server) getProperty(req *apiRequest) (*wire.Response, error) {
 			name = a.LookupProperty()
 		}
 		o := wire.NewObject()
-		o.Set("@odata.context", req.base+"$metadata#"+e.EntitySetName+"("+id+")/"+name)
+		o.Set("@odata.context", req.Base+"$metadata#"+e.EntitySetName+"("+id+")/"+name)
 		o.Set("value", jsonValue(a, v))
 		resp = wire.NewResponse(http.StatusOK)
 		resp.JSON = o
@@ -335,9 +335,9 @@ func (s *Server) getProperty(req *apiRequest) (*wire.Response, error) {
 
 // putProperty serves PUT {set}({key})/{property} with body {"value": ...}.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#update-a-single-property-value
-func (s *Server) putProperty(req *apiRequest) (*wire.Response, error) {
-	e, a := req.res.Entity, req.res.Property
-	if err := req.query.Allow(s.cfg.Loose); err != nil {
+func (s *Handler) putProperty(req *Request) (*wire.Response, error) {
+	e, a := req.Res.Entity, req.Res.Property
+	if err := req.Query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	if a.IsLookup() {
@@ -369,9 +369,9 @@ func (s *Server) putProperty(req *apiRequest) (*wire.Response, error) {
 }
 
 // deleteProperty serves DELETE {set}({key})/{property}: the value becomes null.
-func (s *Server) deleteProperty(req *apiRequest) (*wire.Response, error) {
-	a := req.res.Property
-	if err := req.query.Allow(s.cfg.Loose); err != nil {
+func (s *Handler) deleteProperty(req *Request) (*wire.Response, error) {
+	a := req.Res.Property
+	if err := req.Query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
 	if a.IsLookup() {
@@ -383,9 +383,9 @@ func (s *Server) deleteProperty(req *apiRequest) (*wire.Response, error) {
 	return s.writeProperty(req, a, nil)
 }
 
-func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*wire.Response, error) {
-	e := req.res.Entity
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+func (s *Handler) writeProperty(req *Request, a *model.Attribute, v any) (*wire.Response, error) {
+	e := req.Res.Entity
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -395,7 +395,7 @@ func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*wir
 			_, err := tx.Version(e, id)
 			return mapStoreErr(err, e, id)
 		}
-		w := s.newWriter(req.ctx, tx, req.caller)
+		w := s.newWriter(req.Ctx, tx, req.Caller)
 		return w.update(&writePlan{Entity: e, Row: model.Row{a.LogicalName: v}}, id)
 	})
 	if err != nil {
@@ -405,15 +405,15 @@ func (s *Server) writeProperty(req *apiRequest, a *model.Attribute, v any) (*wir
 }
 
 // getSingleNav serves GET {set}({key})/{single-valued navigation}.
-func (s *Server) getSingleNav(req *apiRequest) (*wire.Response, error) {
-	e, nav := req.res.Entity, req.res.Nav
+func (s *Handler) getSingleNav(req *Request) (*wire.Response, error) {
+	e, nav := req.Res.Entity, req.Res.Nav
 	target := nav.TargetEntity
-	rec, err := odata.ParseRecord(s.odataRequest(req), target, req.query)
+	rec, err := odata.ParseRecord(s.odataRequest(req), target, req.Query)
 	if err != nil {
 		return nil, err
 	}
 	var resp *wire.Response
-	err = s.inTx(req, false, func(tx *store.Tx) error {
+	err = s.InTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -432,7 +432,7 @@ func (s *Server) getSingleNav(req *apiRequest) (*wire.Response, error) {
 			return err
 		}
 		resp = wire.NewResponse(http.StatusOK)
-		resp.JSON = wire.WithContext(contextURL(req.base, target.EntitySetName, rec.Select, rec.Expand, true), body)
+		resp.JSON = wire.WithContext(contextURL(req.Base, target.EntitySetName, rec.Select, rec.Expand, true), body)
 		resp.Header.Set("ETag", wire.ETag(ver))
 		return nil
 	})

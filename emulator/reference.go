@@ -14,31 +14,31 @@ import (
 // reference serves {set}({key})/{nav}/$ref: read, set or clear a single-valued navigation, and
 // associate or disassociate rows through a collection-valued one.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/associate-disassociate-entities-using-web-api
-func (s *Server) reference(req *apiRequest) (*wire.Response, error) {
-	nav, m := req.res.Nav, req.r.Method
+func (s *Handler) reference(req *Request) (*wire.Response, error) {
+	nav, m := req.Res.Nav, req.R.Method
 	allowed := []string{}
 	if m == http.MethodDelete && nav.Kind != model.NavSingle {
 		allowed = append(allowed, "$id")
 	}
-	if err := req.query.Allow(s.cfg.Loose, allowed...); err != nil {
+	if err := req.Query.Allow(s.cfg.Loose, allowed...); err != nil {
 		return nil, err
 	}
 	switch {
 	case m == http.MethodGet:
 		return s.getReference(req)
-	case m == http.MethodPut && nav.Kind == model.NavSingle && req.res.NavKey == nil:
+	case m == http.MethodPut && nav.Kind == model.NavSingle && req.Res.NavKey == nil:
 		return s.setReference(req)
-	case m == http.MethodPost && nav.Kind != model.NavSingle && req.res.NavKey == nil:
+	case m == http.MethodPost && nav.Kind != model.NavSingle && req.Res.NavKey == nil:
 		return s.addReference(req)
 	case m == http.MethodDelete:
 		return s.removeReference(req)
 	}
-	return nil, wire.MethodNotAllowed(req.r)
+	return nil, wire.MethodNotAllowed(req.R)
 }
 
 // readReferenceBody reads {"@odata.id": "<url>"} and resolves it for nav.
-func (s *Server) readReferenceBody(req *apiRequest, tx *store.Tx, nav *model.Nav) (entityRef, error) {
-	members, err := readJSONBody(req, req.res.Entity.EntitySetName)
+func (s *Handler) readReferenceBody(req *Request, tx *store.Tx, nav *model.Nav) (entityRef, error) {
+	members, err := readJSONBody(req, req.Res.Entity.EntitySetName)
 	if err != nil {
 		return entityRef{}, err
 	}
@@ -46,22 +46,22 @@ func (s *Server) readReferenceBody(req *apiRequest, tx *store.Tx, nav *model.Nav
 	for _, mb := range members {
 		if mb.Name == "@odata.id" {
 			if err := json.Unmarshal(mb.Value, &url); err != nil {
-				return entityRef{}, payloadError(req.res.Entity.EntitySetName, "The value of '@odata.id' must be a string.")
+				return entityRef{}, payloadError(req.Res.Entity.EntitySetName, "The value of '@odata.id' must be a string.")
 			}
 		}
 	}
 	if url == "" {
-		return entityRef{}, payloadError(req.res.Entity.EntitySetName, "An entity reference body must contain '@odata.id'.")
+		return entityRef{}, payloadError(req.Res.Entity.EntitySetName, "An entity reference body must contain '@odata.id'.")
 	}
 	return s.decoderFor(req, tx).ref(url, nav)
 }
 
-func (s *Server) getReference(req *apiRequest) (*wire.Response, error) {
-	e, nav := req.res.Entity, req.res.Nav
+func (s *Handler) getReference(req *Request) (*wire.Response, error) {
+	e, nav := req.Res.Entity, req.Res.Nav
 	sch := s.store.Schema()
 	target, _ := sch.Entity(nav.Target)
 	var resp *wire.Response
-	err := s.inTx(req, false, func(tx *store.Tx) error {
+	err := s.InTx(req, false, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -77,8 +77,8 @@ func (s *Server) getReference(req *apiRequest) (*wire.Response, error) {
 				return nil
 			}
 			o := wire.NewObject()
-			o.Set("@odata.context", req.base+"$metadata#$ref")
-			o.Set("@odata.id", entityURL(req.base, target, l.ID))
+			o.Set("@odata.context", req.Base+"$metadata#$ref")
+			o.Set("@odata.id", entityURL(req.Base, target, l.ID))
 			resp = wire.NewResponse(http.StatusOK)
 			resp.JSON = o
 			return nil
@@ -100,11 +100,11 @@ func (s *Server) getReference(req *apiRequest) (*wire.Response, error) {
 		list := []*wire.Object{}
 		for _, cid := range ids {
 			o := wire.NewObject()
-			o.Set("@odata.id", entityURL(req.base, target, cid))
+			o.Set("@odata.id", entityURL(req.Base, target, cid))
 			list = append(list, o)
 		}
 		o := wire.NewObject()
-		o.Set("@odata.context", req.base+"$metadata#Collection($ref)")
+		o.Set("@odata.context", req.Base+"$metadata#Collection($ref)")
 		o.Set("value", list)
 		resp = wire.NewResponse(http.StatusOK)
 		resp.JSON = o
@@ -113,9 +113,9 @@ func (s *Server) getReference(req *apiRequest) (*wire.Response, error) {
 	return resp, err
 }
 
-func (s *Server) setReference(req *apiRequest) (*wire.Response, error) {
-	e, nav := req.res.Entity, req.res.Nav
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+func (s *Handler) setReference(req *Request) (*wire.Response, error) {
+	e, nav := req.Res.Entity, req.Res.Nav
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -130,7 +130,7 @@ func (s *Server) setReference(req *apiRequest) (*wire.Response, error) {
 			return err
 		}
 		row := model.Row{nav.Attribute: model.Lookup{ID: ref.ID, Entity: ref.Entity.LogicalName}}
-		return s.newWriter(req.ctx, tx, req.caller).update(&writePlan{Entity: e, Row: row}, id)
+		return s.newWriter(req.Ctx, tx, req.Caller).update(&writePlan{Entity: e, Row: row}, id)
 	})
 	if err != nil {
 		return nil, err
@@ -138,9 +138,9 @@ func (s *Server) setReference(req *apiRequest) (*wire.Response, error) {
 	return wire.NewResponse(http.StatusNoContent), nil
 }
 
-func (s *Server) addReference(req *apiRequest) (*wire.Response, error) {
-	e, nav := req.res.Entity, req.res.Nav
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+func (s *Handler) addReference(req *Request) (*wire.Response, error) {
+	e, nav := req.Res.Entity, req.Res.Nav
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Server) addReference(req *apiRequest) (*wire.Response, error) {
 		if err != nil {
 			return err
 		}
-		return s.newWriter(req.ctx, tx, req.caller).associate(e, id, nav, ref)
+		return s.newWriter(req.Ctx, tx, req.Caller).associate(e, id, nav, ref)
 	})
 	if err != nil {
 		return nil, err
@@ -162,11 +162,11 @@ func (s *Server) addReference(req *apiRequest) (*wire.Response, error) {
 	return wire.NewResponse(http.StatusNoContent), nil
 }
 
-func (s *Server) removeReference(req *apiRequest) (*wire.Response, error) {
-	e, nav := req.res.Entity, req.res.Nav
+func (s *Handler) removeReference(req *Request) (*wire.Response, error) {
+	e, nav := req.Res.Entity, req.Res.Nav
 	sch := s.store.Schema()
 	target, _ := sch.Entity(nav.Target)
-	err := s.inTx(req, true, func(tx *store.Tx) error {
+	err := s.InTx(req, true, func(tx *store.Tx) error {
 		id, err := rowID(tx, req)
 		if err != nil {
 			return err
@@ -176,20 +176,20 @@ func (s *Server) removeReference(req *apiRequest) (*wire.Response, error) {
 		} else if !ok {
 			return dverr.RecordNotFound(e.LogicalName, id)
 		}
-		w := s.newWriter(req.ctx, tx, req.caller)
+		w := s.newWriter(req.Ctx, tx, req.Caller)
 		if nav.Kind == model.NavSingle {
 			return w.update(&writePlan{Entity: e, Row: model.Row{nav.Attribute: nil}}, id)
 		}
 		// The related row is named by a key on the navigation segment or by $id.
 		var relatedID string
 		switch {
-		case req.res.NavKey != nil:
-			relatedID, err = lookupKey(tx, target, req.res.NavKey)
+		case req.Res.NavKey != nil:
+			relatedID, err = lookupKey(tx, target, req.Res.NavKey)
 			if err != nil {
 				return asNotFound(err)
 			}
 		default:
-			v, ok := req.query.Get("$id")
+			v, ok := req.Query.Get("$id")
 			if !ok {
 				return dverr.BadRequest("To disassociate a record from a collection-valued navigation property, name it in the URL (%s(<id>)/$ref) or with $id.", nav.Name)
 			}

@@ -37,6 +37,7 @@ type Server struct {
 	idp        *oauth.Server
 	auth       authCache
 	hooks      *webhook.Dispatcher
+	web        *Handler
 	router     *mux.Router
 
 	mu       sync.Mutex
@@ -60,6 +61,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	s.hooks = webhook.New(webhook.Config{Store: st, Timeout: cfg.WebhookTimeout, Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log,
+		InsertJob: func(ctx context.Context, row model.Row) error { return s.web.InsertSystemJob(ctx, row) }})
+	s.web = NewHandler(HandlerConfig{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
+		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation})
+	s.web.cfg.Metadata = newMetadataAPI(MetadataConfig{Store: st, Web: s.web, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
 	if len(st.Schema().Entities()) == 0 {
 		if err := s.resetToFixtures(ctx); err != nil {
 			s.Close()
@@ -80,7 +86,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.hooks = webhook.New(webhook.Config{Store: s.store, Timeout: s.cfg.WebhookTimeout, Clock: s.cfg.Clock, NewID: s.cfg.NewID, Log: s.log, InsertJob: s.insertSystemJob})
 	s.router = s.routes()
 	return s, nil
 }
@@ -169,7 +174,7 @@ func (s *Server) resetToFixtures(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.loadFixtures(ctx, b, s.fixtures); err != nil {
+		if err := s.web.LoadFixtures(ctx, b, s.fixtures); err != nil {
 			b.Close()
 			return err
 		}
@@ -194,7 +199,6 @@ func (s *Server) routes() *mux.Router {
 	admin := r.PathPrefix("/_emulator/").Subrouter()
 	s.adminRoutes(admin)
 	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
-	api.Use(s.authenticate)
 	direct := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveAPI(w, r, nil) })
 	api.PathPrefix("/").Handler(direct)
 	api.Path("").Handler(direct)
@@ -257,16 +261,4 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // notFoundURL is the answer for a URL nothing serves.
 func notFoundURL(r *http.Request) error {
 	return dverr.NoHTTPResource(strings.TrimSuffix(wire.Origin(r)+r.URL.Path, "/"))
-}
-
-// insertSystemJob writes a system job (an asyncoperation row), stamped as the system user.
-func (s *Server) insertSystemJob(ctx context.Context, row model.Row) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
-		ae, ok := tx.Schema().Entity("asyncoperation")
-		if !ok {
-			return nil
-		}
-		_, err := s.newWriter(ctx, tx, caller{UserID: systemUserID, RealUserID: systemUserID}).insertRow(ae, row)
-		return err
-	})
 }

@@ -18,12 +18,12 @@ import (
 // columns Dataverse maintains. Lookups in a plan are trusted: the decoder resolved every bound row
 // (and the fixture loader checks references once at the end).
 type writer struct {
-	s *Server
+	s *Handler
 	// ctx is the request's: synchronous webhooks run under it, so a cancelled request stops
 	// waiting for its endpoint and releases the writer.
 	ctx context.Context
 	tx  *store.Tx
-	c   caller
+	c   Caller
 	now time.Time
 	// noHooks turns webhook steps off (fixture loading, system jobs).
 	noHooks bool
@@ -34,7 +34,7 @@ type writer struct {
 	orgID       string
 }
 
-func (s *Server) newWriter(ctx context.Context, tx *store.Tx, c caller) *writer {
+func (s *Handler) newWriter(ctx context.Context, tx *store.Tx, c Caller) *writer {
 	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), host: c.Host}
 }
 
@@ -232,7 +232,7 @@ func sameSet(a, b []string) bool {
 // keyLiteralValue converts a URL literal to the value of column a.
 func keyLiteralValue(a *model.Attribute, lit odata.Literal) (any, error) {
 	bad := func() error {
-		return dverr.BadRequest("The key value '%s' is not valid for the attribute '%s' of type '%s'.", lit.Text, a.LogicalName, edmType(a))
+		return dverr.BadRequest("The key value '%s' is not valid for the attribute '%s' of type '%s'.", lit.Text, a.LogicalName, a.EdmType())
 	}
 	switch a.Type {
 	case model.TypeString, model.TypeMemo:

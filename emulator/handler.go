@@ -1,0 +1,60 @@
+package emulator
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webhook"
+	"github.com/dynlocal/dynlocal/emulator/wire"
+)
+
+// HandlerConfig is what the Web API handlers need from the server.
+type HandlerConfig struct {
+	// Store holds the data.
+	Store *store.Store
+	// Hooks calls the webhooks writes trigger; nil calls none.
+	Hooks *webhook.Dispatcher
+	// Loose ignores query options Dataverse rejects instead of failing.
+	Loose bool
+	// AggregateLimit is the most source rows an aggregate query may read.
+	AggregateLimit int
+	// Clock and NewID stamp rows and answers.
+	Clock func() time.Time
+	NewID func() string
+	Log   *slog.Logger
+	// Operation runs one $batch operation through the server's whole handler chain, from
+	// authentication on; cs is the change set it belongs to, nil outside one.
+	Operation func(w http.ResponseWriter, r *http.Request, cs *ChangeSet)
+	// Metadata serves the metadata API.
+	Metadata Extension
+}
+
+// Extension serves the parts of the Web API that another package owns: the metadata API.
+type Extension interface {
+	// Serves reports whether a resource path (after the API root) belongs to the extension.
+	Serves(path string) bool
+	// Serve answers a request for such a path.
+	Serve(req *Request, path string) (*wire.Response, error)
+	// IsOperation reports whether name is a function or action the extension serves.
+	IsOperation(name string) bool
+	// Operation answers a call of such a function or action.
+	Operation(req *Request) (*wire.Response, error)
+	// EntitySets are the extension's entity sets, which the service document lists too.
+	EntitySets() []string
+}
+
+// Handler serves the Web API's data: records, collections, references, FetchXML, functions and
+// $batch, with the write pipeline behind them.
+type Handler struct {
+	cfg   HandlerConfig
+	store *store.Store
+	hooks *webhook.Dispatcher
+	log   *slog.Logger
+}
+
+// NewHandler returns a Handler for cfg.
+func NewHandler(cfg HandlerConfig) *Handler {
+	return &Handler{cfg: cfg, store: cfg.Store, hooks: cfg.Hooks, log: cfg.Log}
+}
