@@ -12,12 +12,13 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // serveAPI serves a request under /api/data/v9.x/: authentication (the bearer token and the
 // impersonation headers), then the Web API handlers.
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *ChangeSet) error {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet) error {
 	c, err := s.authenticateRequest(r, cs)
 	if err != nil {
 		return err
@@ -27,7 +28,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *ChangeSet)
 
 // serveOperation is the handler chain of one $batch operation: the one standalone requests take,
 // with the change set passed along.
-func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *ChangeSet) {
+func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet) {
 	if err := s.serveAPI(w, r, cs); err != nil {
 		s.writeError(w, r, err)
 	}
@@ -42,11 +43,11 @@ func (s *Server) unauthorized(r *http.Request) error {
 
 // authenticateRequest verifies the bearer token and resolves the caller, impersonation headers
 // included. Inside a $batch change set the users are read in its transaction.
-func (s *Server) authenticateRequest(r *http.Request, cs *ChangeSet) (Caller, error) {
+func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (webapi.Caller, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return Caller{}, s.unauthorized(r)
+		return webapi.Caller{}, s.unauthorized(r)
 	}
 	audiences := []string{wire.Origin(r)}
 	if s.cfg.OrgURL != "" {
@@ -54,7 +55,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *ChangeSet) (Caller, er
 	}
 	claims, err := s.auth.verify(s.idp, strings.TrimSpace(token), audiences, s.cfg.Clock())
 	if err != nil {
-		return Caller{}, s.unauthorized(r)
+		return webapi.Caller{}, s.unauthorized(r)
 	}
 	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
 	gen := s.store.Generation("systemuser")
@@ -62,7 +63,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *ChangeSet) (Caller, er
 		c.Host = r.Host
 		return c, nil
 	}
-	var c Caller
+	var c webapi.Caller
 	resolve := func(tx *store.Tx) error {
 		users, ok := tx.Schema().Entity("systemuser")
 		if !ok {
@@ -146,7 +147,7 @@ type callerCacheKey struct {
 
 type cachedCaller struct {
 	gen uint64
-	c   Caller
+	c   webapi.Caller
 }
 
 // maxCached bounds each cache; when full it is simply emptied.
@@ -178,17 +179,17 @@ func (a *authCache) verify(idp *oauth.Server, token string, audiences []string, 
 	return c, nil
 }
 
-func (a *authCache) caller(k callerCacheKey, gen uint64) (Caller, bool) {
+func (a *authCache) caller(k callerCacheKey, gen uint64) (webapi.Caller, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cc, ok := a.callers[k]
 	if !ok || cc.gen != gen {
-		return Caller{}, false
+		return webapi.Caller{}, false
 	}
 	return cc.c, true
 }
 
-func (a *authCache) remember(k callerCacheKey, gen uint64, c Caller) {
+func (a *authCache) remember(k callerCacheKey, gen uint64, c webapi.Caller) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.callers == nil || len(a.callers) >= maxCached {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -20,7 +21,7 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents#csdl-metadata-document
 
 // csdl answers GET $metadata.
-func (s *metadataAPI) csdl(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) csdl(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodGet && req.R.Method != http.MethodHead {
 		return nil, wire.MethodNotAllowed(req.R)
 	}

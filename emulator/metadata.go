@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -97,7 +98,7 @@ func parseMetaPath(rest string) (*metaPath, error) {
 
 // serveMetadata serves table, column, relationship and option set definitions and the CSDL
 // document.
-func (s *metadataAPI) serveMetadata(req *Request, rest string) (*wire.Response, error) {
+func (s *metadataAPI) serveMetadata(req *webapi.Request, rest string) (*wire.Response, error) {
 	if rest == "$metadata" {
 		return s.csdl(req)
 	}
@@ -266,15 +267,15 @@ func metadataErr(err error) error {
 }
 
 // readDefinition reads a metadata definition body: a JSON object, returned as written.
-func readDefinition(req *Request, set string) (json.RawMessage, error) {
+func readDefinition(req *webapi.Request, set string) (json.RawMessage, error) {
 	if ct := req.R.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
 	}
-	body, err := ReadBody(req.R)
+	body, err := webapi.ReadBody(req.R)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseObject(body, set); err != nil {
+	if _, err := webapi.ParseObject(body, set); err != nil {
 		return nil, err
 	}
 	return body, nil
@@ -290,7 +291,7 @@ func isMetadataOperation(name string) bool {
 }
 
 // metadataOperation runs a metadata function or action.
-func (s *metadataAPI) metadataOperation(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) metadataOperation(req *webapi.Request) (*wire.Response, error) {
 	switch req.Res.Operation {
 	case "RetrieveTotalRecordCount":
 		return s.retrieveTotalRecordCount(req)
@@ -307,7 +308,7 @@ type MetadataConfig struct {
 	// Store holds the metadata.
 	Store *store.Store
 	// Web runs requests in their transaction ($batch change sets included).
-	Web *Handler
+	Web *webapi.Handler
 	// Loose ignores query options Dataverse rejects instead of failing.
 	Loose bool
 	// Clock and NewID stamp new metadata.
@@ -328,15 +329,15 @@ func newMetadataAPI(cfg MetadataConfig) *metadataAPI {
 }
 
 // InTx runs fn in the request's transaction.
-func (s *metadataAPI) InTx(req *Request, write bool, fn func(*store.Tx) error) error {
-	return s.cfg.Web.InTx(req, write, fn)
+func (s *metadataAPI) InTx(req *webapi.Request, write bool, fn func(*store.Tx) error) error {
+	return webapi.InTx(s.store, req, write, fn)
 }
 
 // Serves reports whether a resource path belongs to the metadata API.
 func (s *metadataAPI) Serves(path string) bool { return isMetadataPath(path) }
 
 // Serve answers a request for a metadata path.
-func (s *metadataAPI) Serve(req *Request, path string) (*wire.Response, error) {
+func (s *metadataAPI) Serve(req *webapi.Request, path string) (*wire.Response, error) {
 	return s.serveMetadata(req, path)
 }
 
@@ -344,7 +345,7 @@ func (s *metadataAPI) Serve(req *Request, path string) (*wire.Response, error) {
 func (s *metadataAPI) IsOperation(name string) bool { return isMetadataOperation(name) }
 
 // Operation answers a metadata function or action.
-func (s *metadataAPI) Operation(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) Operation(req *webapi.Request) (*wire.Response, error) {
 	return s.metadataOperation(req)
 }
 

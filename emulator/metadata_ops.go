@@ -10,6 +10,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
@@ -21,7 +22,7 @@ import (
 const codeNotInMetadataCache = "0x80041102"
 
 // operationURL is the request URL as Dataverse quotes it in "No HTTP resource" errors.
-func operationURL(req *Request) string {
+func operationURL(req *webapi.Request) string {
 	p := req.R.URL.Path
 	if i := strings.Index(p, "/api/data/"); i >= 0 {
 		p = p[i+len("/api/data/"):]
@@ -35,7 +36,7 @@ func operationURL(req *Request) string {
 // operationParams splits the parameters of a function call, Name=value pairs separated by commas,
 // resolving parameter aliases (@p1) from the query string. An unassigned alias is null, as OData
 // says.
-func operationParams(req *Request) (map[string]string, error) {
+func operationParams(req *webapi.Request) (map[string]string, error) {
 	out := map[string]string{}
 	text := strings.TrimSpace(req.Res.Params)
 	if text == "" {
@@ -118,7 +119,7 @@ func parseStringList(text string) ([]string, bool) {
 // retrieveTotalRecordCount answers the RetrieveTotalRecordCount function. Dataverse answers from a
 // snapshot up to a day old; the emulator counts the rows now.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/retrievetotalrecordcount
-func (s *metadataAPI) retrieveTotalRecordCount(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) retrieveTotalRecordCount(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -398,7 +399,7 @@ func (p *metadataPropertiesExpression) selection() []string {
 // keys and relationships) it asks for. Deleted-metadata tracking is not kept: every call answers
 // with the full current result and no deleted items.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/query-schema-definitions
-func (s *metadataAPI) retrieveMetadataChanges(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) retrieveMetadataChanges(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -529,20 +530,20 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 // publish answers the PublishXml and PublishAllXml actions. Customizations take effect in the
 // emulator as soon as they are saved, so publishing has nothing left to do.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml
-func (s *metadataAPI) publish(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) publish(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodPost {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
 	if req.Res.HasParens && strings.TrimSpace(req.Res.Params) != "" {
 		return nil, dverr.BadRequest("Action parameters go in the request body.")
 	}
-	body, err := ReadBody(req.R)
+	body, err := webapi.ReadBody(req.R)
 	if err != nil {
 		return nil, err
 	}
-	var members []Member
+	var members []webapi.Member
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if members, err = ParseObject(body, req.Res.Operation); err != nil {
+		if members, err = webapi.ParseObject(body, req.Res.Operation); err != nil {
 			return nil, err
 		}
 	}

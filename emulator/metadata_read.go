@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -217,7 +218,7 @@ func metaSplit(s string, sep byte) []string {
 
 // metaOptions reads the request's system query options for a metadata resource, refusing the
 // ones metadata queries do not take.
-func (s *metadataAPI) metaOptions(req *Request, allowed ...string) (map[string]string, error) {
+func (s *metadataAPI) metaOptions(req *webapi.Request, allowed ...string) (map[string]string, error) {
 	if err := req.Query.Allow(s.cfg.Loose, allowed...); err != nil {
 		return nil, err
 	}
@@ -340,7 +341,7 @@ func entitySubType(nav string) metaType {
 }
 
 // listEntityDefinitions answers GET EntityDefinitions.
-func (s *metadataAPI) listEntityDefinitions(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) listEntityDefinitions(req *webapi.Request) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$filter", "$expand")
 	if err != nil {
 		return nil, err
@@ -375,7 +376,7 @@ func (s *metadataAPI) listEntityDefinitions(req *Request) (*wire.Response, error
 }
 
 // getEntityDefinition answers GET EntityDefinitions(<key>).
-func (s *metadataAPI) getEntityDefinition(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getEntityDefinition(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$expand")
 	if err != nil {
 		return nil, err
@@ -612,7 +613,7 @@ func attributeCast(p *metaPath) (string, error) {
 }
 
 // getAttributes answers GET EntityDefinitions(...)/Attributes[(...)][/cast].
-func (s *metadataAPI) getAttributes(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getAttributes(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	declared, err := attributeCast(p)
 	if err != nil {
 		return nil, err
@@ -681,7 +682,7 @@ func (s *metadataAPI) getAttributes(req *Request, p *metaPath) (*wire.Response, 
 }
 
 // getEntityCollection answers GET EntityDefinitions(...)/Keys and the relationship collections.
-func (s *metadataAPI) getEntityCollection(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getEntityCollection(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	if p.cast != "" {
 		return nil, dverr.ResourceNotFound(crmNS + p.cast)
 	}
@@ -800,7 +801,7 @@ func relationshipType(r *model.Relationship) string {
 }
 
 // getRelationships answers GET RelationshipDefinitions[(...)][/cast].
-func (s *metadataAPI) getRelationships(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getRelationships(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	declared, err := relationshipCast(p)
 	if err != nil {
 		return nil, err
@@ -876,7 +877,7 @@ func (s *metadataAPI) getRelationships(req *Request, p *metaPath) (*wire.Respons
 }
 
 // getOptionSets answers GET GlobalOptionSetDefinitions[(...)][/cast].
-func (s *metadataAPI) getOptionSets(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) getOptionSets(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	switch p.cast {
 	case "", "OptionSetMetadataBase", "OptionSetMetadata", "BooleanOptionSetMetadata":
 	default:

@@ -9,6 +9,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
@@ -110,7 +111,7 @@ func checkNewAttribute(e *model.Entity, a *model.Attribute) error {
 }
 
 // createAttribute answers POST EntityDefinitions(...)/Attributes.
-func (s *metadataAPI) createAttribute(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) createAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	body, err := readDefinition(req, "Attributes")
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ func defaultCurrencyRelationship(e *model.Entity) string {
 
 // updateAttribute answers PUT EntityDefinitions(...)/Attributes(...)[/cast]: the definition sent
 // replaces the column's, with labels merged as MSCRM.MergeLabels says.
-func (s *metadataAPI) updateAttribute(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) updateAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	if _, err := attributeCast(p); err != nil {
 		return nil, err
 	}
@@ -242,7 +243,7 @@ func (s *metadataAPI) updateAttribute(req *Request, p *metaPath) (*wire.Response
 
 // deleteAttribute answers DELETE EntityDefinitions(...)/Attributes(...). Only unmanaged custom
 // columns can go, and not while a relationship or an alternate key depends on them.
-func (s *metadataAPI) deleteAttribute(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) deleteAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	err := s.InTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
@@ -295,7 +296,7 @@ func nextObjectTypeCode(sch *model.Schema) int {
 
 // createEntity answers POST EntityDefinitions: a new custom table with its primary name column,
 // the system columns of its ownership and their relationships.
-func (s *metadataAPI) createEntity(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) createEntity(req *webapi.Request) (*wire.Response, error) {
 	body, err := readDefinition(req, "EntityDefinitions")
 	if err != nil {
 		return nil, err
@@ -351,7 +352,7 @@ func (s *metadataAPI) createEntity(req *Request) (*wire.Response, error) {
 
 // deleteEntity answers DELETE EntityDefinitions(...): an unmanaged custom table goes with its rows
 // and relationships.
-func (s *metadataAPI) deleteEntity(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) deleteEntity(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	err := s.InTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
@@ -374,7 +375,7 @@ func (s *metadataAPI) deleteEntity(req *Request, p *metaPath) (*wire.Response, e
 // createRelationship answers POST RelationshipDefinitions with a one-to-many relationship: its
 // Lookup becomes a column of the referencing table and both tables get their navigation
 // properties.
-func (s *metadataAPI) createRelationship(req *Request) (*wire.Response, error) {
+func (s *metadataAPI) createRelationship(req *webapi.Request) (*wire.Response, error) {
 	body, err := readDefinition(req, "RelationshipDefinitions")
 	if err != nil {
 		return nil, err
@@ -450,7 +451,7 @@ func (s *metadataAPI) createRelationship(req *Request) (*wire.Response, error) {
 
 // deleteRelationship answers DELETE RelationshipDefinitions(...): an unmanaged custom relationship
 // goes, and with a one-to-many relationship its lookup column.
-func (s *metadataAPI) deleteRelationship(req *Request, p *metaPath) (*wire.Response, error) {
+func (s *metadataAPI) deleteRelationship(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	err := s.InTx(req, true, func(tx *store.Tx) error {
 		r, err := findRelationship(tx.Schema(), p.key)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
@@ -37,7 +38,7 @@ type Server struct {
 	idp        *oauth.Server
 	auth       authCache
 	hooks      *webhook.Dispatcher
-	web        *Handler
+	web        *webapi.Handler
 	router     *mux.Router
 
 	mu       sync.Mutex
@@ -63,9 +64,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.store = st
 	s.hooks = webhook.New(webhook.Config{Store: st, Timeout: cfg.WebhookTimeout, Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log,
 		InsertJob: func(ctx context.Context, row model.Row) error { return s.web.InsertSystemJob(ctx, row) }})
-	s.web = NewHandler(HandlerConfig{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
-		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation})
-	s.web.cfg.Metadata = newMetadataAPI(MetadataConfig{Store: st, Web: s.web, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
+	md := newMetadataAPI(MetadataConfig{Store: st, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
+	s.web = webapi.New(webapi.Config{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
+		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation, Metadata: md})
 	if len(st.Schema().Entities()) == 0 {
 		if err := s.resetToFixtures(ctx); err != nil {
 			s.Close()

@@ -1,4 +1,4 @@
-package emulator
+package webapi
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/fixtures"
 )
 
 var (
@@ -17,12 +19,19 @@ var (
 
 func schemaForFuzz(t testing.TB) *model.Schema {
 	fuzzOnce.Do(func() {
-		s, err := New(context.Background(), Config{})
+		set, err := fixtures.Default()
 		if err != nil {
 			t.Fatal(err)
 		}
-		fuzzSchema = s.store.Schema()
-		s.Close()
+		st, err := store.Open(context.Background(), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.Write(context.Background(), func(tx *store.Tx) error { return tx.PutMetadata(set.Entities, set.Relationships) }); err != nil {
+			t.Fatal(err)
+		}
+		fuzzSchema = st.Schema()
 	})
 	return fuzzSchema
 }

@@ -1,4 +1,4 @@
-package emulator
+package webapi
 
 import (
 	"log/slog"
@@ -10,8 +10,8 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
-// HandlerConfig is what the Web API handlers need from the server.
-type HandlerConfig struct {
+// Config is what the Web API handlers need from the server.
+type Config struct {
 	// Store holds the data.
 	Store *store.Store
 	// Hooks calls the webhooks writes trigger; nil calls none.
@@ -48,13 +48,13 @@ type Extension interface {
 // Handler serves the Web API's data: records, collections, references, FetchXML, functions and
 // $batch, with the write pipeline behind them.
 type Handler struct {
-	cfg   HandlerConfig
+	cfg   Config
 	store *store.Store
 	hooks *webhook.Dispatcher
 	log   *slog.Logger
 }
 
-// NewHandler returns a Handler for cfg.
-func NewHandler(cfg HandlerConfig) *Handler {
+// New returns a Handler for cfg.
+func New(cfg Config) *Handler {
 	return &Handler{cfg: cfg, store: cfg.Store, hooks: cfg.Hooks, log: cfg.Log}
 }

@@ -1,4 +1,4 @@
-package emulator
+package webapi
 
 import (
 	"context"
@@ -32,16 +32,21 @@ type Request struct {
 	cs *ChangeSet
 }
 
-// InTx runs fn in the request's transaction: its change set's when it is an operation of a $batch
-// change set, else a new transaction that commits when fn succeeds.
-func (s *Handler) InTx(req *Request, write bool, fn func(*store.Tx) error) error {
+// InTx runs fn in the request's transaction on st: its change set's when it is an operation of a
+// $batch change set, else a new transaction that commits when fn succeeds.
+func InTx(st *store.Store, req *Request, write bool, fn func(*store.Tx) error) error {
 	if req.cs != nil {
 		return fn(req.cs.tx)
 	}
 	if write {
-		return s.store.Write(req.Ctx, fn)
+		return st.Write(req.Ctx, fn)
 	}
-	return s.store.Read(req.Ctx, fn)
+	return st.Read(req.Ctx, fn)
+}
+
+// InTx runs fn in the request's transaction.
+func (s *Handler) InTx(req *Request, write bool, fn func(*store.Tx) error) error {
+	return InTx(s.store, req, write, fn)
 }
 
 // operations are the unbound functions and actions the emulator serves, by name.
