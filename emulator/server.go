@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/metadataapi"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
 	"github.com/dynlocal/dynlocal/emulator/store"
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.store = st
 	s.hooks = webhook.New(webhook.Config{Store: st, Timeout: cfg.WebhookTimeout, Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log,
 		InsertJob: func(ctx context.Context, row model.Row) error { return s.web.InsertSystemJob(ctx, row) }})
-	md := newMetadataAPI(MetadataConfig{Store: st, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
+	md := metadataapi.New(metadataapi.Config{Store: st, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
 	s.web = webapi.New(webapi.Config{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
 		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation, Metadata: md})
 	if len(st.Schema().Entities()) == 0 {

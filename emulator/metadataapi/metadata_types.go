@@ -1,4 +1,4 @@
-package emulator
+package metadataapi
 
 import "github.com/dynlocal/dynlocal/fixtures"
 

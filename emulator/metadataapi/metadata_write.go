@@ -1,4 +1,4 @@
-package emulator
+package metadataapi
 
 import (
 	"bytes"
@@ -111,7 +111,7 @@ func checkNewAttribute(e *model.Entity, a *model.Attribute) error {
 }
 
 // createAttribute answers POST EntityDefinitions(...)/Attributes.
-func (s *metadataAPI) createAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) createAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	body, err := readDefinition(req, "Attributes")
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (s *metadataAPI) createAttribute(req *webapi.Request, p *metaPath) (*wire.R
 // currencyColumns returns what a table's first Money column brings along, as in Dataverse: the
 // transactioncurrencyid and exchangerate columns and the relationship to transactioncurrency. A
 // table that has them, or a schema without transactioncurrency, gets nothing.
-func (s *metadataAPI) currencyColumns(sch *model.Schema, e *model.Entity, column int) ([]json.RawMessage, json.RawMessage, error) {
+func (s *API) currencyColumns(sch *model.Schema, e *model.Entity, column int) ([]json.RawMessage, json.RawMessage, error) {
 	if _, ok := e.Attribute("transactioncurrencyid"); ok {
 		return nil, nil, nil
 	}
@@ -194,7 +194,7 @@ func defaultCurrencyRelationship(e *model.Entity) string {
 
 // updateAttribute answers PUT EntityDefinitions(...)/Attributes(...)[/cast]: the definition sent
 // replaces the column's, with labels merged as MSCRM.MergeLabels says.
-func (s *metadataAPI) updateAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) updateAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	if _, err := attributeCast(p); err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func (s *metadataAPI) updateAttribute(req *webapi.Request, p *metaPath) (*wire.R
 
 // deleteAttribute answers DELETE EntityDefinitions(...)/Attributes(...). Only unmanaged custom
 // columns can go, and not while a relationship or an alternate key depends on them.
-func (s *metadataAPI) deleteAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) deleteAttribute(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	err := s.InTx(req, true, func(tx *store.Tx) error {
 		sch := tx.Schema()
 		e, err := findEntity(sch, p.key)
@@ -296,7 +296,7 @@ func nextObjectTypeCode(sch *model.Schema) int {
 
 // createEntity answers POST EntityDefinitions: a new custom table with its primary name column,
 // the system columns of its ownership and their relationships.
-func (s *metadataAPI) createEntity(req *webapi.Request) (*wire.Response, error) {
+func (s *API) createEntity(req *webapi.Request) (*wire.Response, error) {
 	body, err := readDefinition(req, "EntityDefinitions")
 	if err != nil {
 		return nil, err
@@ -352,7 +352,7 @@ func (s *metadataAPI) createEntity(req *webapi.Request) (*wire.Response, error) 
 
 // deleteEntity answers DELETE EntityDefinitions(...): an unmanaged custom table goes with its rows
 // and relationships.
-func (s *metadataAPI) deleteEntity(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) deleteEntity(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	err := s.InTx(req, true, func(tx *store.Tx) error {
 		e, err := findEntity(tx.Schema(), p.key)
 		if err != nil {
@@ -375,7 +375,7 @@ func (s *metadataAPI) deleteEntity(req *webapi.Request, p *metaPath) (*wire.Resp
 // createRelationship answers POST RelationshipDefinitions with a one-to-many relationship: its
 // Lookup becomes a column of the referencing table and both tables get their navigation
 // properties.
-func (s *metadataAPI) createRelationship(req *webapi.Request) (*wire.Response, error) {
+func (s *API) createRelationship(req *webapi.Request) (*wire.Response, error) {
 	body, err := readDefinition(req, "RelationshipDefinitions")
 	if err != nil {
 		return nil, err
@@ -451,7 +451,7 @@ func (s *metadataAPI) createRelationship(req *webapi.Request) (*wire.Response, e
 
 // deleteRelationship answers DELETE RelationshipDefinitions(...): an unmanaged custom relationship
 // goes, and with a one-to-many relationship its lookup column.
-func (s *metadataAPI) deleteRelationship(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) deleteRelationship(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	err := s.InTx(req, true, func(tx *store.Tx) error {
 		r, err := findRelationship(tx.Schema(), p.key)
 		if err != nil {

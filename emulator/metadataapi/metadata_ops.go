@@ -1,4 +1,4 @@
-package emulator
+package metadataapi
 
 import (
 	"encoding/json"
@@ -119,7 +119,7 @@ func parseStringList(text string) ([]string, bool) {
 // retrieveTotalRecordCount answers the RetrieveTotalRecordCount function. Dataverse answers from a
 // snapshot up to a day old; the emulator counts the rows now.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/retrievetotalrecordcount
-func (s *metadataAPI) retrieveTotalRecordCount(req *webapi.Request) (*wire.Response, error) {
+func (s *API) retrieveTotalRecordCount(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -399,7 +399,7 @@ func (p *metadataPropertiesExpression) selection() []string {
 // keys and relationships) it asks for. Deleted-metadata tracking is not kept: every call answers
 // with the full current result and no deleted items.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/query-schema-definitions
-func (s *metadataAPI) retrieveMetadataChanges(req *webapi.Request) (*wire.Response, error) {
+func (s *API) retrieveMetadataChanges(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodGet {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}
@@ -530,7 +530,7 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 // publish answers the PublishXml and PublishAllXml actions. Customizations take effect in the
 // emulator as soon as they are saved, so publishing has nothing left to do.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml
-func (s *metadataAPI) publish(req *webapi.Request) (*wire.Response, error) {
+func (s *API) publish(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodPost {
 		return nil, dverr.NoHTTPResource(operationURL(req))
 	}

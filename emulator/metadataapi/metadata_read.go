@@ -1,4 +1,4 @@
-package emulator
+package metadataapi
 
 import (
 	"bytes"
@@ -218,7 +218,7 @@ func metaSplit(s string, sep byte) []string {
 
 // metaOptions reads the request's system query options for a metadata resource, refusing the
 // ones metadata queries do not take.
-func (s *metadataAPI) metaOptions(req *webapi.Request, allowed ...string) (map[string]string, error) {
+func (s *API) metaOptions(req *webapi.Request, allowed ...string) (map[string]string, error) {
 	if err := req.Query.Allow(s.cfg.Loose, allowed...); err != nil {
 		return nil, err
 	}
@@ -341,7 +341,7 @@ func entitySubType(nav string) metaType {
 }
 
 // listEntityDefinitions answers GET EntityDefinitions.
-func (s *metadataAPI) listEntityDefinitions(req *webapi.Request) (*wire.Response, error) {
+func (s *API) listEntityDefinitions(req *webapi.Request) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$filter", "$expand")
 	if err != nil {
 		return nil, err
@@ -376,7 +376,7 @@ func (s *metadataAPI) listEntityDefinitions(req *webapi.Request) (*wire.Response
 }
 
 // getEntityDefinition answers GET EntityDefinitions(<key>).
-func (s *metadataAPI) getEntityDefinition(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) getEntityDefinition(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	opts, err := s.metaOptions(req, "$select", "$expand")
 	if err != nil {
 		return nil, err
@@ -613,7 +613,7 @@ func attributeCast(p *metaPath) (string, error) {
 }
 
 // getAttributes answers GET EntityDefinitions(...)/Attributes[(...)][/cast].
-func (s *metadataAPI) getAttributes(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) getAttributes(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	declared, err := attributeCast(p)
 	if err != nil {
 		return nil, err
@@ -682,7 +682,7 @@ func (s *metadataAPI) getAttributes(req *webapi.Request, p *metaPath) (*wire.Res
 }
 
 // getEntityCollection answers GET EntityDefinitions(...)/Keys and the relationship collections.
-func (s *metadataAPI) getEntityCollection(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) getEntityCollection(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	if p.cast != "" {
 		return nil, dverr.ResourceNotFound(crmNS + p.cast)
 	}
@@ -801,7 +801,7 @@ func relationshipType(r *model.Relationship) string {
 }
 
 // getRelationships answers GET RelationshipDefinitions[(...)][/cast].
-func (s *metadataAPI) getRelationships(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) getRelationships(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	declared, err := relationshipCast(p)
 	if err != nil {
 		return nil, err
@@ -877,7 +877,7 @@ func (s *metadataAPI) getRelationships(req *webapi.Request, p *metaPath) (*wire.
 }
 
 // getOptionSets answers GET GlobalOptionSetDefinitions[(...)][/cast].
-func (s *metadataAPI) getOptionSets(req *webapi.Request, p *metaPath) (*wire.Response, error) {
+func (s *API) getOptionSets(req *webapi.Request, p *metaPath) (*wire.Response, error) {
 	switch p.cast {
 	case "", "OptionSetMetadataBase", "OptionSetMetadata", "BooleanOptionSetMetadata":
 	default:

@@ -1,4 +1,4 @@
-package emulator
+package metadataapi
 
 import (
 	"encoding/xml"
@@ -21,7 +21,7 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-service-documents#csdl-metadata-document
 
 // csdl answers GET $metadata.
-func (s *metadataAPI) csdl(req *webapi.Request) (*wire.Response, error) {
+func (s *API) csdl(req *webapi.Request) (*wire.Response, error) {
 	if req.R.Method != http.MethodGet && req.R.Method != http.MethodHead {
 		return nil, wire.MethodNotAllowed(req.R)
 	}

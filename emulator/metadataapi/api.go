@@ -1,4 +1,4 @@
-package emulator
+package metadataapi
 
 import (
 	"encoding/json"
@@ -98,7 +98,7 @@ func parseMetaPath(rest string) (*metaPath, error) {
 
 // serveMetadata serves table, column, relationship and option set definitions and the CSDL
 // document.
-func (s *metadataAPI) serveMetadata(req *webapi.Request, rest string) (*wire.Response, error) {
+func (s *API) serveMetadata(req *webapi.Request, rest string) (*wire.Response, error) {
 	if rest == "$metadata" {
 		return s.csdl(req)
 	}
@@ -291,7 +291,7 @@ func isMetadataOperation(name string) bool {
 }
 
 // metadataOperation runs a metadata function or action.
-func (s *metadataAPI) metadataOperation(req *webapi.Request) (*wire.Response, error) {
+func (s *API) metadataOperation(req *webapi.Request) (*wire.Response, error) {
 	switch req.Res.Operation {
 	case "RetrieveTotalRecordCount":
 		return s.retrieveTotalRecordCount(req)
@@ -303,8 +303,8 @@ func (s *metadataAPI) metadataOperation(req *webapi.Request) (*wire.Response, er
 	return nil, dverr.ResourceNotFound(req.Res.Operation)
 }
 
-// MetadataConfig is what the metadata API needs from the server.
-type MetadataConfig struct {
+// Config is what the metadata API needs from the server.
+type Config struct {
 	// Store holds the metadata.
 	Store *store.Store
 	// Web runs requests in their transaction ($batch change sets included).
@@ -316,40 +316,40 @@ type MetadataConfig struct {
 	NewID func() string
 }
 
-// metadataAPI serves EntityDefinitions, RelationshipDefinitions, GlobalOptionSetDefinitions,
+// API serves EntityDefinitions, RelationshipDefinitions, GlobalOptionSetDefinitions,
 // $metadata and the metadata functions and actions.
-type metadataAPI struct {
-	cfg   MetadataConfig
+type API struct {
+	cfg   Config
 	store *store.Store
 }
 
-// newMetadataAPI returns the metadata API for cfg.
-func newMetadataAPI(cfg MetadataConfig) *metadataAPI {
-	return &metadataAPI{cfg: cfg, store: cfg.Store}
+// New returns the metadata API for cfg.
+func New(cfg Config) *API {
+	return &API{cfg: cfg, store: cfg.Store}
 }
 
 // InTx runs fn in the request's transaction.
-func (s *metadataAPI) InTx(req *webapi.Request, write bool, fn func(*store.Tx) error) error {
+func (s *API) InTx(req *webapi.Request, write bool, fn func(*store.Tx) error) error {
 	return webapi.InTx(s.store, req, write, fn)
 }
 
 // Serves reports whether a resource path belongs to the metadata API.
-func (s *metadataAPI) Serves(path string) bool { return isMetadataPath(path) }
+func (s *API) Serves(path string) bool { return isMetadataPath(path) }
 
 // Serve answers a request for a metadata path.
-func (s *metadataAPI) Serve(req *webapi.Request, path string) (*wire.Response, error) {
+func (s *API) Serve(req *webapi.Request, path string) (*wire.Response, error) {
 	return s.serveMetadata(req, path)
 }
 
 // IsOperation reports whether name is a metadata function or action.
-func (s *metadataAPI) IsOperation(name string) bool { return isMetadataOperation(name) }
+func (s *API) IsOperation(name string) bool { return isMetadataOperation(name) }
 
 // Operation answers a metadata function or action.
-func (s *metadataAPI) Operation(req *webapi.Request) (*wire.Response, error) {
+func (s *API) Operation(req *webapi.Request) (*wire.Response, error) {
 	return s.metadataOperation(req)
 }
 
 // EntitySets are the metadata entity sets.
-func (s *metadataAPI) EntitySets() []string {
+func (s *API) EntitySets() []string {
 	return []string{"EntityDefinitions", "RelationshipDefinitions", "GlobalOptionSetDefinitions"}
 }
