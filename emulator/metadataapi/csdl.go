@@ -136,9 +136,21 @@ func buildCSDL(sch *model.Schema) string {
 	w.elem("edmx:Edmx", false, "Version", "4.0", "xmlns:edmx", "http://docs.oasis-open.org/odata/ns/edmx")
 	w.elem("edmx:DataServices", false)
 	w.elem("Schema", false, "Namespace", "Microsoft.Dynamics.CRM", "Alias", "mscrm", "xmlns", "http://docs.oasis-open.org/odata/ns/edm")
-
-	w.elem("EntityType", true, "Name", "crmbaseentity", "Abstract", "true")
 	entities := sch.Entities()
+	w.entityTypes(entities)
+	w.metadataTypes()
+	w.complexTypes()
+	w.operations()
+	w.container(entities)
+	w.close("Schema")
+	w.close("edmx:DataServices")
+	w.close("edmx:Edmx")
+	return w.b.String()
+}
+
+// entityTypes writes an EntityType per table, with its columns and navigation properties.
+func (w *csdlWriter) entityTypes(entities []*model.Entity) {
+	w.elem("EntityType", true, "Name", "crmbaseentity", "Abstract", "true")
 	for _, e := range entities {
 		w.elem("EntityType", false, "Name", e.LogicalName, "BaseType", "mscrm.crmbaseentity")
 		w.elem("Key", false)
@@ -178,7 +190,11 @@ func buildCSDL(sch *model.Schema) string {
 		w.close("EntityType")
 	}
 
-	// The metadata types. They are open: a definition carries far more properties than listed.
+}
+
+// metadataTypes writes the metadata types. They are open: a definition carries far more
+// properties than listed.
+func (w *csdlWriter) metadataTypes() {
 	w.elem("EntityType", false, "Name", "MetadataBase", "Abstract", "true", "OpenType", "true")
 	w.elem("Key", false)
 	w.elem("PropertyRef", true, "Name", "MetadataId")
@@ -239,7 +255,10 @@ func buildCSDL(sch *model.Schema) string {
 	w.elem("EntityType", true, "Name", "OptionSetMetadata", "BaseType", "mscrm.OptionSetMetadataBase", "OpenType", "true")
 	w.elem("EntityType", true, "Name", "BooleanOptionSetMetadata", "BaseType", "mscrm.OptionSetMetadataBase", "OpenType", "true")
 
-	// The complex types of the functions' answers and parameters.
+}
+
+// complexTypes writes the complex types of the functions' answers and parameters.
+func (w *csdlWriter) complexTypes() {
 	w.elem("ComplexType", false, "Name", "WhoAmIResponse")
 	for _, p := range []string{"BusinessUnitId", "UserId", "OrganizationId"} {
 		w.elem("Property", true, "Name", p, "Type", "Edm.Guid", "Nullable", "false")
@@ -265,7 +284,10 @@ func buildCSDL(sch *model.Schema) string {
 	w.elem("Property", true, "Name", "DeletedMetadata", "Type", "mscrm.DeletedMetadataCollection")
 	w.close("ComplexType")
 
-	// Functions and actions.
+}
+
+// operations writes the functions and actions.
+func (w *csdlWriter) operations() {
 	w.elem("Function", false, "Name", "WhoAmI")
 	w.elem("ReturnType", true, "Type", "mscrm.WhoAmIResponse", "Nullable", "false")
 	w.close("Function")
@@ -283,6 +305,11 @@ func buildCSDL(sch *model.Schema) string {
 	w.close("Action")
 	w.elem("Action", true, "Name", "PublishAllXml")
 
+}
+
+// container writes the entity container: an entity set per table with its navigation bindings,
+// the metadata sets, and the function and action imports.
+func (w *csdlWriter) container(entities []*model.Entity) {
 	w.elem("EntityContainer", false, "Name", "System")
 	for _, e := range entities {
 		navs := e.Navs()
@@ -309,8 +336,4 @@ func buildCSDL(sch *model.Schema) string {
 	w.elem("ActionImport", true, "Name", "PublishAllXml", "Action", "mscrm.PublishAllXml")
 	w.close("EntityContainer")
 
-	w.close("Schema")
-	w.close("edmx:DataServices")
-	w.close("edmx:Edmx")
-	return w.b.String()
 }
