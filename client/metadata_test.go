@@ -441,8 +441,13 @@ func TestGetEntitiesMetadata(t *testing.T) {
 
 func TestGetEntitiesMetadataBoundsConcurrency(t *testing.T) {
 	t.Parallel()
-	const tables = 12
+	const tables, concurrency = 12, 3
 	var inFlight, peak atomic.Int32
+	// Column requests are held until concurrency of them are in flight at once, so the peak is
+	// reached whatever the scheduling, and a client that sends more at once is caught. Once full
+	// has been closed the rest pass through.
+	full := make(chan struct{})
+	var fullOnce sync.Once
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		if r.URL.Path == metaAPI+"EntityDefinitions" {
 			var b []byte
@@ -464,11 +469,19 @@ func TestGetEntitiesMetadataBoundsConcurrency(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		if now == concurrency {
+			fullOnce.Do(func() { close(full) })
+		}
+		select {
+		case <-full:
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+			t.Errorf("column request waited 10s for %d requests in flight at once", concurrency)
+		}
 		inFlight.Add(-1)
 		reply(w, 200, `{"value":[{"LogicalName":"x"}]}`)
 	})
-	got, _, err := newTestClient(t, f).GetEntitiesMetadata(context.Background(), &EntitiesMetadataOptions{Concurrency: 3})
+	got, _, err := newTestClient(t, f).GetEntitiesMetadata(context.Background(), &EntitiesMetadataOptions{Concurrency: concurrency})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,8 +493,8 @@ func TestGetEntitiesMetadataBoundsConcurrency(t *testing.T) {
 			t.Errorf("%s has %d fields, want 1", o.Object.Key, len(o.Fields))
 		}
 	}
-	if p := peak.Load(); p > 3 || p < 1 {
-		t.Errorf("peak concurrency = %d, want 1 to 3", p)
+	if p := peak.Load(); p != concurrency {
+		t.Errorf("peak concurrency = %d, want %d", p, concurrency)
 	}
 }
 

@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"encoding/json"
 	"encoding/xml"
-	"flag"
 	"net/http"
 	"net/url"
 	"os"
@@ -648,24 +647,12 @@ func checkCSDL(t *testing.T, s *csdlSchema) {
 	}
 }
 
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-// csdlUpdating reports whether golden files are being rewritten (go test -update).
-func csdlUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
 func TestCSDL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	s, body := getCSDL(t, e)
 	golden := filepath.Join("testdata", "csdl.golden")
-	if csdlUpdating() {
+	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -313,8 +313,12 @@ func TestAsync(t *testing.T) {
 		errs = append(errs, err)
 		errMu.Unlock()
 	}))
+	// Each request reports when the receiver first waits on its context: a request that finds every
+	// worker busy does so while it queues for a free one.
+	waiting := make(chan struct{}, events)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, "v")))
+		ctx := &doneWatcher{Context: context.WithValue(r.Context(), key{}, "v"), waiting: waiting}
+		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	defer srv.Close()
 
@@ -345,7 +349,14 @@ func TestAsync(t *testing.T) {
 			codes <- code
 		})
 	}
-	time.Sleep(50 * time.Millisecond) // let the waiting requests arrive; the assertions below hold regardless
+	// The first events passed the same point on their way to a free worker, so count them too.
+	for i := range events {
+		select {
+		case <-waiting:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d requests reached the receiver's queue", i, events)
+		}
+	}
 	if n := len(codes); n != 0 {
 		t.Errorf("%d events acknowledged while every worker was busy", n)
 	}
@@ -487,4 +498,18 @@ func ExampleNewReceiver() {
 	// Active
 	// 200 OK
 	// 401 Unauthorized
+}
+
+// doneWatcher is a request context that reports, once, that someone called Done. The receiver
+// does so when it waits for a free worker, so a test can tell when a request is queued without
+// sleeping.
+type doneWatcher struct {
+	context.Context
+	once    sync.Once
+	waiting chan<- struct{}
+}
+
+func (c *doneWatcher) Done() <-chan struct{} {
+	c.once.Do(func() { c.waiting <- struct{}{} })
+	return c.Context.Done()
 }

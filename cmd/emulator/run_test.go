@@ -11,16 +11,24 @@ import (
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+// syncBuffer is a bytes.Buffer safe to read while run writes to it. When ready is set, it is
+// closed the first time the buffer matches readyWhen.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu        sync.Mutex
+	b         bytes.Buffer
+	readyWhen *regexp.Regexp
+	ready     chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if s.ready != nil && s.readyWhen.Match(s.b.Bytes()) {
+		close(s.ready)
+		s.ready = nil
+	}
+	return n, err
 }
 
 func (s *syncBuffer) String() string {
@@ -31,23 +39,25 @@ func (s *syncBuffer) String() string {
 
 func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	// run prints the banner once it listens: the Web API line is the readiness signal.
+	re := regexp.MustCompile(`Web API:\s+(http://127\.0\.0\.1:\d+)/api/data/v9\.2/`)
+	ready := make(chan struct{})
+	stdout := &syncBuffer{readyWhen: re, ready: ready}
+	var stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"--in-memory", "--addr", "127.0.0.1:0", "--log-level", "warn"}, &stdout, &stderr)
+		done <- run(ctx, []string{"--in-memory", "--addr", "127.0.0.1:0", "--log-level", "warn"}, stdout, &stderr)
 	}()
-	re := regexp.MustCompile(`Web API:\s+(http://127\.0\.0\.1:\d+)/api/data/v9\.2/`)
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
+	select {
+	case <-ready:
+	case code := <-done:
+		cancel()
+		t.Fatalf("run returned %d before printing the URL; stdout %q stderr %q", code, stdout.String(), stderr.String())
+	case <-time.After(10 * time.Second):
 		cancel()
 		t.Fatalf("no URL printed; stdout %q stderr %q", stdout.String(), stderr.String())
 	}
+	base := re.FindStringSubmatch(stdout.String())[1]
 	for _, want := range []string{"Client secret:  dynlocal-dev-secret", "/oauth2/v2.0/token", "Data:           in memory"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("start-up banner lacks %q:\n%s", want, stdout.String())

@@ -3,7 +3,6 @@ package batch
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 )
-
-var update = flag.Bool("update", false, "rewrite the .golden files from the current output")
 
 // testInput is a testdata/parse/<case>.txt file: a few "Key: value" lines ('#' lines are
 // comments), a blank line, then the batch body.

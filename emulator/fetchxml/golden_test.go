@@ -4,7 +4,6 @@ package fetchxml
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/store"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGolden parses each testdata/<case>.xml and compares the SQL and arguments the store compiles
 // it to, with the output columns and the paging, with testdata/<case>.golden. Every query also

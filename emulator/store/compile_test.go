@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math/rand"
 	"os"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // compileCases build queries against the test schema; each one's SQL and arguments are compared
 // with testdata/compile/<name>.golden.
