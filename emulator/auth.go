@@ -10,7 +10,6 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
-	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
@@ -85,7 +84,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 		}
 		c.RealUserID, c.UserID = id, id
 		if v := r.Header.Get("CallerObjectId"); v != "" {
-			if !odata.IsGUID(v) {
+			if !model.IsGUID(v) {
 				return dverr.BadRequest("Invalid CallerObjectId header value '%s'. It must be a GUID.", v)
 			}
 			imp, err := tx.FindByKey(users, model.Row{"azureactivedirectoryobjectid": strings.ToLower(v)})
@@ -98,7 +97,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 			c.UserID = imp
 		} else if v := r.Header.Get("MSCRMCallerID"); v != "" {
 			v = strings.Trim(v, "{}")
-			if !odata.IsGUID(v) {
+			if !model.IsGUID(v) {
 				return dverr.BadRequest("Invalid MSCRMCallerID header value '%s'. It must be a GUID.", v)
 			}
 			ok, err := tx.Exists(users, v)

@@ -142,7 +142,9 @@ func DecodePosition(q *Query, cookie string) (*Position, error) {
 	}
 	for _, a := range last.Attr {
 		if a.Name.Local == "last" {
-			p.ID = strings.ToLower(strings.Trim(a.Value, "{}"))
+			if id := strings.Trim(a.Value, "{}"); IsGUID(id) {
+				p.ID = strings.ToLower(id)
+			}
 		}
 	}
 	if p.ID == "" {
@@ -157,7 +159,11 @@ func parsePositionValue(a *Attribute, s string) (any, error) {
 	case TypeString, TypeMemo, TypeEntityName:
 		return s, nil
 	case TypeUniqueidentifier, TypeLookup, TypeCustomer, TypeOwner:
-		return strings.ToLower(strings.Trim(s, "{}")), nil
+		id := strings.Trim(s, "{}")
+		if !IsGUID(id) {
+			return nil, ErrBadPosition
+		}
+		return strings.ToLower(id), nil
 	case TypeInteger, TypeBigInt, TypePicklist, TypeState, TypeStatus:
 		return strconv.ParseInt(s, 10, 64)
 	case TypeBoolean:
@@ -175,7 +181,12 @@ func parsePositionValue(a *Attribute, s string) (any, error) {
 		if len(s) == len(DateOnlyLayout) {
 			layout = DateOnlyLayout
 		}
-		return time.Parse(layout, s)
+		t, err := time.Parse(layout, s)
+		if err != nil || t.Format(layout) != s {
+			// Only the form EncodePosition writes: no fractions, no other offsets.
+			return nil, ErrBadPosition
+		}
+		return t, nil
 	}
 	return nil, fmt.Errorf("store: cannot page on %s", a.LogicalName)
 }

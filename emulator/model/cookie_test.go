@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,33 @@ var foreignCookies = []string{
 	`<cookie page="1"><accountid last="{x}" /></cookie>`,
 	`<cookie page="1"><name last="a" /><contactid last="{x}" /></cookie>`,
 	`<cookie page="1"><revenue last="1" /><accountid last="{x}" /></cookie>`,
+	// Keys that are not GUIDs: EncodePosition could not write them back as they were read.
+	`<cookie page="1"><name last="a" /><accountid last="&quot;x" /></cookie>`,
+	`<cookie page="1"><name last="a" /><accountid last="{ı0000000-0000-4000-8000-000000000001}" /></cookie>`,
+}
+
+// TestPositionRejectsWhatItCannotWriteBack checks values that parse but would not survive a round
+// trip: a date with a fraction of a second, a lookup that is not a GUID.
+func TestPositionRejectsWhatItCannotWriteBack(t *testing.T) {
+	t.Parallel()
+	q := cookieQueries(t)[1]
+	good := EncodePosition(q, &Position{Values: []any{"a", int64(1), true, 1.5, Decimal{Unscaled: 10000, Scale: 4},
+		time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), cookieFirstID}, ID: cookieID, Page: 1}, cookieFirstID)
+	if _, err := DecodePosition(q, good); err != nil {
+		t.Fatalf("DecodePosition(%s): %v", good, err)
+	}
+	for _, bad := range []string{
+		strings.Replace(good, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00.5Z", 1),
+		strings.Replace(good, "2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", 1),
+		strings.Replace(good, `parentaccountid last="`+cookieFirstID, `parentaccountid last="not-a-guid`, 1),
+	} {
+		if bad == good {
+			t.Fatalf("the replacement did not apply to %s", good)
+		}
+		if _, err := DecodePosition(q, bad); !errors.Is(err, ErrBadPosition) {
+			t.Errorf("DecodePosition(%s) = %v, want ErrBadPosition", bad, err)
+		}
+	}
 }
 
 // cookieQueries returns two queries on account: one ordered by name, one ordered by a column of

@@ -635,7 +635,7 @@ func literalValue(a *model.Attribute, t token, mismatch func() *dverr.Error) (an
 		switch {
 		case t.kind == tGUID:
 			return t.text, nil
-		case t.kind == tString && IsGUID(t.text):
+		case t.kind == tString && model.IsGUID(t.text):
 			return strings.ToLower(t.text), nil
 		}
 	case a.Type == model.TypeString || a.Type == model.TypeMemo || a.Type == model.TypeEntityName:

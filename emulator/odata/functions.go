@@ -251,7 +251,7 @@ func (c *fnCall) convert(v jsonItem) (any, *dverr.Error) {
 	switch {
 	case a.IsLookup() || a.Type == model.TypeUniqueidentifier:
 		s := strings.TrimSuffix(strings.TrimPrefix(text, "{"), "}")
-		if IsGUID(s) {
+		if model.IsGUID(s) {
 			return strings.ToLower(s), nil
 		}
 	case a.Type == model.TypeString || a.Type == model.TypeMemo || a.Type == model.TypeEntityName:

@@ -254,7 +254,7 @@ func (p *lexer) literal() (Literal, error) {
 		return Literal{Kind: LitAlias, Text: "@" + name}, nil
 	}
 	// A GUID is 36 characters of hex digits and dashes in 8-4-4-4-12 form.
-	if len(p.src)-p.pos >= 36 && IsGUID(p.src[p.pos:p.pos+36]) && (len(p.src)-p.pos == 36 || !isIdentPart(p.src[p.pos+36]) && p.src[p.pos+36] != '-') {
+	if len(p.src)-p.pos >= 36 && model.IsGUID(p.src[p.pos:p.pos+36]) && (len(p.src)-p.pos == 36 || !isIdentPart(p.src[p.pos+36]) && p.src[p.pos+36] != '-') {
 		lit := Literal{Kind: LitGUID, Text: strings.ToLower(p.src[p.pos : p.pos+36])}
 		p.pos += 36
 		return lit, nil
@@ -317,27 +317,6 @@ func validNumber(s string) bool {
 		}
 	}
 	return digits > 0
-}
-
-// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
-func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ResourceKind tells what a resource path addresses.

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // This file holds the scanner of the expression-valued query options ($filter, $orderby, $apply).
@@ -169,7 +170,7 @@ func (s *scanner) scan() *dverr.Error {
 		return nil
 	}
 	// A GUID may start with a letter or a digit, so it is tried before names and numbers.
-	if rest := len(s.src) - s.pos; rest >= 36 && IsGUID(s.src[s.pos:s.pos+36]) && (rest == 36 || !isIdentPart(s.src[s.pos+36]) && s.src[s.pos+36] != '-') {
+	if rest := len(s.src) - s.pos; rest >= 36 && model.IsGUID(s.src[s.pos:s.pos+36]) && (rest == 36 || !isIdentPart(s.src[s.pos+36]) && s.src[s.pos+36] != '-') {
 		s.pos += 36
 		s.emit(tGUID, start, strings.ToLower(s.src[start:s.pos]))
 		return nil

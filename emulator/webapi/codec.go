@@ -199,7 +199,7 @@ func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*
 				continue
 			}
 			var s string
-			if err := json.Unmarshal(m.Value, &s); err != nil || !odata.IsGUID(s) {
+			if err := json.Unmarshal(m.Value, &s); err != nil || !model.IsGUID(s) {
 				return nil, convertError(m.Value, "Edm.Guid")
 			}
 			p.ID = strings.ToLower(s)
@@ -417,7 +417,7 @@ func decodeValue(e *model.Entity, a *model.Attribute, raw json.RawMessage) (any,
 		return s, nil
 	case model.TypeUniqueidentifier:
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil || !odata.IsGUID(s) {
+		if err := json.Unmarshal(raw, &s); err != nil || !model.IsGUID(s) {
 			return nil, convertError(raw, "Edm.Guid")
 		}
 		return strings.ToLower(s), nil

@@ -241,12 +241,12 @@ func keyLiteralValue(a *model.Attribute, lit odata.Literal) (any, error) {
 		}
 		return lit.Text, nil
 	case model.TypeUniqueidentifier:
-		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && odata.IsGUID(lit.Text)) {
+		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && model.IsGUID(lit.Text)) {
 			return nil, bad()
 		}
 		return strings.ToLower(lit.Text), nil
 	case model.TypeLookup, model.TypeCustomer, model.TypeOwner:
-		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && odata.IsGUID(lit.Text)) {
+		if lit.Kind != odata.LitGUID && !(lit.Kind == odata.LitString && model.IsGUID(lit.Text)) {
 			return nil, bad()
 		}
 		target := ""

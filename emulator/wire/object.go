@@ -177,6 +177,10 @@ func appendString(b *bytes.Buffer, s string) {
 				b.WriteString(`\r`)
 			case '\t':
 				b.WriteString(`\t`)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
 			default:
 				b.WriteString(`\u00`)
 				b.WriteByte(hexDigits[c>>4])
