@@ -135,6 +135,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return srv.Shutdown(ctx)
 }
 
+// WaitForWebhooks returns once every asynchronous webhook delivery queued so far has been made and
+// its system job written, or when ctx ends. Tests call it before looking at what webhooks did.
+func (s *Server) WaitForWebhooks(ctx context.Context) error { return s.hooks.Wait(ctx) }
+
 // Close stops the listener (if any) and closes the database.
 func (s *Server) Close() error {
 	s.mu.Lock()

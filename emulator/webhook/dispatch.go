@@ -65,6 +65,10 @@ type Dispatcher struct {
 	recent []DeliveryRecord
 
 	queue chan *delivery
+	// pending counts asynchronous deliveries queued or in progress (their system job included);
+	// idle is closed, and replaced, whenever it drops to zero.
+	pending int
+	idle    chan struct{}
 	// ctx bounds the asynchronous workers' deliveries and system jobs; close cancels it.
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -188,13 +192,50 @@ type delivery struct {
 }
 
 func (h *Dispatcher) enqueue(d *delivery) {
+	h.mu.Lock()
+	h.pending++
+	h.mu.Unlock()
 	select {
 	case h.queue <- d:
+		return
 	case <-h.ctx.Done():
 	default:
 		// A full queue never blocks a request; the failure is recorded like any other.
 		h.record(DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: d.step.ID, StepName: d.step.Name, Message: d.op, Entity: d.entity,
 			RecordID: d.id, Mode: "async", URL: redactedURL(d.step.Endpoint.URL), Error: "delivery queue full"})
+	}
+	h.done()
+}
+
+// done marks one asynchronous delivery finished.
+func (h *Dispatcher) done() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pending--
+	if h.pending == 0 && h.idle != nil {
+		close(h.idle)
+		h.idle = nil
+	}
+}
+
+// Wait returns once no asynchronous delivery is queued or in progress (their system jobs written),
+// or when ctx ends. Deliveries queued after it returns are not waited for.
+func (h *Dispatcher) Wait(ctx context.Context) error {
+	h.mu.Lock()
+	if h.pending == 0 {
+		h.mu.Unlock()
+		return nil
+	}
+	if h.idle == nil {
+		h.idle = make(chan struct{})
+	}
+	idle := h.idle
+	h.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -207,6 +248,7 @@ func (h *Dispatcher) worker() {
 		case d := <-h.queue:
 			rec := h.deliver(h.ctx, d)
 			h.recordJob(d, rec)
+			h.done()
 		}
 	}
 }
