@@ -31,8 +31,24 @@ type Result struct {
 	SourceRows int64
 }
 
-// Select runs a query.
+// Select runs a query and returns its page of rows.
 func (t *Tx) Select(q *model.Query) (*Result, error) {
+	var rows []ResultRow
+	res, err := t.Scan(q, func(r ResultRow) error {
+		rows = append(rows, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Rows = rows
+	return res, nil
+}
+
+// Scan runs a query and hands each row of the page to fn as it is read, so that a caller can
+// write rows out without holding the page. The Result it returns has no Rows; More, Next and
+// SourceRows are as Select sets them. An error from fn stops the scan and is returned.
+func (t *Tx) Scan(q *model.Query, fn func(ResultRow) error) (*Result, error) {
 	c, query, err := compile(q)
 	if err != nil {
 		return nil, err
@@ -57,6 +73,10 @@ func (t *Tx) Select(q *model.Query) (*Result, error) {
 	if attrs == nil {
 		attrs, _ = storedAttrs(q.Entity, nil)
 	}
+	// The compiler reads one row past a page to know whether another follows.
+	paged := q.PageSize > 0 && (q.Top == 0 || q.Top > q.PageSize)
+	n := 0
+	var last ResultRow
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
@@ -65,11 +85,11 @@ func (t *Tx) Select(q *model.Query) (*Result, error) {
 		if aggregate {
 			rr, err = aggregateRow(q, vals)
 			if err == nil {
-				n, cerr := asInt(vals[len(vals)-1])
+				src, cerr := asInt(vals[len(vals)-1])
 				if cerr != nil {
 					return nil, cerr
 				}
-				res.SourceRows += n
+				res.SourceRows += src
 			}
 		} else {
 			rr, err = plainRow(q, attrs, vals)
@@ -77,24 +97,32 @@ func (t *Tx) Select(q *model.Query) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Rows = append(res.Rows, rr)
+		if paged && n == q.PageSize {
+			res.More = true
+			res.Next = nextPosition(q, last)
+			break
+		}
+		if err := fn(rr); err != nil {
+			return nil, err
+		}
+		last = rr
+		n++
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: select %s: %w", q.Entity.LogicalName, err)
 	}
-	if q.PageSize > 0 && len(res.Rows) > q.PageSize && (q.Top == 0 || q.Top > q.PageSize) {
-		res.Rows = res.Rows[:q.PageSize]
-		res.More = true
-		last := res.Rows[len(res.Rows)-1]
-		page := 1
-		if q.After != nil {
-			page = q.After.Page + 1
-		} else if q.PageSize > 0 && q.Offset > 0 {
-			page = q.Offset/q.PageSize + 1
-		}
-		res.Next = &model.Position{Values: last.OrderValues, ID: last.ID, Page: page}
-	}
 	return res, nil
+}
+
+// nextPosition is the position after last, the last row of a page.
+func nextPosition(q *model.Query, last ResultRow) *model.Position {
+	page := 1
+	if q.After != nil {
+		page = q.After.Page + 1
+	} else if q.PageSize > 0 && q.Offset > 0 {
+		page = q.Offset/q.PageSize + 1
+	}
+	return &model.Position{Values: last.OrderValues, ID: last.ID, Page: page}
 }
 
 func plainRow(q *model.Query, attrs []*model.Attribute, vals []any) (ResultRow, error) {

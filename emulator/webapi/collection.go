@@ -37,12 +37,20 @@ func (s *Handler) listRecords(req *Request, e *model.Entity, base model.Expr, co
 	req.expandPage = cq.ExpandPageSize
 	var resp *wire.Response
 	err = s.InTx(req, false, func(tx *store.Tx) error {
-		res, err := tx.Select(cq.Query)
-		if err != nil {
-			return err
-		}
-		if cq.Aggregated() && res.SourceRows > int64(s.cfg.AggregateLimit) {
-			return dverr.AggregateLimitExceeded()
+		sh := newShaper(tx, req.Base, req.Prefer)
+		var res *store.Result
+		list := []*wire.Object{}
+		if cq.Apply != nil {
+			// Every group is read before anything is answered: too many source rows is an error.
+			if res, err = tx.Select(cq.Query); err != nil {
+				return err
+			}
+			if cq.Aggregated() && res.SourceRows > int64(s.cfg.AggregateLimit) {
+				return dverr.AggregateLimitExceeded()
+			}
+			for _, r := range res.Rows {
+				list = append(list, shapeAggregate(sh, cq, r))
+			}
 		}
 		body := wire.NewObject()
 		if cq.Apply != nil {
@@ -50,46 +58,41 @@ func (s *Handler) listRecords(req *Request, e *model.Entity, base model.Expr, co
 		} else {
 			body.Set("@odata.context", contextURL(req.Base, contextSet, cq.Select, cq.Expand, false))
 		}
-		if cq.Count || req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
-			n := int64(-1)
-			exceeded := false
-			if cq.Count {
-				total, err := tx.CountRows(cq.Query, maxCount+1)
-				if err != nil {
-					return err
-				}
-				exceeded = total > maxCount
-				n = min(total, maxCount)
-				body.Set("@odata.count", n)
-			}
-			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount") {
-				body.Set("@Microsoft.Dynamics.CRM.totalrecordcount", n)
-			}
-			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
-				body.Set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", exceeded)
-			}
+		if err := countAnnotations(req, tx, cq, body); err != nil {
+			return err
 		}
-		sh := newShaper(tx, req.Base, req.Prefer)
-		list := make([]*wire.Object, 0, len(res.Rows))
+		first := ""
 		if cq.Apply != nil {
-			for _, r := range res.Rows {
-				list = append(list, shapeAggregate(sh, cq, r))
+			if len(res.Rows) > 0 {
+				first = res.Rows[0].ID
 			}
 		} else {
-			for _, r := range res.Rows {
+			// Rows are shaped as they are read; only expansions need them kept.
+			var rows []store.ResultRow
+			res, err = tx.Scan(cq.Query, func(r store.ResultRow) error {
+				if first == "" {
+					first = r.ID
+				}
 				o, err := sh.row(e, r.Row, r.Version, cq.Columns)
 				if err != nil {
 					return err
 				}
 				list = append(list, o)
+				if len(cq.Expand) > 0 {
+					rows = append(rows, r)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			if err := s.expandRows(req, tx, sh, e, res.Rows, list, cq.Expand); err != nil {
+			if err := s.expandRows(req, tx, sh, e, rows, list, cq.Expand); err != nil {
 				return err
 			}
 		}
 		body.Set("value", list)
 		if res.More {
-			body.Set("@odata.nextLink", nextLink(req, odata.SkipToken(cq.Query, res.Next, res.Rows[0].ID)))
+			body.Set("@odata.nextLink", nextLink(req, odata.SkipToken(cq.Query, res.Next, first)))
 		}
 		resp = wire.NewResponse(http.StatusOK)
 		resp.JSON = body
@@ -102,6 +105,33 @@ func (s *Handler) listRecords(req *Request, e *model.Entity, base model.Expr, co
 		return nil
 	})
 	return resp, err
+}
+
+// countAnnotations adds @odata.count ($count=true) and the total record count annotations the
+// Prefer header asks for. Dataverse counts at most 5,000 rows.
+func countAnnotations(req *Request, tx *store.Tx, cq *odata.Collection, body *wire.Object) error {
+	total := req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcount")
+	if !cq.Count && !total {
+		return nil
+	}
+	n := int64(-1)
+	exceeded := false
+	if cq.Count {
+		all, err := tx.CountRows(cq.Query, maxCount+1)
+		if err != nil {
+			return err
+		}
+		exceeded = all > maxCount
+		n = min(all, maxCount)
+		body.Set("@odata.count", n)
+	}
+	if total {
+		body.Set("@Microsoft.Dynamics.CRM.totalrecordcount", n)
+	}
+	if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+		body.Set("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", exceeded)
+	}
+	return nil
 }
 
 // nextLink is the request URL, on the host the client used, with $skiptoken set to the cookie.
