@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
@@ -15,7 +16,7 @@ type Config struct {
 	// Store holds the data.
 	Store *store.Store
 	// Hooks calls the webhooks writes trigger; nil calls none.
-	Hooks *webhook.Dispatcher
+	Hooks Hooks
 	// Loose ignores query options Dataverse rejects instead of failing.
 	Loose bool
 	// AggregateLimit is the most source rows an aggregate query may read.
@@ -50,8 +51,15 @@ type Extension interface {
 type Handler struct {
 	cfg   Config
 	store *store.Store
-	hooks *webhook.Dispatcher
+	hooks Hooks
 	log   *slog.Logger
+}
+
+// Hooks is what the write path asks of webhook dispatch (a *webhook.Dispatcher): the steps
+// registered for an operation, and running those of some stages.
+type Hooks interface {
+	Matching(tx *store.Tx, message, entity string, changed model.Row) ([]*webhook.Step, error)
+	Run(inv *webhook.Invocation, steps []*webhook.Step, stages []int, op *webhook.Operation) error
 }
 
 // New returns a Handler for cfg.
