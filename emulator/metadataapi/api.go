@@ -2,7 +2,6 @@ package metadataapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
-	"github.com/dynlocal/dynlocal/fixtures"
 )
 
 // This file routes the metadata resources: EntityDefinitions (with its Attributes, Keys and
@@ -255,15 +253,6 @@ func findRelationship(sch *model.Schema, k *odata.Key) (*model.Relationship, err
 		return r, nil
 	}
 	return nil, metadataNotFound("relationship", "relationship name", k.Pairs[0].Value.Text)
-}
-
-// metadataErr turns the errors of the fixtures and store layers into Dataverse answers.
-func metadataErr(err error) error {
-	var inv *fixtures.InvalidError
-	if errors.As(err, &inv) {
-		return dverr.New(http.StatusBadRequest, inv.Code, "%s", inv.Message)
-	}
-	return err
 }
 
 // readDefinition reads a metadata definition body: a JSON object, returned as written.

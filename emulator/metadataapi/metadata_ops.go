@@ -541,17 +541,17 @@ func (s *API) publish(req *webapi.Request) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var members []webapi.Member
+	params := wire.NewObject()
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if members, err = webapi.ParseObject(body, req.Res.Operation); err != nil {
+		if params, err = webapi.ParseObject(body, req.Res.Operation); err != nil {
 			return nil, err
 		}
 	}
 	param := ""
-	for _, m := range members {
+	for _, m := range params.Members() {
 		switch {
 		case m.Name == "ParameterXml" && req.Res.Operation == "PublishXml":
-			if err := json.Unmarshal(m.Value, &param); err != nil {
+			if err := json.Unmarshal(m.Raw(), &param); err != nil {
 				return nil, dverr.BadRequest("The parameter 'ParameterXml' must be a string.")
 			}
 		case strings.HasPrefix(m.Name, "@"):

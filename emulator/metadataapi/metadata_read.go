@@ -23,24 +23,11 @@ import (
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-metadata-name-metadataid
 
-// docObject reads a JSON object document into an ordered object whose values stay raw JSON.
+// docObject reads a stored document into an ordered object whose values stay raw JSON.
 func docObject(raw json.RawMessage) (*wire.Object, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("emulator: metadata document is not a JSON object")
-	}
-	o := wire.NewObject()
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("emulator: metadata document: %w", err)
-		}
-		k, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("emulator: metadata document: %w", err)
-		}
-		o.Set(k, v)
+	o, err := wire.ParseObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: metadata document: %w", err)
 	}
 	return o, nil
 }
@@ -240,12 +227,11 @@ func metaProject(doc *wire.Object, sel []string, keep func(string) bool, typ str
 		out.Set("@odata.type", "#"+crmNS+typ)
 	}
 	if sel == nil {
-		for _, k := range doc.Keys() {
-			if k == "@odata.type" || (keep != nil && !keep(k)) {
+		for _, m := range doc.Members() {
+			if m.Name == "@odata.type" || (keep != nil && !keep(m.Name)) {
 				continue
 			}
-			v, _ := doc.Get(k)
-			out.Set(k, v)
+			out.Set(m.Name, m.Value)
 		}
 		return out
 	}
@@ -253,11 +239,10 @@ func metaProject(doc *wire.Object, sel []string, keep func(string) bool, typ str
 	for _, n := range sel {
 		want[n] = true
 	}
-	for _, k := range doc.Keys() {
-		if want[k] {
-			v, _ := doc.Get(k)
-			out.Set(k, v)
-			delete(want, k)
+	for _, m := range doc.Members() {
+		if want[m.Name] {
+			out.Set(m.Name, m.Value)
+			delete(want, m.Name)
 		}
 	}
 	for _, n := range sel {

@@ -129,7 +129,7 @@ func (s *API) createAttribute(req *webapi.Request, p *metaPath) (*wire.Response,
 			Entity: e.LogicalName, MetadataID: s.cfg.NewID(), Column: nextColumnNumber(e), Now: s.cfg.Clock(),
 		})
 		if err != nil {
-			return metadataErr(err)
+			return err
 		}
 		a, err := model.ParseAttribute(doc)
 		if err != nil {
@@ -218,7 +218,7 @@ func (s *API) updateAttribute(req *webapi.Request, p *metaPath) (*wire.Response,
 		}
 		doc, err := fixtures.UpdateAttribute(a.Raw, body, merge, s.cfg.Clock())
 		if err != nil {
-			return metadataErr(err)
+			return err
 		}
 		if _, err := model.ParseAttribute(doc); err != nil {
 			return metadataRefused("The definition of the attribute '%s' is not valid: %v", a.LogicalName, err)
@@ -313,7 +313,7 @@ func (s *API) createEntity(req *webapi.Request) (*wire.Response, error) {
 			Now: s.cfg.Clock(), PrimaryIDs: ids,
 		})
 		if err != nil {
-			return metadataErr(err)
+			return err
 		}
 		e, err := model.ParseEntity(ne.Entity)
 		if err != nil {
@@ -382,7 +382,7 @@ func (s *API) createRelationship(req *webapi.Request) (*wire.Response, error) {
 	}
 	referenced, referencing, manyToMany, err := fixtures.RelationshipEnds(body)
 	if err != nil {
-		return nil, metadataErr(err)
+		return nil, err
 	}
 	if manyToMany {
 		return nil, dverr.New(http.StatusNotImplemented, dverr.CodeNotSupported, "Creating many-to-many relationships is not supported by the emulator.")
@@ -407,7 +407,7 @@ func (s *API) createRelationship(req *webapi.Request) (*wire.Response, error) {
 			Lookup:              fixtures.AttributeOptions{Entity: many.LogicalName, MetadataID: s.cfg.NewID(), Column: nextColumnNumber(many), Now: s.cfg.Clock()},
 		})
 		if err != nil {
-			return metadataErr(err)
+			return err
 		}
 		r, err := model.ParseRelationship(rel)
 		if err != nil {

@@ -266,7 +266,7 @@ func (s *Handler) decoderFor(req *Request, tx *store.Tx) *decoder {
 }
 
 // readJSONBody reads and parses a JSON object body.
-func readJSONBody(req *Request, set string) ([]Member, error) {
+func readJSONBody(req *Request, set string) (*wire.Object, error) {
 	if ct := req.R.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
 	}

@@ -16,17 +16,12 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
 // maxBodyBytes bounds a request body. Dataverse's own limit for a request is 128 MB; the emulator
 // keeps memory in check with a smaller one that no record write reaches.
 const maxBodyBytes = 32 << 20
-
-// Member is one property of a JSON object, in document order.
-type Member struct {
-	Name  string
-	Value json.RawMessage
-}
 
 // payloadError is Dataverse's answer to a body the OData reader cannot read.
 func payloadError(set, detail string) *dverr.Error {
@@ -46,46 +41,24 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// ParseObject reads a JSON object, keeping member order and refusing duplicates, trailing data and
-// anything that is not an object.
-func ParseObject(body []byte, set string) ([]Member, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, payloadError(set, "The request body is empty; a JSON object was expected.")
-		}
-		return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+// ParseObject reads a request body: a JSON object whose member values stay raw JSON, in order. Text
+// that is not one object, or names a member twice, gets the answer Dataverse's OData reader gives.
+func ParseObject(body []byte, set string) (*wire.Object, error) {
+	o, err := wire.ParseObjectStrict(body)
+	var dup *wire.DuplicateError
+	switch {
+	case err == nil:
+		return o, nil
+	case errors.Is(err, wire.ErrEmpty):
+		return nil, payloadError(set, "The request body is empty; a JSON object was expected.")
+	case errors.Is(err, wire.ErrNotObject):
 		return nil, payloadError(set, "Invalid JSON. A JSON object was expected.")
-	}
-	var out []Member
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
-		}
-		name, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
-		}
-		if seen[name] {
-			return nil, payloadError(set, fmt.Sprintf("Multiple property annotations or properties with the name '%s' were detected when reading a resource. In OData, duplicate property names are not allowed.", name))
-		}
-		seen[name] = true
-		out = append(out, Member{Name: name, Value: raw})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	case errors.As(err, &dup):
+		return nil, payloadError(set, fmt.Sprintf("Multiple property annotations or properties with the name '%s' were detected when reading a resource. In OData, duplicate property names are not allowed.", dup.Name))
+	case errors.Is(err, wire.ErrTrailing):
 		return nil, payloadError(set, "Invalid JSON. More than one value was found at the root of the JSON content. JSON content can only have one value at the root level.")
 	}
-	return out, nil
+	return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
 }
 
 func jsonErrText(err error, body []byte) string {
@@ -153,10 +126,10 @@ type decoder struct {
 }
 
 // decodeRecord turns a body into a write plan for entity e.
-func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*writePlan, error) {
+func (d *decoder) decodeRecord(e *model.Entity, body *wire.Object, op writeOp) (*writePlan, error) {
 	p := &writePlan{Entity: e, Row: model.Row{}}
-	for _, m := range members {
-		name := m.Name
+	for _, m := range body.Members() {
+		name, raw := m.Name, m.Raw()
 		if i := strings.IndexByte(name, '@'); i >= 0 {
 			prop, term := name[:i], name[i+1:]
 			if prop == "" || term != "odata.bind" {
@@ -164,13 +137,13 @@ func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*
 				// ignored, as Dataverse ignores them.
 				continue
 			}
-			if err := d.decodeBind(p, prop, m.Value, op); err != nil {
+			if err := d.decodeBind(p, prop, raw, op); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		if nav, ok := e.Nav(name); ok {
-			if err := d.decodeNav(p, nav, m.Value, op); err != nil {
+			if err := d.decodeNav(p, nav, raw, op); err != nil {
 				return nil, err
 			}
 			continue
@@ -185,7 +158,7 @@ func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*
 			return nil, dverr.InvalidBodyProperty(name, e.LogicalName)
 		}
 		if a.IsLookup() {
-			if string(m.Value) == "null" {
+			if string(raw) == "null" {
 				p.Row[a.LogicalName] = nil
 				continue
 			}
@@ -199,15 +172,15 @@ func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*
 				continue
 			}
 			var s string
-			if err := json.Unmarshal(m.Value, &s); err != nil || !model.IsGUID(s) {
-				return nil, convertError(m.Value, "Edm.Guid")
+			if err := json.Unmarshal(raw, &s); err != nil || !model.IsGUID(s) {
+				return nil, convertError(raw, "Edm.Guid")
 			}
 			p.ID = strings.ToLower(s)
 			continue
 		}
 		if op != opFixture {
 			if a.LogicalName == "overriddencreatedon" && op == opCreate {
-				v, err := decodeValue(e, a, m.Value)
+				v, err := decodeValue(e, a, raw)
 				if err != nil {
 					return nil, err
 				}
@@ -221,7 +194,7 @@ func (d *decoder) decodeRecord(e *model.Entity, members []Member, op writeOp) (*
 				continue
 			}
 		}
-		v, err := decodeValue(e, a, m.Value)
+		v, err := decodeValue(e, a, raw)
 		if err != nil {
 			return nil, err
 		}

@@ -346,14 +346,14 @@ func (s *Handler) putProperty(req *Request) (*wire.Response, error) {
 	if a.IsPrimaryID || !a.Stored() {
 		return nil, dverr.BadRequest("The property '%s' cannot be updated.", a.LogicalName)
 	}
-	members, err := readJSONBody(req, e.EntitySetName)
+	body, err := readJSONBody(req, e.EntitySetName)
 	if err != nil {
 		return nil, err
 	}
 	var raw []byte
-	for _, m := range members {
+	for _, m := range body.Members() {
 		if m.Name == "value" {
-			raw = m.Value
+			raw = m.Raw()
 		} else if !strings.HasPrefix(m.Name, "@") {
 			return nil, payloadError(e.EntitySetName, "A property value must be sent as {\"value\": ...}; found the property '"+m.Name+"'.")
 		}

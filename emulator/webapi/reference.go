@@ -38,14 +38,14 @@ func (s *Handler) reference(req *Request) (*wire.Response, error) {
 
 // readReferenceBody reads {"@odata.id": "<url>"} and resolves it for nav.
 func (s *Handler) readReferenceBody(req *Request, tx *store.Tx, nav *model.Nav) (entityRef, error) {
-	members, err := readJSONBody(req, req.Res.Entity.EntitySetName)
+	body, err := readJSONBody(req, req.Res.Entity.EntitySetName)
 	if err != nil {
 		return entityRef{}, err
 	}
 	var url string
-	for _, mb := range members {
+	for _, mb := range body.Members() {
 		if mb.Name == "@odata.id" {
-			if err := json.Unmarshal(mb.Value, &url); err != nil {
+			if err := json.Unmarshal(mb.Raw(), &url); err != nil {
 				return entityRef{}, payloadError(req.Res.Entity.EntitySetName, "The value of '@odata.id' must be a string.")
 			}
 		}

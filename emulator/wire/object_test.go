@@ -2,6 +2,9 @@ package wire
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"testing"
 )
 
@@ -58,6 +61,138 @@ func FuzzAppendString(f *testing.F) {
 		want, _ := marshalStd(s)
 		if string(got) != want {
 			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+	})
+}
+
+// TestObject builds objects past the size at which they keep an index and checks order, replacement
+// and removal.
+func TestObject(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		build func(o *Object)
+		want  string
+	}{
+		{"empty", func(o *Object) {}, `{}`},
+		{"order kept", func(o *Object) { o.Set("b", 1); o.Set("a", "x") }, `{"b":1,"a":"x"}`},
+		{"replace keeps position", func(o *Object) { o.Set("a", 1); o.Set("b", 2); o.Set("a", 3) }, `{"a":3,"b":2}`},
+		{"remove", func(o *Object) { o.Set("a", 1); o.Set("b", 2); o.Set("c", 3); o.Remove("b"); o.Remove("z") }, `{"a":1,"c":3}`},
+		{"large", func(o *Object) {
+			for i := range 12 {
+				o.Set(string(rune('a'+i)), i)
+			}
+			o.Remove("c")
+			o.Set("k", "K")
+			o.Set("c", nil)
+		}, `{"a":0,"b":1,"d":3,"e":4,"f":5,"g":6,"h":7,"i":8,"j":9,"k":"K","l":11,"c":null}`},
+		{"nested and lists", func(o *Object) {
+			in := NewObject()
+			in.Set("Value", true)
+			o.Set("o", in)
+			o.Set("list", []any{in, json.RawMessage(`[1, 2]`), json.Number("1.50"), nil})
+			o.Set("objects", []*Object{in})
+			o.Set("raw", []json.RawMessage{json.RawMessage(`{"a" : 1}`)})
+			s := "R&D"
+			o.Set("ptr", &s)
+			o.Set("nilptr", (*int64)(nil))
+		}, `{"o":{"Value":true},"list":[{"Value":true},[1, 2],1.50,null],"objects":[{"Value":true}],"raw":[{"a" : 1}],"ptr":"R&D","nilptr":null}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var o Object
+			tt.build(&o)
+			got, err := Marshal(&o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			for _, m := range o.Members() {
+				if v, ok := o.Get(m.Name); !ok || fmt.Sprint(v) != fmt.Sprint(m.Value) {
+					t.Errorf("Get(%q) = %v, %v; want %v", m.Name, v, ok, m.Value)
+				}
+			}
+		})
+	}
+}
+
+// TestParseObject checks the order and raw values kept, and the strict reader's refusals.
+func TestParseObject(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		in         string
+		want       string // written back; empty when an error is expected
+		wantErr    error
+		wantStrict error
+	}{
+		{name: "order and raw text", in: ` {"b": [1, 2], "a":{"x" : "<&>"}, "c":1.50} `, want: `{"b":[1, 2],"a":{"x" : "<&>"},"c":1.50}`},
+		{name: "duplicate", in: `{"a":1,"b":2,"a":3}`, want: `{"a":3,"b":2}`, wantStrict: &DuplicateError{Name: "a"}},
+		{name: "trailing", in: `{"a":1} {}`, want: `{"a":1}`, wantStrict: ErrTrailing},
+		{name: "empty", in: "  ", wantErr: ErrEmpty, wantStrict: ErrEmpty},
+		{name: "array", in: `[1]`, wantErr: ErrNotObject, wantStrict: ErrNotObject},
+		{name: "string", in: `"a"`, wantErr: ErrNotObject, wantStrict: ErrNotObject},
+		{name: "cut short", in: `{"a":`, wantErr: io.EOF, wantStrict: io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := ParseObject([]byte(tt.in))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("ParseObject error = %v, want %v", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if got, _ := Marshal(o); string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			_, err = ParseObjectStrict([]byte(tt.in))
+			switch want := tt.wantStrict.(type) {
+			case nil:
+				if err != nil {
+					t.Errorf("ParseObjectStrict error = %v", err)
+				}
+			case *DuplicateError:
+				var dup *DuplicateError
+				if !errors.As(err, &dup) || dup.Name != want.Name {
+					t.Errorf("ParseObjectStrict error = %v, want %v", err, want)
+				}
+			default:
+				if !errors.Is(err, want) {
+					t.Errorf("ParseObjectStrict error = %v, want %v", err, want)
+				}
+			}
+		})
+	}
+	var se *json.SyntaxError
+	if _, err := ParseObjectStrict([]byte(`{"a" 1}`)); !errors.As(err, &se) {
+		t.Errorf("syntax error = %v, want a *json.SyntaxError", err)
+	}
+}
+
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":[1,{"b":null}]} x`, `[`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := ParseObjectStrict([]byte(s))
+		if err != nil {
+			return
+		}
+		out, err := Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseObjectStrict(out)
+		if err != nil {
+			t.Fatalf("%q written back as %s does not read: %v", s, out, err)
+		}
+		if back.Len() != o.Len() {
+			t.Fatalf("%q: %d members, %d after a round trip", s, o.Len(), back.Len())
 		}
 	})
 }
