@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
@@ -63,7 +61,7 @@ func (s *Handler) isOperation(name string) bool {
 // outside a change set). Errors are returned for the caller to render.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors
 func (s *Handler) Serve(w http.ResponseWriter, r *http.Request, c Caller, cs *ChangeSet) error {
-	version := mux.Vars(r)["version"]
+	version := wire.APIVersion(r.URL.Path)
 	prefix := "/api/data/" + version
 	rest := strings.TrimPrefix(r.URL.Path, prefix)
 	rest = strings.TrimPrefix(rest, "/")

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/dynlocal/dynlocal/emulator/batch"
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/store"
@@ -197,7 +195,6 @@ func (s *Handler) runOperation(outer *Request, op *batch.Request, cs *ChangeSet)
 	if op.Body == nil {
 		r.Body = http.NoBody
 	}
-	r = mux.SetURLVars(r, map[string]string{"version": version})
 	rec := httptest.NewRecorder()
 	s.cfg.Operation(rec, r, cs)
 	resp := &batch.Response{ContentID: op.ContentID, Status: rec.Code, Header: rec.Header().Clone(), Body: rec.Body.Bytes()}
@@ -246,9 +243,8 @@ func batchURL(outer *Request, target string) (*url.URL, string, error) {
 	if err != nil {
 		return nil, "", dverr.BadRequest("The request target '%s' is not a valid URL.", target)
 	}
-	rest, ok := strings.CutPrefix(u.Path, "/api/data/")
-	version, _, _ := strings.Cut(rest, "/")
-	if !ok || (version != "v9.0" && version != "v9.1" && version != "v9.2") {
+	version := wire.APIVersion(u.Path)
+	if version == "" {
 		return nil, "", dverr.BadRequest("The request target '%s' is not a Web API URL of this service.", target)
 	}
 	return u, version, nil
