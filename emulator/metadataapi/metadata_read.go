@@ -137,7 +137,7 @@ func parseMetaQuery(opts map[string]string, aliases map[string]string, t metaTyp
 		}
 	}
 	if v, ok := opts["$expand"]; ok {
-		for _, item := range metaSplit(v, ',') {
+		for _, item := range odata.SplitOptions(v, ',') {
 			item = strings.TrimSpace(item)
 			name, inner, hasOpts := strings.Cut(item, "(")
 			name = strings.TrimSpace(name)
@@ -156,7 +156,7 @@ func parseMetaQuery(opts map[string]string, aliases map[string]string, t metaTyp
 					return q, dverr.BadRequest("The $expand expression '%s' is not valid: ')' expected.", v)
 				}
 				nested := map[string]string{}
-				for _, o := range metaSplit(strings.TrimSuffix(inner, ")"), ';') {
+				for _, o := range odata.SplitOptions(strings.TrimSuffix(inner, ")"), ';') {
 					k, val, _ := strings.Cut(strings.TrimSpace(o), "=")
 					switch k {
 					case "$select", "$filter":
@@ -177,30 +177,6 @@ func parseMetaQuery(opts map[string]string, aliases map[string]string, t metaTyp
 		}
 	}
 	return q, nil
-}
-
-// metaSplit splits s at sep where it is outside parentheses and quoted strings.
-func metaSplit(s string, sep byte) []string {
-	var out []string
-	depth, start, inStr := 0, 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case inStr:
-			if c == '\'' {
-				inStr = false
-			}
-		case c == '\'':
-			inStr = true
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == sep && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }
 
 // metaOptions reads the request's system query options for a metadata resource, refusing the

@@ -216,6 +216,17 @@ func shift(err error, offset int) error {
 	return err
 }
 
+// SplitOptions splits s at sep where it is outside parentheses and quoted strings, the way OData
+// option lists ($expand items, the options nested in them) are split.
+func SplitOptions(s string, sep byte) []string {
+	parts := splitTop(s, sep)
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = p.text
+	}
+	return out
+}
+
 type part struct {
 	text string
 	pos  int
