@@ -54,3 +54,12 @@ func decodeCookie(q *model.Query, cookie string) *model.Position {
 	}
 	return nil
 }
+
+// NextCookie is the @Microsoft.Dynamics.CRM.fetchxmlpagingcookie of the page after f's: next is
+// the position after the page's last row, firstID the page's first row. Passed back as the
+// paging-cookie attribute with page f.Page+1, it continues right after that row.
+func (f *Fetch) NextCookie(next *model.Position, firstID string) string {
+	p := *next
+	p.Page = f.Page
+	return model.PagingCookie(model.EncodePosition(f.Query, &p, firstID), f.Page+1)
+}

@@ -61,10 +61,7 @@ func (s *Handler) fetchRecords(req *Request, e *model.Entity, text string) (*wir
 		}
 		if res.More {
 			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.fetchxmlpagingcookie") {
-				next := *res.Next
-				next.Page = f.Page
-				cookie := model.PagingCookie(model.EncodePosition(f.Query, &next, res.Rows[0].ID), f.Page+1)
-				body.Set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", cookie)
+				body.Set("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie", f.NextCookie(res.Next, res.Rows[0].ID))
 			}
 			if req.Prefer.WantsAnnotation("Microsoft.Dynamics.CRM.morerecords") {
 				body.Set("@Microsoft.Dynamics.CRM.morerecords", true)
