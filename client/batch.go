@@ -219,9 +219,9 @@ func (c *Client) batchOps(actions []BatchAction, independent bool, caller http.H
 			len(actions), MaxBatchActions, ErrInvalidInput)
 	}
 	ops := make([]batchOp, 0, len(actions))
-	ids := map[string]bool{} // Content-IDs of the actions so far
+	refs := batchRefs{independent: independent, ids: map[string]bool{}}
 	for i, a := range actions {
-		op, err := c.batchOp(a, i, independent, ids)
+		op, err := c.batchOp(a, i, refs)
 		if err != nil {
 			return nil, fmt.Errorf("client: batch action %d (%s %s): %w", i+1, a.Action, a.Collection, err)
 		}
@@ -235,154 +235,195 @@ func (c *Client) batchOps(actions []BatchAction, independent bool, caller http.H
 	return ops, nil
 }
 
-func (c *Client) batchOp(a BatchAction, i int, independent bool, ids map[string]bool) (batchOp, error) {
+// batchOp validates one action and turns it into a request. The checks run in a fixed order, so
+// that an action with several faults is always refused for the same one.
+func (c *Client) batchOp(a BatchAction, i int, refs batchRefs) (batchOp, error) {
 	op := batchOp{action: strings.ToLower(strings.TrimSpace(a.Action))}
-	invalid := func(format string, args ...any) error {
-		return fmt.Errorf(format+": %w", append(args, ErrInvalidInput)...)
+	var err error
+	if op.method, err = batchMethod(op.action, a, refs.independent); err != nil {
+		return op, err
 	}
-	// reference checks a "$<id>" reference to an earlier action of the change set.
-	reference := func(what, ref string) error {
-		m := referencePattern.FindStringSubmatch(ref)
-		switch {
-		case m == nil:
-			return invalid("%s %q is not a reference such as $1", what, ref)
-		case independent:
-			return invalid("%s %q: Content-ID references only work inside a change set, not with Independent", what, ref)
-		case !ids[m[1]]:
-			return invalid("%s %q names no earlier action of the change set", what, ref)
+	if op.target, err = c.batchTarget(a, refs); err != nil {
+		return op, err
+	}
+	if err := refs.checkBinds(a.Data); err != nil {
+		return op, err
+	}
+	if op.contentID, err = refs.take(a.ContentID, i); err != nil {
+		return op, err
+	}
+	op.header = batchHeaders(op, a)
+	if a.Data != nil {
+		if op.body, err = marshalBody(a.Data); err != nil {
+			return op, invalidInput("encode Data: %v", err)
 		}
-		return nil
 	}
+	return op, nil
+}
 
-	hasData, hasKey := a.Data != nil, a.Key != ""
-	switch op.action {
+// invalidInput is the error of an action that cannot be sent as it is.
+func invalidInput(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, ErrInvalidInput)...)
+}
+
+// batchMethod is the HTTP method of an action, once the action is known to come with the key,
+// data and options it takes.
+func batchMethod(action string, a BatchAction, independent bool) (string, error) {
+	var method string
+	switch action {
 	case "create":
-		op.method = http.MethodPost
-		if hasKey {
-			return op, invalid("create takes no key (upsert creates a row with a given key)")
+		method = http.MethodPost
+		if a.Key != "" {
+			return "", invalidInput("create takes no key (upsert creates a row with a given key)")
 		}
 	case "update", "upsert":
-		op.method = http.MethodPatch
+		method = http.MethodPatch
 	case "delete":
-		op.method = http.MethodDelete
+		method = http.MethodDelete
 	case "get":
-		op.method = http.MethodGet
+		method = http.MethodGet
 		if !independent {
-			return op, invalid("get is not allowed in a change set: set BatchOptions.Independent")
+			return "", invalidInput("get is not allowed in a change set: set BatchOptions.Independent")
 		}
 	default:
-		return op, invalid("unknown action %q: want create, update, upsert, delete or get", a.Action)
+		return "", invalidInput("unknown action %q: want create, update, upsert, delete or get", a.Action)
 	}
-	switch op.action {
+	switch action {
 	case "create", "update", "upsert":
-		if !hasData {
-			return op, invalid("%s needs Data", op.action)
+		if a.Data == nil {
+			return "", invalidInput("%s needs Data", action)
 		}
 	default:
-		if hasData {
-			return op, invalid("%s takes no Data", op.action)
+		if a.Data != nil {
+			return "", invalidInput("%s takes no Data", action)
 		}
 		if a.ReturnRepresentation {
-			return op, invalid("%s cannot return a representation", op.action)
+			return "", invalidInput("%s cannot return a representation", action)
 		}
 	}
-	if op.action != "create" && a.Key == "" {
-		return op, invalid("%s needs a Key (a GUID, an alternate key or a $<id> reference)", op.action)
+	if action != "create" && a.Key == "" {
+		return "", invalidInput("%s needs a Key (a GUID, an alternate key or a $<id> reference)", action)
 	}
-	if a.IfMatch != "" && (op.action == "create" || op.action == "get") {
-		return op, invalid("%s takes no IfMatch", op.action)
+	if a.IfMatch != "" && (action == "create" || action == "get") {
+		return "", invalidInput("%s takes no IfMatch", action)
 	}
+	return method, nil
+}
 
-	// Request target.
-	switch {
-	case strings.HasPrefix(a.Key, "$"):
-		if err := reference("key", a.Key); err != nil {
-			return op, err
+// batchTarget is the URL an action's request goes to: the row or collection it names, or a
+// "$<id>" reference that Dataverse resolves to the URL of an earlier action's row.
+func (c *Client) batchTarget(a BatchAction, refs batchRefs) (string, error) {
+	if strings.HasPrefix(a.Key, "$") {
+		if err := refs.check("key", a.Key); err != nil {
+			return "", err
 		}
 		if a.Collection != "" {
 			if err := checkName("entity set", a.Collection); err != nil {
-				return op, err
+				return "", err
 			}
 		}
-		op.target = a.Key
-	default:
-		var base string
-		if ref, nav, ok := strings.Cut(a.Collection, "/"); ok && strings.HasPrefix(ref, "$") {
-			if err := reference("collection", ref); err != nil {
-				return op, err
-			}
-			if err := checkName("navigation property", nav); err != nil {
-				return op, err
-			}
-			base = a.Collection
-		} else {
-			if err := checkName("entity set", a.Collection); err != nil {
-				return op, err
-			}
-			base = c.apiBase + a.Collection
-		}
-		if a.Key != "" {
-			k, err := normalizeKey(a.Key)
-			if err != nil {
-				return op, err
-			}
-			base += "(" + escapePath(k) + ")"
-		}
-		op.target = base
+		return a.Key, nil
 	}
-
-	// Binds to rows of earlier actions.
-	for k, v := range a.Data {
-		if s, ok := v.(string); ok && strings.HasSuffix(k, "@odata.bind") && strings.HasPrefix(s, "$") {
-			if err := reference(k, s); err != nil {
-				return op, err
-			}
+	var base string
+	if ref, nav, ok := strings.Cut(a.Collection, "/"); ok && strings.HasPrefix(ref, "$") {
+		if err := refs.check("collection", ref); err != nil {
+			return "", err
 		}
-	}
-
-	// Content-ID.
-	if independent {
-		if a.ContentID != "" {
-			return op, invalid("ContentID %q: Content-IDs only exist inside a change set, not with Independent", a.ContentID)
+		if err := checkName("navigation property", nav); err != nil {
+			return "", err
 		}
+		base = a.Collection
 	} else {
-		id := a.ContentID
-		if id == "" {
-			id = fmt.Sprint(i + 1)
-		} else if !contentIDPattern.MatchString(id) {
-			return op, invalid("ContentID %q: want letters, digits, '-' or '_'", id)
+		if err := checkName("entity set", a.Collection); err != nil {
+			return "", err
 		}
-		if ids[id] {
-			return op, invalid("ContentID %q is used twice", id)
-		}
-		ids[id] = true
-		op.contentID = id
+		base = c.apiBase + a.Collection
 	}
+	if a.Key != "" {
+		k, err := normalizeKey(a.Key)
+		if err != nil {
+			return "", err
+		}
+		base += "(" + escapePath(k) + ")"
+	}
+	return base, nil
+}
 
-	// Headers and body.
+// batchHeaders are the headers of an action's own request.
+func batchHeaders(op batchOp, a BatchAction) [][2]string {
+	var h [][2]string
 	if op.method == http.MethodGet {
-		op.header = append(op.header, [2]string{"Accept", "application/json"})
+		h = append(h, [2]string{"Accept", "application/json"})
 	} else {
-		op.header = append(op.header, [2]string{"Content-Type", "application/json"})
+		h = append(h, [2]string{"Content-Type", "application/json"})
 	}
 	if a.ReturnRepresentation {
-		op.header = append(op.header, [2]string{"Prefer", "return=representation"})
+		h = append(h, [2]string{"Prefer", "return=representation"})
 	}
 	ifMatch := a.IfMatch
 	if ifMatch == "" && op.action == "update" {
 		ifMatch = "*"
 	}
 	if ifMatch != "" {
-		op.header = append(op.header, [2]string{"If-Match", ifMatch})
+		h = append(h, [2]string{"If-Match", ifMatch})
 	}
-	if hasData {
-		body, err := marshalBody(a.Data)
-		if err != nil {
-			return op, invalid("encode Data: %v", err)
+	return h
+}
+
+// batchRefs are the Content-IDs of the actions so far, which later actions of a change set may
+// refer to as "$<id>".
+type batchRefs struct {
+	independent bool
+	ids         map[string]bool
+}
+
+// check checks a "$<id>" reference to an earlier action of the change set.
+func (r batchRefs) check(what, ref string) error {
+	m := referencePattern.FindStringSubmatch(ref)
+	switch {
+	case m == nil:
+		return invalidInput("%s %q is not a reference such as $1", what, ref)
+	case r.independent:
+		return invalidInput("%s %q: Content-ID references only work inside a change set, not with Independent", what, ref)
+	case !r.ids[m[1]]:
+		return invalidInput("%s %q names no earlier action of the change set", what, ref)
+	}
+	return nil
+}
+
+// checkBinds checks the "$<id>" values of data's "@odata.bind" properties, which bind to rows of
+// earlier actions.
+func (r batchRefs) checkBinds(data Record) error {
+	for k, v := range data {
+		if s, ok := v.(string); ok && strings.HasSuffix(k, "@odata.bind") && strings.HasPrefix(s, "$") {
+			if err := r.check(k, s); err != nil {
+				return err
+			}
 		}
-		op.body = body
 	}
-	return op, nil
+	return nil
+}
+
+// take records the Content-ID of the action at index i: given, or else its 1-based position.
+// Outside a change set there are none.
+func (r batchRefs) take(given string, i int) (string, error) {
+	if r.independent {
+		if given != "" {
+			return "", invalidInput("ContentID %q: Content-IDs only exist inside a change set, not with Independent", given)
+		}
+		return "", nil
+	}
+	id := given
+	if id == "" {
+		id = fmt.Sprint(i + 1)
+	} else if !contentIDPattern.MatchString(id) {
+		return "", invalidInput("ContentID %q: want letters, digits, '-' or '_'", id)
+	}
+	if r.ids[id] {
+		return "", invalidInput("ContentID %q is used twice", id)
+	}
+	r.ids[id] = true
+	return id, nil
 }
 
 // marshalBody renders a record as compact JSON without HTML escaping, like request.setJSON.

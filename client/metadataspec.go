@@ -113,11 +113,8 @@ var requiredLevels = map[string]string{
 func (s AttributeSpec) definition() (Record, error) { return (&s).render() }
 
 func (s *AttributeSpec) render() (Record, error) {
-	bad := func(format string, args ...any) (Record, error) {
-		return nil, fmt.Errorf("client: column %s: %s: %w", s.SchemaName, fmt.Sprintf(format, args...), ErrInvalidInput)
-	}
 	if s.SchemaName == "" {
-		return bad("SchemaName is required")
+		return nil, s.invalid("SchemaName is required")
 	}
 	if err := checkName("schema name", s.SchemaName); err != nil {
 		return nil, err
@@ -126,43 +123,12 @@ func (s *AttributeSpec) render() (Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := k.name
-	if !createKinds[t] {
-		return bad("type %s cannot be created as a column (lookups come from relationships)", t)
+	if err := s.checkSettings(k.name); err != nil {
+		return nil, err
 	}
-	switch {
-	case s.MaxLength != 0 && t != AttributeTypeString && t != AttributeTypeMemo:
-		return bad("MaxLength applies to String and Memo columns, not %s", t)
-	case s.Format != "" && !formatKinds[t]:
-		return bad("Format applies to String, Memo, Integer and DateTime columns, not %s", t)
-	case s.DateTimeBehavior != "" && t != AttributeTypeDateTime:
-		return bad("DateTimeBehavior applies to DateTime columns, not %s", t)
-	case (s.MinValue.Set || s.MaxValue.Set) && !numericKinds[t]:
-		return bad("MinValue and MaxValue apply to numeric columns, not %s", t)
-	case s.Precision.Set && !precisionKinds[t]:
-		return bad("Precision applies to Decimal, Double and Money columns, not %s", t)
-	case s.PrecisionSource.Set && t != AttributeTypeMoney:
-		return bad("PrecisionSource applies to Money columns, not %s", t)
-	case (len(s.Options) > 0 || s.GlobalOptionSet != "") && !choiceKinds[t]:
-		return bad("Options and GlobalOptionSet apply to Picklist and MultiSelectPicklist columns, not %s", t)
-	case len(s.Options) > 0 && s.GlobalOptionSet != "":
-		return bad("give Options or GlobalOptionSet, not both")
-	case choiceKinds[t] && len(s.Options) == 0 && s.GlobalOptionSet == "":
-		return bad("a %s column needs Options or GlobalOptionSet", t)
-	case (s.TrueLabel != "" || s.FalseLabel != "" || s.DefaultValue) && t != AttributeTypeBoolean:
-		return bad("TrueLabel, FalseLabel and DefaultValue apply to Boolean columns, not %s", t)
-	case s.MaxSizeInKB != 0 && !fileKinds[t]:
-		return bad("MaxSizeInKB applies to File and Image columns, not %s", t)
-	case s.MaxLength < 0 || s.MaxSizeInKB < 0:
-		return bad("negative size")
-	}
-	level := "None"
-	if s.RequiredLevel != "" {
-		l, ok := requiredLevels[strings.ToLower(s.RequiredLevel)]
-		if !ok {
-			return bad("RequiredLevel %q: want None, Recommended or ApplicationRequired", s.RequiredLevel)
-		}
-		level = l
+	level, err := s.requiredLevel()
+	if err != nil {
+		return nil, err
 	}
 
 	out := Record{
@@ -185,6 +151,71 @@ func (s *AttributeSpec) render() (Record, error) {
 	if s.IsPrimaryName {
 		out["IsPrimaryName"] = true
 	}
+	if err := s.setTypeProperties(out, k.name); err != nil {
+		return nil, err
+	}
+	s.setNumericProperties(out)
+	for k, v := range s.Extra {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// invalid is the error of a spec that cannot be rendered.
+func (s *AttributeSpec) invalid(format string, args ...any) error {
+	return fmt.Errorf("client: column %s: %s: %w", s.SchemaName, fmt.Sprintf(format, args...), ErrInvalidInput)
+}
+
+// checkSettings refuses the settings that do not apply to type t rather than dropping them, so
+// that a mistaken spec fails here and not as a column that silently differs from it.
+func (s *AttributeSpec) checkSettings(t AttributeType) error {
+	if !createKinds[t] {
+		return s.invalid("type %s cannot be created as a column (lookups come from relationships)", t)
+	}
+	switch {
+	case s.MaxLength != 0 && t != AttributeTypeString && t != AttributeTypeMemo:
+		return s.invalid("MaxLength applies to String and Memo columns, not %s", t)
+	case s.Format != "" && !formatKinds[t]:
+		return s.invalid("Format applies to String, Memo, Integer and DateTime columns, not %s", t)
+	case s.DateTimeBehavior != "" && t != AttributeTypeDateTime:
+		return s.invalid("DateTimeBehavior applies to DateTime columns, not %s", t)
+	case (s.MinValue.Set || s.MaxValue.Set) && !numericKinds[t]:
+		return s.invalid("MinValue and MaxValue apply to numeric columns, not %s", t)
+	case s.Precision.Set && !precisionKinds[t]:
+		return s.invalid("Precision applies to Decimal, Double and Money columns, not %s", t)
+	case s.PrecisionSource.Set && t != AttributeTypeMoney:
+		return s.invalid("PrecisionSource applies to Money columns, not %s", t)
+	case (len(s.Options) > 0 || s.GlobalOptionSet != "") && !choiceKinds[t]:
+		return s.invalid("Options and GlobalOptionSet apply to Picklist and MultiSelectPicklist columns, not %s", t)
+	case len(s.Options) > 0 && s.GlobalOptionSet != "":
+		return s.invalid("give Options or GlobalOptionSet, not both")
+	case choiceKinds[t] && len(s.Options) == 0 && s.GlobalOptionSet == "":
+		return s.invalid("a %s column needs Options or GlobalOptionSet", t)
+	case (s.TrueLabel != "" || s.FalseLabel != "" || s.DefaultValue) && t != AttributeTypeBoolean:
+		return s.invalid("TrueLabel, FalseLabel and DefaultValue apply to Boolean columns, not %s", t)
+	case s.MaxSizeInKB != 0 && !fileKinds[t]:
+		return s.invalid("MaxSizeInKB applies to File and Image columns, not %s", t)
+	case s.MaxLength < 0 || s.MaxSizeInKB < 0:
+		return s.invalid("negative size")
+	}
+	return nil
+}
+
+// requiredLevel takes RequiredLevel in any case and spells it the way Dataverse does.
+func (s *AttributeSpec) requiredLevel() (string, error) {
+	if s.RequiredLevel == "" {
+		return "None", nil
+	}
+	l, ok := requiredLevels[strings.ToLower(s.RequiredLevel)]
+	if !ok {
+		return "", s.invalid("RequiredLevel %q: want None, Recommended or ApplicationRequired", s.RequiredLevel)
+	}
+	return l, nil
+}
+
+// setTypeProperties writes the properties of column type t, with Dataverse's defaults for the
+// settings left out.
+func (s *AttributeSpec) setTypeProperties(out Record, t AttributeType) error {
 	switch t {
 	case AttributeTypeString:
 		out["MaxLength"] = valueOr(s.MaxLength, 100)
@@ -208,40 +239,52 @@ func (s *AttributeSpec) render() (Record, error) {
 			"OptionSetType": "Boolean",
 		}
 	case AttributeTypePicklist, AttributeTypeMultiSelectPicklist:
-		if s.GlobalOptionSet != "" {
-			if err := checkName("global option set", s.GlobalOptionSet); err != nil {
-				return nil, err
-			}
-			out["GlobalOptionSet@odata.bind"] = "/GlobalOptionSetDefinitions(Name=" + quoteKeyString(s.GlobalOptionSet) + ")"
-			break
-		}
-		seen := map[int]bool{}
-		opts := make([]any, 0, len(s.Options))
-		for _, o := range s.Options {
-			if seen[o.Value] {
-				return bad("option value %d given twice", o.Value)
-			}
-			seen[o.Value] = true
-			opt := Record{"Value": o.Value, "Label": Label(o.Label, s.LanguageCode)}
-			if o.Description != "" {
-				opt["Description"] = Label(o.Description, s.LanguageCode)
-			}
-			if o.Color != "" {
-				opt["Color"] = o.Color
-			}
-			opts = append(opts, opt)
-		}
-		out["OptionSet"] = Record{
-			"@odata.type":   metadataNamespace + "OptionSetMetadata",
-			"IsGlobal":      false,
-			"OptionSetType": "Picklist",
-			"Options":       opts,
-		}
+		return s.setChoiceProperties(out)
 	case AttributeTypeFile, AttributeTypeImage:
 		if s.MaxSizeInKB != 0 {
 			out["MaxSizeInKB"] = s.MaxSizeInKB
 		}
 	}
+	return nil
+}
+
+// setChoiceProperties binds a choice column to its global option set, or writes its local one.
+func (s *AttributeSpec) setChoiceProperties(out Record) error {
+	if s.GlobalOptionSet != "" {
+		if err := checkName("global option set", s.GlobalOptionSet); err != nil {
+			return err
+		}
+		out["GlobalOptionSet@odata.bind"] = "/GlobalOptionSetDefinitions(Name=" + quoteKeyString(s.GlobalOptionSet) + ")"
+		return nil
+	}
+	seen := map[int]bool{}
+	opts := make([]any, 0, len(s.Options))
+	for _, o := range s.Options {
+		if seen[o.Value] {
+			return s.invalid("option value %d given twice", o.Value)
+		}
+		seen[o.Value] = true
+		opt := Record{"Value": o.Value, "Label": Label(o.Label, s.LanguageCode)}
+		if o.Description != "" {
+			opt["Description"] = Label(o.Description, s.LanguageCode)
+		}
+		if o.Color != "" {
+			opt["Color"] = o.Color
+		}
+		opts = append(opts, opt)
+	}
+	out["OptionSet"] = Record{
+		"@odata.type":   metadataNamespace + "OptionSetMetadata",
+		"IsGlobal":      false,
+		"OptionSetType": "Picklist",
+		"Options":       opts,
+	}
+	return nil
+}
+
+// setNumericProperties writes the bounds and precision that were given; checkSettings has made
+// sure they apply.
+func (s *AttributeSpec) setNumericProperties(out Record) {
 	if s.MinValue.Set {
 		out["MinValue"] = s.MinValue.Value
 	}
@@ -254,10 +297,6 @@ func (s *AttributeSpec) render() (Record, error) {
 	if s.PrecisionSource.Set {
 		out["PrecisionSource"] = s.PrecisionSource.Value
 	}
-	for k, v := range s.Extra {
-		out[k] = v
-	}
-	return out, nil
 }
 
 func valueOr[T comparable](v, def T) T {

@@ -139,104 +139,140 @@ func (c *Client) PollChanges(ctx context.Context, entitySet string, cursor *Poll
 	} else if err := checkName("primary key", pk); err != nil {
 		return nil, nil, err
 	}
+	w := c.startPoll(cursor, opts)
+	if w == nil {
+		return c.pollBaseline(ctx, entitySet, pk, opts)
+	}
+	resp, err := c.walkPoll(ctx, entitySet, pk, opts, w)
+	if err != nil {
+		return nil, resp, err
+	}
+	return w.finish(opts.Overlap), resp, nil
+}
 
-	// lower is the first instant read: rows modified before it can no longer come back.
-	var lower, createdSince time.Time
-	seen := map[string]PollSeen{}
+// pollWalk is a poll under way: where it reads from, what it has read and what it reports.
+type pollWalk struct {
+	lower        time.Time // the first instant read: rows modified before it can no longer come back
+	createdSince time.Time
+	high         time.Time // the latest modifiedon read
+	rewind       time.Time // the earliest page boundary that rows may still be written behind
+	seen         map[string]PollSeen
+	res          PollResult
+}
+
+// startPoll starts from the cursor, or else from Since or LookBack. It returns nil for a first poll
+// with neither, which only marks where the next one starts.
+func (c *Client) startPoll(cursor *PollCursor, opts *PollOptions) *pollWalk {
+	w := &pollWalk{seen: map[string]PollSeen{}}
 	switch {
 	case cursor != nil:
-		lower = toSecond(cursor.ModifiedOn)
-		createdSince = cursor.CreatedSince.UTC()
+		w.lower = toSecond(cursor.ModifiedOn)
+		w.createdSince = cursor.CreatedSince.UTC()
 		for _, s := range cursor.Seen {
-			if prev, ok := seen[s.ID]; !ok || prev.ModifiedOn.Before(s.ModifiedOn) {
-				seen[s.ID] = s
+			if prev, ok := w.seen[s.ID]; !ok || prev.ModifiedOn.Before(s.ModifiedOn) {
+				w.seen[s.ID] = s
 			}
 		}
 	case !opts.Since.IsZero():
-		lower = toSecond(opts.Since)
-		createdSince = lower
+		w.lower = toSecond(opts.Since)
+		w.createdSince = w.lower
 	case opts.LookBack > 0:
-		lower = toSecond(c.now().Add(-opts.LookBack))
-		createdSince = lower
+		w.lower = toSecond(c.now().Add(-opts.LookBack))
+		w.createdSince = w.lower
 	default:
-		return c.pollBaseline(ctx, entitySet, pk, opts)
+		return nil
 	}
+	w.high = w.lower
+	return w
+}
 
+// walkPoll reads the pages from w.lower on, to the last one or MaxPages, and returns the response
+// of the last page read.
+func (c *Client) walkPoll(ctx context.Context, entitySet, pk string, opts *PollOptions, w *pollWalk) (*Response, error) {
 	q := &QueryOptions{
 		Select:   pollSelect(opts.Select, pk),
-		Filter:   pollFilter(opts.Filter, lower),
+		Filter:   pollFilter(opts.Filter, w.lower),
 		OrderBy:  []string{"modifiedon asc", pk + " asc"},
 		PageSize: opts.PageSize,
 	}
-	res := &PollResult{}
-	high := lower        // the latest modifiedon read
-	var rewind time.Time // the earliest page boundary that rows may still be written behind
-	var resp *Response
 	for pages := 0; ; {
-		page, pageResp, err := c.QueryRecords(ctx, entitySet, q)
+		page, resp, err := c.QueryRecords(ctx, entitySet, q)
 		if err != nil {
-			return nil, pageResp, fmt.Errorf("client: poll %s: %w", entitySet, err)
+			return resp, fmt.Errorf("client: poll %s: %w", entitySet, err)
 		}
-		resp = pageResp
-		fresh := 0
-		var last time.Time
-		for _, rec := range page.Records {
-			row, err := pollRow(rec, pk)
-			if err != nil {
-				return nil, resp, fmt.Errorf("client: poll %s: %w", entitySet, err)
-			}
-			last = row.ModifiedOn
-			if row.ModifiedOn.Before(lower) {
-				continue // outside the filter sent: already behind the cursor
-			}
-			if row.ModifiedOn.After(high) {
-				high = row.ModifiedOn
-			}
-			prev, known := seen[row.ID]
-			if known && (row.ModifiedOn.Before(prev.ModifiedOn) ||
-				row.ModifiedOn.Equal(prev.ModifiedOn) && row.Version == prev.Version) {
-				continue // reported already (or an older copy of a row reported since)
-			}
-			fresh++
-			if !known && (row.createdOn.Equal(row.ModifiedOn) || !row.createdOn.Before(createdSince)) {
-				res.Created = append(res.Created, rec)
-			} else {
-				res.Updated = append(res.Updated, rec)
-			}
-			seen[row.ID] = row.PollSeen
+		fresh, last, err := w.take(page.Records, pk)
+		if err != nil {
+			return resp, fmt.Errorf("client: poll %s: %w", entitySet, err)
 		}
 		if page.NextLink == "" {
-			break
+			return resp, nil
 		}
 		if len(page.Records) > 0 && boundaryMayMove(last, resp.Header.Get("Date"), opts.Overlap) &&
-			(rewind.IsZero() || last.Before(rewind)) {
-			rewind = last
+			(w.rewind.IsZero() || last.Before(w.rewind)) {
+			w.rewind = last
 		}
 		if fresh > 0 {
 			pages++
 		}
 		if opts.MaxPages > 0 && pages >= opts.MaxPages {
-			res.More = true
-			break
+			w.res.More = true
+			return resp, nil
 		}
 		q = &QueryOptions{NextLink: page.NextLink, PageSize: opts.PageSize}
 	}
+}
 
-	next := high
-	if !rewind.IsZero() && rewind.Before(next) {
-		next = rewind
+// take reports the rows of a page that the poll has not reported yet. It returns how many it
+// reported and the modifiedon of the page's last row, where the next page starts.
+func (w *pollWalk) take(records []Record, pk string) (int, time.Time, error) {
+	fresh := 0
+	var last time.Time
+	for _, rec := range records {
+		row, err := pollRow(rec, pk)
+		if err != nil {
+			return fresh, last, err
+		}
+		last = row.ModifiedOn
+		if row.ModifiedOn.Before(w.lower) {
+			continue // outside the filter sent: already behind the cursor
+		}
+		if row.ModifiedOn.After(w.high) {
+			w.high = row.ModifiedOn
+		}
+		prev, known := w.seen[row.ID]
+		if known && (row.ModifiedOn.Before(prev.ModifiedOn) ||
+			row.ModifiedOn.Equal(prev.ModifiedOn) && row.Version == prev.Version) {
+			continue // reported already (or an older copy of a row reported since)
+		}
+		fresh++
+		if !known && (row.createdOn.Equal(row.ModifiedOn) || !row.createdOn.Before(w.createdSince)) {
+			w.res.Created = append(w.res.Created, rec)
+		} else {
+			w.res.Updated = append(w.res.Updated, rec)
+		}
+		w.seen[row.ID] = row.PollSeen
 	}
-	next = toSecond(next.Add(-opts.Overlap))
-	if next.Before(lower) {
-		next = lower
+	return fresh, last, nil
+}
+
+// finish sets the cursor the next poll starts from and returns the result.
+func (w *pollWalk) finish(overlap time.Duration) *PollResult {
+	next := w.high
+	if !w.rewind.IsZero() && w.rewind.Before(next) {
+		next = w.rewind
+	}
+	next = toSecond(next.Add(-overlap))
+	if next.Before(w.lower) {
+		next = w.lower
 	}
 	// A complete walk has seen every row created before next (a later one sorts after next); an
 	// interrupted one may have left rows that were created, then moved ahead by an update.
-	if !res.More && next.After(createdSince) {
+	createdSince := w.createdSince
+	if !w.res.More && next.After(createdSince) {
 		createdSince = next
 	}
-	res.Cursor = newPollCursor(next, createdSince, seen)
-	return res, resp, nil
+	w.res.Cursor = newPollCursor(next, createdSince, w.seen)
+	return &w.res
 }
 
 // boundaryMayMove reports whether rows can still be written behind a page boundary: whether its

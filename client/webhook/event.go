@@ -147,38 +147,89 @@ func Decode(body []byte) (*Event, error) {
 }
 
 func decodeContext(raw []byte, path string) (*Event, error) {
-	var fields map[string]json.RawMessage
-	if err := decodeJSON(raw, &fields); err != nil {
+	var members map[string]json.RawMessage
+	if err := decodeJSON(raw, &members); err != nil {
 		if path == "" {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if fields == nil {
+	if members == nil {
 		return nil, fmt.Errorf("%s: want an object, got null", ctxPathOrRoot(path))
 	}
+	f := ctxFields{members: members, path: path}
 	ev := &Event{Raw: append(json.RawMessage(nil), raw...)}
-	at := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
+	if err := f.decodeScalars(ev); err != nil {
+		return nil, err
 	}
-	value := func(name string) (any, error) {
-		r, ok := fields[name]
-		if !ok {
-			return nil, nil
-		}
-		var v any
-		if err := decodeJSON(r, &v); err != nil {
-			return nil, fmt.Errorf("%s: %w", at(name), err)
-		}
-		return v, nil
+	if err := f.decodeLists(ev); err != nil {
+		return nil, err
 	}
-	strs := []struct {
-		name string
-		dst  *string
-	}{
+	switch t := ev.InputParameters["Target"].(type) {
+	case *Entity:
+		ev.Target = t
+	case *EntityReference:
+		ev.TargetReference = t
+	}
+	if r, ok := members["ParentContext"]; ok && !bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+		var err error
+		if ev.ParentContext, err = decodeContext(r, f.at("ParentContext")); err != nil {
+			return nil, err
+		}
+	}
+	return ev, nil
+}
+
+// ctxFields are the members of one execution context, each still JSON so that an error can name
+// the member it comes from; path names the context itself ("" for the outermost).
+type ctxFields struct {
+	members map[string]json.RawMessage
+	path    string
+}
+
+func (f ctxFields) at(name string) string {
+	if f.path == "" {
+		return name
+	}
+	return f.path + "." + name
+}
+
+// value decodes a member; an absent one is nil, like null.
+func (f ctxFields) value(name string) (any, error) {
+	r, ok := f.members[name]
+	if !ok {
+		return nil, nil
+	}
+	var v any
+	if err := decodeJSON(r, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.at(name), err)
+	}
+	return v, nil
+}
+
+// ctxField is where a member of an execution context goes.
+type ctxField[T any] struct {
+	name string
+	dst  *T
+}
+
+// decodeFields decodes each member with conv, which names the member's path in its errors.
+func decodeFields[T any](f ctxFields, conv func(v any, path string) (T, error), fields []ctxField[T]) error {
+	for _, fd := range fields {
+		v, err := f.value(fd.name)
+		if err != nil {
+			return err
+		}
+		if *fd.dst, err = conv(v, f.at(fd.name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeScalars decodes the members that hold one value each.
+func (f ctxFields) decodeScalars(ev *Event) error {
+	err := decodeFields(f, ctxString, []ctxField[string]{
 		{"MessageName", &ev.MessageName},
 		{"PrimaryEntityName", &ev.PrimaryEntityName},
 		{"PrimaryEntityId", &ev.PrimaryEntityID},
@@ -191,123 +242,73 @@ func decodeContext(raw []byte, path string) (*Event, error) {
 		{"CorrelationId", &ev.CorrelationID},
 		{"RequestId", &ev.RequestID},
 		{"OperationId", &ev.OperationID},
+	})
+	if err != nil {
+		return err
 	}
-	for _, f := range strs {
-		v, err := value(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if *f.dst, err = ctxString(v, at(f.name)); err != nil {
-			return nil, err
-		}
-	}
-	ints := []struct {
-		name string
-		dst  *int
-	}{
+	err = decodeFields(f, ctxInt, []ctxField[int]{
 		{"Stage", &ev.Stage}, {"Mode", &ev.Mode}, {"Depth", &ev.Depth}, {"IsolationMode", &ev.IsolationMode},
+	})
+	if err != nil {
+		return err
 	}
-	for _, f := range ints {
-		v, err := value(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if *f.dst, err = ctxInt(v, at(f.name)); err != nil {
-			return nil, err
-		}
-	}
-	bools := []struct {
-		name string
-		dst  *bool
-	}{
+	err = decodeFields(f, ctxBool, []ctxField[bool]{
 		{"IsInTransaction", &ev.IsInTransaction},
 		{"IsExecutingOffline", &ev.IsExecutingOffline},
 		{"IsOfflinePlayback", &ev.IsOfflinePlayback},
-	}
-	for _, f := range bools {
-		v, err := value(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if *f.dst, err = ctxBool(v, at(f.name)); err != nil {
-			return nil, err
-		}
-	}
-
-	v, err := value("OperationCreatedOn")
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if ev.OperationCreatedOn, err = ctxTime(v, at("OperationCreatedOn")); err != nil {
-		return nil, err
+	err = decodeFields(f, ctxTime, []ctxField[time.Time]{{"OperationCreatedOn", &ev.OperationCreatedOn}})
+	if err != nil {
+		return err
 	}
-	if v, err = value("OwningExtension"); err != nil {
-		return nil, err
-	}
-	if v != nil {
-		if ev.OwningExtension, err = decodeEntityReference(v, at("OwningExtension")); err != nil {
-			return nil, err
-		}
-	}
-	params := []struct {
-		name string
-		dst  *map[string]any
-	}{
+	return decodeFields(f, ctxOptionalReference, []ctxField[*EntityReference]{{"OwningExtension", &ev.OwningExtension}})
+}
+
+// decodeLists decodes the key/value lists: parameters, shared variables and images.
+func (f ctxFields) decodeLists(ev *Event) error {
+	err := decodeFields(f, decodeCtxValues, []ctxField[map[string]any]{
 		{"InputParameters", &ev.InputParameters},
 		{"OutputParameters", &ev.OutputParameters},
 		{"SharedVariables", &ev.SharedVariables},
+	})
+	if err != nil {
+		return err
 	}
-	for _, f := range params {
-		v, err := value(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if *f.dst, err = decodeCtxValues(v, at(f.name)); err != nil {
-			return nil, err
-		}
-	}
-	images := []struct {
-		name string
-		dst  *map[string]*Entity
-	}{
+	return decodeFields(f, decodeImages, []ctxField[map[string]*Entity]{
 		{"PreEntityImages", &ev.PreEntityImages},
 		{"PostEntityImages", &ev.PostEntityImages},
+	})
+}
+
+func ctxOptionalReference(v any, path string) (*EntityReference, error) {
+	if v == nil {
+		return nil, nil
 	}
-	for _, f := range images {
-		v, err := value(f.name)
-		if err != nil {
-			return nil, err
-		}
-		err = eachKeyValue(v, at(f.name), func(key string, val any, p string) error {
-			if val == nil {
-				return nil
-			}
-			e, err := decodeEntity(val, p)
-			if err != nil {
-				return err
-			}
-			if *f.dst == nil {
-				*f.dst = map[string]*Entity{}
-			}
-			(*f.dst)[key] = e
+	return decodeEntityReference(v, path)
+}
+
+// decodeImages turns a key/value list of images into a map, nil when the list is empty. A null
+// image is left out.
+func decodeImages(v any, path string) (map[string]*Entity, error) {
+	var out map[string]*Entity
+	err := eachKeyValue(v, path, func(key string, val any, p string) error {
+		if val == nil {
 			return nil
-		})
+		}
+		e, err := decodeEntity(val, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
-	}
-	switch t := ev.InputParameters["Target"].(type) {
-	case *Entity:
-		ev.Target = t
-	case *EntityReference:
-		ev.TargetReference = t
-	}
-	if r, ok := fields["ParentContext"]; ok && !bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
-		if ev.ParentContext, err = decodeContext(r, at("ParentContext")); err != nil {
-			return nil, err
+		if out == nil {
+			out = map[string]*Entity{}
 		}
-	}
-	return ev, nil
+		out[key] = e
+		return nil
+	})
+	return out, err
 }
 
 func ctxPathOrRoot(path string) string {
