@@ -37,8 +37,12 @@ type Config struct {
 	// database.
 	DataDir string
 	// Fixtures is the metadata and rows loaded into a new database and restored by reset. Nil means
-	// fixtures.Default().
+	// fixtures.Default(). An existing database made from another set is refused with
+	// ErrFixturesMismatch, unless ResetData is set.
 	Fixtures *fixtures.Set
+	// ResetData replaces an existing database's data with the fixtures at start, as
+	// POST /_emulator/reset does.
+	ResetData bool
 	// TenantID, ClientID and ClientSecret are the development app registration's credentials.
 	TenantID, ClientID, ClientSecret string
 	// OrgURL, when set, is accepted as token audience in addition to the origin of each request.

@@ -68,7 +68,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	md := metadataapi.New(metadataapi.Config{Store: st, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
 	s.web = webapi.New(webapi.Config{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
 		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation, Metadata: md})
-	if len(st.Schema().Entities()) == 0 {
+	if len(st.Schema().Entities()) > 0 && !cfg.ResetData {
+		if err := s.checkFixtures(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
 		if err := s.resetToFixtures(ctx); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("emulator: load fixtures: %w", err)
@@ -181,6 +186,10 @@ func (s *Server) resetToFixtures(ctx context.Context) error {
 			return err
 		}
 		if err := s.web.LoadFixtures(ctx, b, s.fixtures); err != nil {
+			b.Close()
+			return err
+		}
+		if err := stampFixtures(ctx, b, s.fixtures); err != nil {
 			b.Close()
 			return err
 		}

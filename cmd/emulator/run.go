@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", env("DYNLOCAL_DATA", "./.dynlocal"), "directory of the database file and snapshots (DYNLOCAL_DATA)")
 	inMemory := fs.Bool("in-memory", envBool("DYNLOCAL_IN_MEMORY"), "keep everything in memory; nothing is written to disk (DYNLOCAL_IN_MEMORY)")
 	fixturesDir := fs.String("fixtures", env("DYNLOCAL_FIXTURES", ""), "directory of your own metadata and rows, in the format of fixtures/README.md (DYNLOCAL_FIXTURES)")
+	reset := fs.Bool("reset", envBool("DYNLOCAL_RESET"), "replace the data directory's data with the fixtures at start, as POST /_emulator/reset does (DYNLOCAL_RESET)")
 	tenant := fs.String("tenant", env("DYNLOCAL_TENANT", emulator.DefaultTenantID), "development tenant id (DYNLOCAL_TENANT)")
 	clientID := fs.String("client-id", env("DYNLOCAL_CLIENT_ID", emulator.DefaultClientID), "development app client id (DYNLOCAL_CLIENT_ID)")
 	secret := fs.String("client-secret", env("DYNLOCAL_CLIENT_SECRET", emulator.DefaultClientSecret), "development app client secret (DYNLOCAL_CLIENT_SECRET)")
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ClientSecret: *secret,
 		Loose:        *loose,
 		Logger:       logger,
+		ResetData:    *reset,
 	}
 	if !*inMemory {
 		cfg.DataDir = *data
@@ -77,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Fixtures = set
 	}
 	srv, err := emulator.New(ctx, cfg)
+	if errors.Is(err, emulator.ErrFixturesMismatch) {
+		fmt.Fprintf(stderr, "%v\nStart with a new --data directory, or add --reset to replace the data in %s with the fixtures of --fixtures.\n", err, cfg.DataDir)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 1
@@ -87,6 +93,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	u := srv.URL()
+	setName, tables, err := srv.FixtureSet(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		return 1
+	}
+	if setName == "" {
+		setName = "not recorded (data made by an older dynlocal)"
+	}
 	storage := "in memory"
 	if cfg.DataDir != "" {
 		storage = cfg.DataDir
@@ -100,8 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   Client secret:  %s
   Scope:          %s/.default
   Data:           %s
+  Fixtures:       %s (%d tables)
   Admin:          %s/_emulator/health
-`, time.Since(start).Round(time.Millisecond), u, u, *tenant, u, *tenant, *tenant, *clientID, *secret, u, storage, u)
+`, time.Since(start).Round(time.Millisecond), u, u, *tenant, u, *tenant, *tenant, *clientID, *secret, u, storage, setName, tables, u)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -58,7 +60,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Fatalf("no URL printed; stdout %q stderr %q", stdout.String(), stderr.String())
 	}
 	base := re.FindStringSubmatch(stdout.String())[1]
-	for _, want := range []string{"Client secret:  dynlocal-dev-secret", "/oauth2/v2.0/token", "Data:           in memory"} {
+	for _, want := range []string{"Client secret:  dynlocal-dev-secret", "/oauth2/v2.0/token", "Data:           in memory", "Fixtures:       built-in ("} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("start-up banner lacks %q:\n%s", want, stdout.String())
 		}
@@ -119,4 +121,54 @@ func TestEnvironmentFallback(t *testing.T) {
 	if code := run(context.Background(), []string{"--in-memory"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "listen") {
 		t.Errorf("DYNLOCAL_ADDR not used: exit %d, stderr %s", code, errb.String())
 	}
+}
+
+// startAndStop runs the emulator until its banner is printed, then stops it, returning the
+// banner. It fails the test when run exits first.
+func startAndStop(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	stdout := &syncBuffer{readyWhen: regexp.MustCompile(`Admin:`), ready: ready}
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append(args, "--addr", "127.0.0.1:0", "--log-level", "error"), stdout, &stderr)
+	}()
+	select {
+	case <-ready:
+	case code := <-done:
+		t.Fatalf("run %v exited %d before its banner; stderr %s", args, code, stderr.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("run %v: exit status %d; stderr %s", args, code, stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestFixturesMismatch starts on a data directory made from the built-in set with --fixtures
+// naming another set: the emulator refuses, says how to proceed, and --reset replaces the data.
+func TestFixturesMismatch(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	startAndStop(t, "--data", data)
+
+	other := t.TempDir()
+	if err := os.CopyFS(other, os.DirFS("../../fixtures")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(other, "rows", "16-msevtmgt_events.json")); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"--data", data, "--fixtures", other, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), `"built-in"`) || !strings.Contains(stderr.String(), "--reset") || !strings.Contains(stderr.String(), "--data") {
+		t.Fatalf("mismatched --fixtures: exit %d, stderr %q; want 1 and advice naming --data and --reset", code, stderr.String())
+	}
+	banner := startAndStop(t, "--data", data, "--fixtures", other, "--reset")
+	if !strings.Contains(banner, "Fixtures:       "+other+" (") {
+		t.Errorf("after --reset the banner does not name %s:\n%s", other, banner)
+	}
+	startAndStop(t, "--data", data, "--fixtures", other)
 }

@@ -126,6 +126,7 @@ CREATE TABLE IF NOT EXISTS "_meta_attribute" (entity TEXT NOT NULL, logicalname 
 CREATE TABLE IF NOT EXISTS "_meta_key" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
 CREATE TABLE IF NOT EXISTS "_meta_relationship" (schemaname TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS "_meta_optionset" (name TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "_dynlocal_setting" (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
 func (s *Store) init(ctx context.Context) error {
