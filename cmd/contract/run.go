@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/dynlocal/dynlocal/contracts"
-	"github.com/dynlocal/dynlocal/emulator"
+	"github.com/dynlocal/dynlocal/internal/target"
 )
 
 const usage = `usage:
@@ -64,28 +61,17 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 
 // options are the flags of run and record.
 type options struct {
-	target, tokenURL, clientID, clientSecret, scope, token string
-	junit, out                                             string
-	write                                                  bool
-	parallel                                               int
+	conn       target.Flags
+	junit, out string
+	write      bool
+	parallel   int
 }
 
 func runOrRecord(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer, getenv lookupEnv) int {
-	env := func(name, def string) string {
-		if v, ok := getenv(name); ok {
-			return v
-		}
-		return def
-	}
 	fs := pflag.NewFlagSet("contract "+cmd, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.target, "target", env("DYNLOCAL_TARGET", ""), "org URL of the target; empty starts an in-process emulator (DYNLOCAL_TARGET)")
-	fs.StringVar(&o.tokenURL, "token-url", env("DYNLOCAL_TOKEN_URL", ""), "OAuth token endpoint for client credentials (DYNLOCAL_TOKEN_URL)")
-	fs.StringVar(&o.clientID, "client-id", env("DYNLOCAL_CLIENT_ID", ""), "application (client) id (DYNLOCAL_CLIENT_ID)")
-	fs.StringVar(&o.clientSecret, "client-secret", env("DYNLOCAL_CLIENT_SECRET", ""), "client secret (DYNLOCAL_CLIENT_SECRET)")
-	fs.StringVar(&o.scope, "scope", env("DYNLOCAL_SCOPE", ""), "token scope; default <target>/.default (DYNLOCAL_SCOPE)")
-	fs.StringVar(&o.token, "token", env("DYNLOCAL_TOKEN", ""), "static bearer token instead of client credentials (DYNLOCAL_TOKEN)")
+	o.conn.Register(fs, getenv)
 	fs.IntVar(&o.parallel, "parallel", 4, "how many cases of a parallel suite run at once")
 	if cmd == "run" {
 		fs.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to FILE")
@@ -116,21 +102,23 @@ func runOrRecord(ctx context.Context, cmd string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "contract: %v\n", err)
 		return exitUsage
 	}
-	target, stop, err := resolveTarget(ctx, o, stderr)
+	conn, stop, err := o.conn.Resolve(ctx, func(format string, args ...any) {
+		fmt.Fprintf(stderr, "contract: "+format+"\n", args...)
+	})
 	if err != nil {
-		var ue usageError
+		fmt.Fprintf(stderr, "contract: %v\n", err)
+		var ue target.UsageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "contract: %v\n", err)
 			return exitUsage
 		}
-		fmt.Fprintf(stderr, "contract: %v\n", err)
 		return exitFailed
 	}
 	defer stop()
+	t := contracts.Target{URL: conn.URL, TokenURL: conn.TokenURL, ClientID: conn.ClientID, ClientSecret: conn.ClientSecret, Scope: conn.Scope, Token: conn.Token}
 	if cmd == "record" {
-		return record(ctx, suites, target, o, stdout, stderr)
+		return record(ctx, suites, t, o, stdout, stderr)
 	}
-	return runSuites(ctx, suites, target, o, stdout, stderr)
+	return runSuites(ctx, suites, t, o, stdout, stderr)
 }
 
 func loadSuites(paths []string) ([]*contracts.Suite, error) {
@@ -138,62 +126,6 @@ func loadSuites(paths []string) ([]*contracts.Suite, error) {
 		return contracts.LoadBuiltin()
 	}
 	return contracts.LoadAll(paths...)
-}
-
-type usageError struct{ error }
-
-// resolveTarget turns the flags into a Target, starting an in-process emulator when there is no
-// target URL. stop releases what it started.
-func resolveTarget(ctx context.Context, o options, stderr io.Writer) (contracts.Target, func(), error) {
-	nothing := func() {}
-	if o.target == "" {
-		srv, err := emulator.New(ctx, emulator.Config{})
-		if err != nil {
-			return contracts.Target{}, nothing, fmt.Errorf("start emulator: %w", err)
-		}
-		if err := srv.Listen("127.0.0.1:0"); err != nil {
-			srv.Close()
-			return contracts.Target{}, nothing, fmt.Errorf("start emulator: %w", err)
-		}
-		u := srv.URL()
-		fmt.Fprintf(stderr, "contract: no --target; started an in-process emulator at %s\n", u)
-		return devTarget(u), func() { srv.Close() }, nil
-	}
-	u, err := url.Parse(o.target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return contracts.Target{}, nothing, usageError{fmt.Errorf("--target %q is not an http or https URL", o.target)}
-	}
-	t := contracts.Target{URL: o.target, TokenURL: o.tokenURL, ClientID: o.clientID, ClientSecret: o.clientSecret, Scope: o.scope, Token: o.token}
-	switch {
-	case o.token != "":
-		t.TokenURL, t.ClientID, t.ClientSecret = "", "", ""
-	case o.tokenURL != "" && o.clientID != "":
-	case o.tokenURL == "" && o.clientID == "" && isLoopback(u.Hostname()):
-		// A separately started emulator: its well-known development credentials.
-		dev := devTarget(strings.TrimRight(o.target, "/"))
-		dev.Scope = o.scope
-		return dev, nothing, nil
-	default:
-		return contracts.Target{}, nothing, usageError{errors.New("no credentials for the target: give --token, or --token-url and --client-id (with --client-secret)")}
-	}
-	return t, nothing, nil
-}
-
-func devTarget(u string) contracts.Target {
-	return contracts.Target{
-		URL:          u,
-		TokenURL:     u + "/" + emulator.DefaultTenantID + "/oauth2/v2.0/token",
-		ClientID:     emulator.DefaultClientID,
-		ClientSecret: emulator.DefaultClientSecret,
-	}
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func runSuites(ctx context.Context, suites []*contracts.Suite, t contracts.Target, o options, stdout, stderr io.Writer) int {
