@@ -22,6 +22,11 @@ func (s *Handler) LoadFixtures(ctx context.Context, st *store.Store, set *fixtur
 		if err := tx.PutMetadata(set.Entities, set.Relationships); err != nil {
 			return fmt.Errorf("emulator: fixtures metadata: %w", err)
 		}
+		for _, doc := range set.OptionSets {
+			if err := tx.PutOptionSet(doc); err != nil {
+				return fmt.Errorf("emulator: fixtures option sets: %w", err)
+			}
+		}
 		sch := tx.Schema()
 		c := Caller{UserID: systemUserID, RealUserID: systemUserID}
 		w := s.newWriter(ctx, tx, c)
