@@ -382,12 +382,7 @@ func (env recordEnv) redactExpect(e Expect) Expect {
 	if len(env.secrets) == 0 {
 		return e
 	}
-	red := func(s string) string {
-		for _, sec := range env.secrets {
-			s = strings.ReplaceAll(s, sec, "{{redacted}}")
-		}
-		return s
-	}
+	red := func(s string) string { return redactString(s, env.secrets) }
 	if len(e.Headers) > 0 {
 		h := make(map[string]string, len(e.Headers))
 		for k, v := range e.Headers {
@@ -402,6 +397,29 @@ func (env recordEnv) redactExpect(e Expect) Expect {
 		}
 	}
 	return e
+}
+
+// RedactSecrets returns a copy of a decoded JSON value (maps, slices, strings) in which every
+// occurrence of a secret in a string is replaced by {{redacted}}, as Record does. Secrets shorter
+// than six characters are not searched for.
+func RedactSecrets(v any, secrets []string) any {
+	var long []string
+	for _, s := range secrets {
+		if len(s) >= minSecretLen {
+			long = append(long, s)
+		}
+	}
+	if len(long) == 0 {
+		return v
+	}
+	return mapStrings(v, func(s string) string { return redactString(s, long) })
+}
+
+func redactString(s string, secrets []string) string {
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, "{{redacted}}")
+	}
+	return s
 }
 
 func mapStrings(v any, f func(string) string) any {

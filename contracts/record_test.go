@@ -190,3 +190,11 @@ func TestRecordRunsPastDifferences(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestRedactSecrets(t *testing.T) {
+	in := map[string]any{"a": "key=supersecret;", "b": []any{"supersecret", "abc", 3.0}, "c": "abc"}
+	want := map[string]any{"a": "key={{redacted}};", "b": []any{"{{redacted}}", "abc", 3.0}, "c": "abc"}
+	if diff := cmp.Diff(want, RedactSecrets(in, []string{"supersecret", "abc"})); diff != "" {
+		t.Errorf("RedactSecrets (-want +got):\n%s", diff)
+	}
+}
