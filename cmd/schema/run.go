@@ -81,6 +81,11 @@ func runPull(ctx context.Context, args []string, stderr io.Writer, getenv func(s
 		fmt.Fprintln(stderr, "schema pull: --rows must not be negative")
 		return exitUsage
 	}
+	// Files a previous pull left would load beside the new ones: start from an empty directory.
+	if entries, err := os.ReadDir(o.out); err == nil && len(entries) > 0 {
+		fmt.Fprintf(stderr, "schema pull: %s is not empty; give a new directory for --out, or empty this one first\n", o.out)
+		return exitUsage
+	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "schema: "+format+"\n", args...) }
 	resolved, stop, err := conn.Resolve(ctx, logf)
 	if err != nil {
