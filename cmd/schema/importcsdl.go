@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dynlocal/dynlocal/client"
 	"github.com/dynlocal/dynlocal/fixtures"
@@ -223,8 +224,8 @@ func (s *csdlSchema) intersectFor(a, b *csdlEntityType) string {
 }
 
 // builtinCodes are the object type codes of the built-in tables; a standard table needs one and
-// CSDL has none.
-func builtinCodes() map[string]int {
+// CSDL has none. Loading the built-in set is slow, so it happens once.
+var builtinCodes = sync.OnceValue(func() map[string]int {
 	out := map[string]int{}
 	set, err := fixtures.Default()
 	if err != nil {
@@ -240,7 +241,7 @@ func builtinCodes() map[string]int {
 		}
 	}
 	return out
-}
+})
 
 // convert turns every table of the document into a compact table.
 func (s *csdlSchema) convert(logf func(string, ...any)) (map[string]*importedTable, error) {
