@@ -497,28 +497,13 @@ func importCSDL(doc *csdlDocument, o importOptions, logf func(string, ...any)) e
 	if err != nil {
 		return err
 	}
-	chosen := map[string]bool{}
-	var order, missing []string
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		if chosen[name] {
-			continue
-		}
-		chosen[name] = true
-		order = append(order, name)
-		for _, dep := range all[name].deps {
-			switch {
-			case chosen[dep] || slices.Contains(queue, dep):
-			case o.noDeps:
-				missing = append(missing, fmt.Sprintf("%s (needed by %s)", dep, name))
-			default:
-				queue = append(queue, dep)
-			}
-		}
+	order, err := withDependencies(queue, o.noDeps, func(name string) ([]string, error) { return all[name].deps, nil })
+	if err != nil {
+		return err
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("--no-deps: the chosen tables point at tables not chosen: %s; choose them too, or leave out --no-deps", strings.Join(missing, ", "))
+	chosen := map[string]bool{}
+	for _, name := range order {
+		chosen[name] = true
 	}
 	slices.Sort(order)
 	for _, name := range order {

@@ -57,35 +57,25 @@ func pull(ctx context.Context, c *client.Client, o pullOptions, logf func(string
 		exists[e.LogicalName] = true
 	}
 	tables := map[string]*pulledTable{}
-	var order []string
-	var missing []string
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		if tables[name] != nil {
-			continue
-		}
+	order, err := withDependencies(queue, o.noDeps, func(name string) ([]string, error) {
 		t, err := pullTable(ctx, c, name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tables[name] = t
-		order = append(order, name)
 		logf("pulled %s (%d columns, %d relationships)", name, len(items(t.doc["Attributes"])), len(t.rels))
+		var deps []string
 		for _, dep := range dependencies(t) {
-			switch {
-			case tables[dep] != nil || slices.Contains(queue, dep):
-			case !exists[dep]:
+			if !exists[dep] {
 				logf("%s points at %s, which the target does not list; skipped", name, dep)
-			case o.noDeps:
-				missing = append(missing, fmt.Sprintf("%s (needed by %s)", dep, name))
-			default:
-				queue = append(queue, dep)
+				continue
 			}
+			deps = append(deps, dep)
 		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("--no-deps: the chosen tables point at tables not chosen: %s; choose them too, or leave out --no-deps", strings.Join(missing, ", "))
+		return deps, nil
+	})
+	if err != nil {
+		return err
 	}
 	sets, _, err := c.ListGlobalOptionSets(ctx)
 	if err != nil {
@@ -101,6 +91,40 @@ func pull(ctx context.Context, c *client.Client, o pullOptions, logf func(string
 	}
 	logf("wrote %d tables and %d global option sets to %s", len(order), len(sets), o.out)
 	return nil
+}
+
+// withDependencies visits the chosen tables and, unless noDeps, the tables they point at, each
+// once, and returns them in the order visited. visit reads a table and returns the tables it
+// points at. With noDeps a table pointed at but not chosen is an error naming it.
+func withDependencies(queue []string, noDeps bool, visit func(name string) ([]string, error)) ([]string, error) {
+	seen := map[string]bool{}
+	var order, missing []string
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		order = append(order, name)
+		deps, err := visit(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, dep := range deps {
+			switch {
+			case seen[dep] || slices.Contains(queue, dep):
+			case noDeps:
+				missing = append(missing, fmt.Sprintf("%s (needed by %s)", dep, name))
+			default:
+				queue = append(queue, dep)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("--no-deps: the chosen tables point at tables not chosen: %s; choose them too, or leave out --no-deps", strings.Join(missing, ", "))
+	}
+	return order, nil
 }
 
 // choose resolves the table arguments against the target's tables.
