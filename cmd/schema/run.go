@@ -120,9 +120,7 @@ func runPull(ctx context.Context, args []string, stderr io.Writer, getenv func(s
 		fmt.Fprintln(stderr, "schema pull: --rows must not be negative")
 		return exitUsage
 	}
-	// Files a previous pull left would load beside the new ones: start from an empty directory.
-	if entries, err := os.ReadDir(o.out); err == nil && len(entries) > 0 {
-		fmt.Fprintf(stderr, "schema pull: %s is not empty; give a new directory for --out, or empty this one first\n", o.out)
+	if !emptyOut("pull", o.out, stderr) {
 		return exitUsage
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "schema: "+format+"\n", args...) }
@@ -172,6 +170,8 @@ func runImportCSDL(args []string, stdin io.Reader, stderr io.Writer, getenv func
 	case fs.NArg() != 1:
 		fmt.Fprintf(stderr, "schema import-csdl: want one FILE (or - for stdin)\n%s", usage)
 		return exitUsage
+	case !emptyOut("import-csdl", o.out, stderr):
+		return exitUsage
 	}
 	in := stdin
 	if name := fs.Arg(0); name != "-" {
@@ -193,4 +193,14 @@ func runImportCSDL(args []string, stdin io.Reader, stderr io.Writer, getenv func
 		return exitFailed
 	}
 	return exitOK
+}
+
+// emptyOut reports whether out is a new or empty directory, saying otherwise on stderr: files an
+// earlier run left would load beside the new ones.
+func emptyOut(cmd, out string, stderr io.Writer) bool {
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+		fmt.Fprintf(stderr, "schema %s: %s is not empty; give a new directory for --out, or empty this one first\n", cmd, out)
+		return false
+	}
+	return true
 }
