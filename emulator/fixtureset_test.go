@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -118,5 +120,57 @@ func TestFixturesIgnoreClockAndIDs(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFixtureCacheDir checks the cache of fixture databases across processes: a start writes the
+// set's database to the directory, a later process reads it back without writing, and a damaged
+// file is loaded again and replaced. ForgetBaselines stands in for a new process.
+func TestFixtureCacheDir(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	set, err := fixtures.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Name = "cache-test"
+	start := func() {
+		t.Helper()
+		emulator.ForgetBaselines()
+		srv, err := emulator.New(ctx, emulator.Config{CacheDir: dir, Fixtures: set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		name, tables, err := srv.FixtureSet(ctx)
+		if err != nil || name != "cache-test" || tables == 0 {
+			t.Fatalf("FixtureSet = %q, %d, %v", name, tables, err)
+		}
+	}
+	file := func() (string, os.FileInfo) {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(dir, "baseline-*.sqlite"))
+		if err != nil || len(m) != 1 {
+			t.Fatalf("cache files = %v, %v; want one", m, err)
+		}
+		info, err := os.Stat(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[0], info
+	}
+	start()
+	path, written := file()
+	start()
+	if _, read := file(); !read.ModTime().Equal(written.ModTime()) {
+		t.Errorf("a start with the file cached wrote it again")
+	}
+	if err := os.WriteFile(path, []byte("not a database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start()
+	if b, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(b), "SQLite format 3") {
+		t.Errorf("the damaged file was not replaced (%v)", err)
 	}
 }
