@@ -103,3 +103,41 @@ func serveBatch(b *testing.B, h http.Handler, tok, body, ct string) {
 		b.Fatalf("$batch: %d %.300s", rec.Code, rec.Body)
 	}
 }
+
+// BenchmarkNewInMemory measures a cold start: an in-memory server with the built-in fixtures,
+// up to its first healthy answer.
+func BenchmarkNewInMemory(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		srv, err := emulator.New(ctx, emulator.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/_emulator/health", nil))
+		if rec.Code != 200 {
+			b.Fatalf("health: %d", rec.Code)
+		}
+		srv.Close()
+	}
+}
+
+// BenchmarkReset measures POST /_emulator/reset on a server that has already started.
+func BenchmarkReset(b *testing.B) {
+	srv, err := emulator.New(context.Background(), emulator.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	h := srv.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "http://127.0.0.1/_emulator/reset", nil))
+		if rec.Code/100 != 2 {
+			b.Fatalf("reset: %d %s", rec.Code, rec.Body)
+		}
+	}
+}

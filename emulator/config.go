@@ -40,6 +40,12 @@ type Config struct {
 	// fixtures.Default(). An existing database made from another set is refused with
 	// ErrFixturesMismatch, unless ResetData is set.
 	Fixtures *fixtures.Set
+	// CacheDir keeps fixture databases across processes, so a start from a set this binary has
+	// loaded before copies a file instead of loading the set again. Empty means no such cache (the
+	// default, so tests never depend on what an earlier run left); cmd/emulator uses
+	// os.UserCacheDir()/dynlocal. Files are named by the binary and the set, written atomically,
+	// and rebuilt when unreadable.
+	CacheDir string
 	// ResetData replaces an existing database's data with the fixtures at start, as
 	// POST /_emulator/reset does.
 	ResetData bool

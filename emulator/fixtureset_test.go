@@ -3,10 +3,16 @@ package emulator_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dynlocal/dynlocal/emulator"
+	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
@@ -66,5 +72,105 @@ func TestFixtureSetMismatch(t *testing.T) {
 	srv.Close()
 	if _, err := open(emulator.Config{Fixtures: builtin}); !errors.Is(err, emulator.ErrFixturesMismatch) {
 		t.Errorf("the reset directory opened with the built-in set: %v", err)
+	}
+}
+
+// TestFixturesIgnoreClockAndIDs checks that loading the fixtures takes nothing from the server's
+// clock or id source, so one fixture database can serve every server started from the set.
+func TestFixturesIgnoreClockAndIDs(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	calls := 0
+	clock := func() time.Time { return time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC) }
+	srv, err := emulator.New(context.Background(), emulator.Config{Clock: clock, NewID: func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		return fmt.Sprintf("eeeeeeee-0000-4000-8000-%012d", calls)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	mu.Lock()
+	if calls != 0 {
+		t.Errorf("loading the fixtures asked NewID for %d ids, want none", calls)
+	}
+	mu.Unlock()
+	err = srv.Store().Read(context.Background(), func(tx *store.Tx) error {
+		for _, e := range tx.Schema().Entities() {
+			if _, ok := e.Attribute("createdon"); !ok {
+				continue
+			}
+			id, err := tx.First(e)
+			if errors.Is(err, store.ErrNotFound) || id == "" {
+				continue
+			} else if err != nil {
+				return err
+			}
+			row, _, err := tx.Get(e, id, []string{"createdon"})
+			if err != nil {
+				return err
+			}
+			if c, ok := row["createdon"].(time.Time); ok && c.Year() == 2001 {
+				t.Errorf("%s %s was created at the server's clock: %v", e.LogicalName, id, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFixtureCacheDir checks the cache of fixture databases across processes: a start writes the
+// set's database to the directory, a later process reads it back without writing, and a damaged
+// file is loaded again and replaced. ForgetBaselines stands in for a new process.
+func TestFixtureCacheDir(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	set, err := fixtures.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Name = "cache-test"
+	start := func() {
+		t.Helper()
+		emulator.ForgetBaselines()
+		srv, err := emulator.New(ctx, emulator.Config{CacheDir: dir, Fixtures: set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		name, tables, err := srv.FixtureSet(ctx)
+		if err != nil || name != "cache-test" || tables == 0 {
+			t.Fatalf("FixtureSet = %q, %d, %v", name, tables, err)
+		}
+	}
+	file := func() (string, os.FileInfo) {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(dir, "baseline-*.sqlite"))
+		if err != nil || len(m) != 1 {
+			t.Fatalf("cache files = %v, %v; want one", m, err)
+		}
+		info, err := os.Stat(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[0], info
+	}
+	start()
+	path, written := file()
+	start()
+	if _, read := file(); !read.ModTime().Equal(written.ModTime()) {
+		t.Errorf("a start with the file cached wrote it again")
+	}
+	if err := os.WriteFile(path, []byte("not a database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start()
+	if b, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(b), "SQLite format 3") {
+		t.Errorf("the damaged file was not replaced (%v)", err)
 	}
 }

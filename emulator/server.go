@@ -22,25 +22,18 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
-	"github.com/dynlocal/dynlocal/fixtures"
 )
 
 // Server is a running emulator: a store, the identity endpoints and the Web API handlers.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *store.Store
-	fixtures *fixtures.Set // nil until first needed when Config.Fixtures is nil
-
-	// baseline holds the freshly loaded fixtures that reset restores. It is built on first use, so
-	// reopening an existing data directory does not pay for loading fixtures.
-	baselineMu sync.Mutex
-	baseline   *store.Store
-	idp        *oauth.Server
-	auth       authCache
-	hooks      *webhook.Dispatcher
-	web        *webapi.Handler
-	router     *mux.Router
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	idp    *oauth.Server
+	auth   authCache
+	hooks  *webhook.Dispatcher
+	web    *webapi.Handler
+	router *mux.Router
 
 	mu       sync.Mutex
 	url      string
@@ -52,7 +45,6 @@ type Server struct {
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	s.fixtures = cfg.Fixtures
 	opts := store.Options{}
 	if cfg.DataDir != "" {
 		opts.Path = filepath.Join(cfg.DataDir, "dynlocal.sqlite")
@@ -160,42 +152,18 @@ func (s *Server) Close() error {
 	if s.store != nil {
 		err = s.store.Close()
 	}
-	s.baselineMu.Lock()
-	if s.baseline != nil {
-		s.baseline.Close()
-	}
-	s.baselineMu.Unlock()
 	return err
 }
 
-// resetToFixtures replaces the database with the fixtures, loading them into the in-memory
-// baseline the first time.
+// resetToFixtures replaces the database with the fixtures, copied from the baseline of the set
+// (loaded the first time the process needs it). Reopening an existing data directory never gets
+// here, so it does not pay for loading fixtures at all.
 func (s *Server) resetToFixtures(ctx context.Context) error {
-	s.baselineMu.Lock()
-	defer s.baselineMu.Unlock()
-	if s.fixtures == nil {
-		set, err := fixtures.Default()
-		if err != nil {
-			return fmt.Errorf("emulator: fixtures: %w", err)
-		}
-		s.fixtures = set
+	b, err := s.baseline(ctx)
+	if err != nil {
+		return err
 	}
-	if s.baseline == nil {
-		b, err := store.Open(ctx, store.Options{})
-		if err != nil {
-			return err
-		}
-		if err := s.web.LoadFixtures(ctx, b, s.fixtures); err != nil {
-			b.Close()
-			return err
-		}
-		if err := stampFixtures(ctx, b, s.fixtures); err != nil {
-			b.Close()
-			return err
-		}
-		s.baseline = b
-	}
-	return s.store.RestoreFrom(ctx, s.baseline)
+	return s.store.RestoreFrom(ctx, b)
 }
 
 // routes builds the router. The Web API lives under /api/data/v9.x/; the identity endpoints under

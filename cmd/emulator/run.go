@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,13 +36,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	addr := fs.String("addr", env("DYNLOCAL_ADDR", "127.0.0.1:8080"), "address to listen on (DYNLOCAL_ADDR)")
 	data := fs.String("data", env("DYNLOCAL_DATA", "./.dynlocal"), "directory of the database file and snapshots (DYNLOCAL_DATA)")
-	inMemory := fs.Bool("in-memory", envBool("DYNLOCAL_IN_MEMORY"), "keep everything in memory; nothing is written to disk (DYNLOCAL_IN_MEMORY)")
+	inMemory := fs.Bool("in-memory", envBool("DYNLOCAL_IN_MEMORY"), "keep the data in memory; none of it is written to disk (DYNLOCAL_IN_MEMORY)")
 	fixturesDir := fs.String("fixtures", env("DYNLOCAL_FIXTURES", ""), "directory of your own metadata and rows, in the format of fixtures/README.md (DYNLOCAL_FIXTURES)")
 	reset := fs.Bool("reset", envBool("DYNLOCAL_RESET"), "replace the data directory's data with the fixtures at start, as POST /_emulator/reset does (DYNLOCAL_RESET)")
 	tenant := fs.String("tenant", env("DYNLOCAL_TENANT", emulator.DefaultTenantID), "development tenant id (DYNLOCAL_TENANT)")
 	clientID := fs.String("client-id", env("DYNLOCAL_CLIENT_ID", emulator.DefaultClientID), "development app client id (DYNLOCAL_CLIENT_ID)")
 	secret := fs.String("client-secret", env("DYNLOCAL_CLIENT_SECRET", emulator.DefaultClientSecret), "development app client secret (DYNLOCAL_CLIENT_SECRET)")
 	loose := fs.Bool("loose", envBool("DYNLOCAL_LOOSE"), "ignore query options and headers Dataverse rejects, instead of failing (DYNLOCAL_LOOSE)")
+	cacheDir := fs.String("cache-dir", env("DYNLOCAL_CACHE_DIR", defaultCacheDir()), "directory where fixture databases are kept between runs for a fast start; \"off\" for none (DYNLOCAL_CACHE_DIR)")
 	logLevel := fs.String("log-level", env("DYNLOCAL_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DYNLOCAL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -66,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Loose:        *loose,
 		Logger:       logger,
 		ResetData:    *reset,
+	}
+	if *cacheDir != "off" {
+		cfg.CacheDir = *cacheDir
 	}
 	if !*inMemory {
 		cfg.DataDir = *data
@@ -126,4 +131,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// defaultCacheDir is dynlocal's directory in the user's cache directory, or "off" when the
+// system has none.
+func defaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "off"
+	}
+	return filepath.Join(dir, "dynlocal")
 }

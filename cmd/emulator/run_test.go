@@ -172,3 +172,10 @@ func TestFixturesMismatch(t *testing.T) {
 	}
 	startAndStop(t, "--data", data, "--fixtures", other)
 }
+
+// TestMain keeps the tests away from the user's cache of fixture databases: a run must not
+// depend on what an earlier one left there, nor leave anything behind.
+func TestMain(m *testing.M) {
+	os.Setenv("DYNLOCAL_CACHE_DIR", "off")
+	os.Exit(m.Run())
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 var snapshotName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -134,14 +136,22 @@ func (s *Store) Restore(ctx context.Context, name string) error {
 }
 
 // RestoreFrom replaces the whole database with the contents of another store (for example one
-// holding freshly loaded fixtures) and reloads metadata.
+// holding freshly loaded fixtures) and takes over its schema. A Schema is never changed in place
+// (metadata writes build a new one), so the two stores can share it; not parsing the metadata
+// again keeps a restore's cost to the page copy, however large the schema.
 func (s *Store) RestoreFrom(ctx context.Context, other *Store) error {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	return s.restoreFrom(ctx, other.writer)
+	return s.restore(ctx, other.writer, other.Schema())
 }
 
 func (s *Store) restoreFrom(ctx context.Context, db *sql.DB) error {
+	return s.restore(ctx, db, nil)
+}
+
+// restore copies db over the store's database, then takes sch as its schema, or reads the schema
+// from the copied metadata when sch is nil.
+func (s *Store) restore(ctx context.Context, db *sql.DB, sch *model.Schema) error {
 	dst, err := s.writer.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: restore: %w", err)
@@ -155,9 +165,10 @@ func (s *Store) restoreFrom(ctx context.Context, db *sql.DB) error {
 	if err := backup(ctx, dst, src); err != nil {
 		return fmt.Errorf("store: restore: %w", err)
 	}
-	sch, err := loadSchema(ctx, dst)
-	if err != nil {
-		return err
+	if sch == nil {
+		if sch, err = loadSchema(ctx, dst); err != nil {
+			return err
+		}
 	}
 	s.schema.Store(sch)
 	s.bump(nil, true)

@@ -17,6 +17,10 @@ const systemUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000012"
 // LoadFixtures writes a fixture set into an empty store in one transaction: metadata first, then
 // rows through the same decoder and writer as POST, with references checked once at the end so
 // rows may refer to each other in any order.
+//
+// What it writes depends on the set alone, not on the Handler's Clock or NewID: rows are stamped
+// at fixtures.Epoch and what they leave without an id gets one from fixtures.RowIDs. So one
+// database loaded from a set can stand in for every server that starts from that set.
 func (s *Handler) LoadFixtures(ctx context.Context, st *store.Store, set *fixtures.Set) error {
 	return st.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.PutMetadata(set.Entities, set.Relationships); err != nil {
@@ -31,6 +35,8 @@ func (s *Handler) LoadFixtures(ctx context.Context, st *store.Store, set *fixtur
 		c := Caller{UserID: systemUserID, RealUserID: systemUserID}
 		w := s.newWriter(ctx, tx, c)
 		w.noHooks = true
+		w.now = fixtures.Epoch
+		w.newID = fixtures.RowIDs()
 		d := &decoder{sch: sch, base: "/api/data/v9.2/"}
 		d.resolve = d.resolveURL
 		d.lookup = func(e *model.Entity, k *odata.Key) (string, error) {

@@ -25,6 +25,8 @@ type writer struct {
 	tx  *store.Tx
 	c   Caller
 	now time.Time
+	// newID gives ids to new rows and links that come without one.
+	newID func() string
 	// noHooks turns webhook steps off (fixture loading, system jobs).
 	noHooks bool
 	// host, correlation and operationID describe the operation to webhook endpoints.
@@ -35,7 +37,7 @@ type writer struct {
 }
 
 func (s *Handler) newWriter(ctx context.Context, tx *store.Tx, c Caller) *writer {
-	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), host: c.Host}
+	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), newID: s.cfg.NewID, host: c.Host}
 }
 
 // invocation describes the operation to webhook steps.
@@ -54,8 +56,8 @@ func (w *writer) steps(message string, e *model.Entity, changed model.Row) ([]*w
 		return nil, err
 	}
 	if w.correlation == "" {
-		w.correlation = w.s.cfg.NewID()
-		w.operationID = w.s.cfg.NewID()
+		w.correlation = w.newID()
+		w.operationID = w.newID()
 		if w.orgID, err = organizationID(w.tx); err != nil {
 			return nil, err
 		}
@@ -302,7 +304,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 	}
 	id := p.ID
 	if id == "" {
-		id = w.s.cfg.NewID()
+		id = w.newID()
 	}
 	w.forgetOwners(e)
 	row := p.Row
@@ -406,7 +408,7 @@ func (w *writer) associate(e *model.Entity, id string, nav *model.Nav, ref entit
 		} else if !ok {
 			return dverr.RecordNotFound(ref.Entity.LogicalName, ref.ID)
 		}
-		err := w.tx.Associate(r, id1, id2, w.s.cfg.NewID())
+		err := w.tx.Associate(r, id1, id2, w.newID())
 		if errors.Is(err, store.ErrDuplicate) {
 			return dverr.New(http.StatusBadRequest, dverr.CodeDuplicateRecord, "Cannot insert duplicate key.")
 		}
