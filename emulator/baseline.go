@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/fixtures"
@@ -147,6 +149,8 @@ func (s *Server) loadBaseline(ctx context.Context, key string, set func() (*fixt
 	if path != "" {
 		if err := b.WriteFile(ctx, path); err != nil {
 			s.log.Warn("cannot cache the fixture database", "path", path, "err", err)
+		} else {
+			pruneCache(s.cfg.CacheDir, maxCachedBaselines)
 		}
 	}
 	return b, nil
@@ -167,4 +171,27 @@ func (s *Server) loadSet(ctx context.Context, set *fixtures.Set) (*store.Store, 
 		return nil, err
 	}
 	return b, nil
+}
+
+// maxCachedBaselines is how many fixture databases the cache directory keeps. Every build of the
+// emulator writes its own, so the oldest go.
+const maxCachedBaselines = 8
+
+// pruneCache removes all but the keep most recently written fixture databases of dir. Failures are
+// ignored: a file left behind costs only space.
+func pruneCache(dir string, keep int) {
+	files, err := filepath.Glob(filepath.Join(dir, "baseline-*.sqlite"))
+	if err != nil || len(files) <= keep {
+		return
+	}
+	mod := make(map[string]time.Time, len(files))
+	for _, f := range files {
+		if info, err := os.Stat(f); err == nil {
+			mod[f] = info.ModTime()
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return mod[files[i]].After(mod[files[j]]) })
+	for _, f := range files[keep:] {
+		os.Remove(f)
+	}
 }
