@@ -19,11 +19,11 @@ const (
 	// DefaultOrganizationID is the organization row of the default fixtures.
 	DefaultOrganizationID = "4d2c9a10-5e1f-4b7a-9c3d-000000000001"
 	// DefaultAppUserID is the application user that client-credentials tokens act as.
-	DefaultAppUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000010"
+	DefaultAppUserID = fixtures.AppUserID
 	// DefaultAppUserObjectID is the application user's Entra object id.
 	DefaultAppUserObjectID = "4d2c9a10-5e1f-4b7a-9c3d-0000000000a0"
 	// DefaultHumanUserID is the user the authorization-code flow signs in.
-	DefaultHumanUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000011"
+	DefaultHumanUserID = fixtures.HumanUserID
 	// DefaultHumanUserObjectID is the human user's Entra object id.
 	DefaultHumanUserObjectID = "4d2c9a10-5e1f-4b7a-9c3d-0000000000a1"
 	// DefaultHumanUserName is the human user's sign-in name.

@@ -174,3 +174,28 @@ func TestFixtureCacheDir(t *testing.T) {
 		t.Errorf("the damaged file was not replaced (%v)", err)
 	}
 }
+
+// TestDevelopmentUsersJoinAnySet starts on a set without rows, as a schema pulled from a tenant
+// is: the development credentials still sign in, and writes are stamped as usual.
+func TestDevelopmentUsersJoinAnySet(t *testing.T) {
+	t.Parallel()
+	set, err := fixtures.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Name, set.Rows = "no rows", nil
+	e := newEnvWith(t, emulator.Config{Fixtures: set})
+	who := e.do("GET", "WhoAmI", nil).expect(t, 200).JSON(t)
+	if who["UserId"] != emulator.DefaultAppUserID || who["BusinessUnitId"] != fixtures.DevelopmentBusinessUnitID {
+		t.Errorf("WhoAmI = %v", who)
+	}
+	id := idFromEntityID(t, e.do("POST", "accounts", map[string]any{"name": "in a pulled schema"}).expect(t, 204).Header)
+	got := e.do("GET", "accounts("+id+")?$select=_createdby_value,_owningbusinessunit_value", nil).expect(t, 200).JSON(t)
+	if got["_createdby_value"] != emulator.DefaultAppUserID || got["_owningbusinessunit_value"] != fixtures.DevelopmentBusinessUnitID {
+		t.Errorf("account stamps: %v", got)
+	}
+	users := e.do("GET", "systemusers?$select=fullname", nil).expect(t, 200).JSON(t)["value"].([]any)
+	if len(users) != 3 {
+		t.Errorf("systemusers: %v; want SYSTEM and the two development users", users)
+	}
+}

@@ -47,8 +47,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, emulator.Config{})
+}
+
+// newEnvWith is newEnv with a configuration of the test's own (its Clock is replaced).
+func newEnvWith(t *testing.T, cfg emulator.Config) *env {
+	t.Helper()
 	clock := &testClock{now: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
-	srv, err := emulator.New(context.Background(), emulator.Config{Clock: clock.Now})
+	cfg.Clock = clock.Now
+	srv, err := emulator.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,19 @@ package webapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
 )
 
-// systemUserID is the user fixture rows are created by: SYSTEM when the fixtures define it, else the
-// application user.
-const systemUserID = "4d2c9a10-5e1f-4b7a-9c3d-000000000012"
+// systemUserID is the user fixture rows are created by: SYSTEM.
+const systemUserID = fixtures.SystemUserID
 
 // LoadFixtures writes a fixture set into an empty store in one transaction: metadata first, then
 // rows through the same decoder and writer as POST, with references checked once at the end so
@@ -61,11 +63,73 @@ func (s *Handler) LoadFixtures(ctx context.Context, st *store.Store, set *fixtur
 				}
 			}
 		}
+		if err := addDevelopmentRows(tx, d, w); err != nil {
+			return err
+		}
 		if err := tx.CheckReferences(); err != nil {
 			return fmt.Errorf("emulator: fixtures: %w", err)
 		}
 		return nil
 	})
+}
+
+// addDevelopmentRows adds the development identities a set lacks (fixtures.DevelopmentRows): the
+// business unit, SYSTEM and the two users the development credentials sign in as. A schema pulled
+// from a tenant has none of them, and without them every call would be refused. Members the set's
+// tables lack are left out; a set without businessunit and systemuser tables gets nothing.
+func addDevelopmentRows(tx *store.Tx, d *decoder, w *writer) error {
+	dev, err := fixtures.DevelopmentRows()
+	if err != nil {
+		return err
+	}
+	sch := tx.Schema()
+	for _, rs := range dev {
+		if _, ok := sch.EntityBySet(rs.EntitySet); !ok {
+			return nil
+		}
+	}
+	for _, rs := range dev {
+		e, _ := sch.EntityBySet(rs.EntitySet)
+		for i, rec := range rs.Records {
+			if err := addDevelopmentRow(tx, d, w, e, rec); err != nil {
+				return fmt.Errorf("emulator: development %s row %d: %w", rs.EntitySet, i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// addDevelopmentRow creates one development row unless a row with its id exists, keeping only the
+// members e has.
+func addDevelopmentRow(tx *store.Tx, d *decoder, w *writer, e *model.Entity, rec json.RawMessage) error {
+	body, err := ParseObject(rec, e.EntitySetName)
+	if err != nil {
+		return err
+	}
+	var id string
+	if raw, ok := body.Get(e.PrimaryIDAttribute); ok {
+		if r, ok := raw.(json.RawMessage); ok {
+			json.Unmarshal(r, &id)
+		}
+	}
+	if exists, err := tx.Exists(e, id); err != nil || exists {
+		return err
+	}
+	kept := wire.NewObject()
+	for _, m := range body.Members() {
+		name, _, _ := strings.Cut(m.Name, "@")
+		_, isAttr := e.Attribute(name)
+		_, isNav := e.Nav(name)
+		if isAttr || isNav {
+			kept.Set(m.Name, m.Value)
+		}
+	}
+	plan, err := d.decodeRecord(e, kept, opFixture)
+	if err != nil {
+		return err
+	}
+	_, err = w.create(plan)
+	return err
 }
 
 // InsertSystemJob writes a system job (an asyncoperation row), stamped as the system user.
