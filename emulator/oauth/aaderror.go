@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/dynlocal/dynlocal/emulator/model"
 )
 
 // aadError is an OAuth error as the Microsoft identity platform reports it: the RFC 6749 error
@@ -39,7 +41,7 @@ const aadTimestamp = "2006-01-02 15:04:05Z"
 func (s *Server) describe(r *http.Request, e *aadError) errorBody {
 	trace := s.cfg.NewID()
 	corr := r.Header.Get("client-request-id")
-	if !isGUID(corr) {
+	if !model.IsGUID(corr) {
 		corr = s.cfg.NewID()
 	}
 	ts := s.cfg.Now().UTC().Format(aadTimestamp)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/gorilla/mux"
 )
 
@@ -171,7 +172,7 @@ func (s *Server) checkTenant(t string) *aadError {
 	if isTenantAlias(t) || strings.EqualFold(t, s.cfg.TenantID) {
 		return nil
 	}
-	if isGUID(t) || strings.Contains(t, ".") {
+	if model.IsGUID(t) || strings.Contains(t, ".") {
 		return &aadError{http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf(
 			"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. "+
 				"Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", t)}
@@ -195,25 +196,4 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
