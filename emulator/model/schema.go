@@ -60,7 +60,8 @@ type Attribute struct {
 	MinValue  float64 // numeric types
 	MaxValue  float64
 	HasRange  bool
-	// Format is "DateOnly" or "DateAndTime" for DateTime, the FormatName for strings.
+	// Format is "DateOnly" or "DateAndTime" for DateTime (whether values carry a time on the wire,
+	// which follows DateTimeBehavior), the FormatName for strings.
 	Format string
 	// Targets are the entities a lookup may point to (more than one for Customer, Owner and
 	// polymorphic Lookup columns).
@@ -615,8 +616,19 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 	case string:
 		a.Format = f
 	}
-	if a.Type == TypeDateTime && a.Format == "" {
-		a.Format = "DateAndTime"
+	if a.Type == TypeDateTime {
+		// The Web API carries a date without a time (Edm.Date) only for the DateOnly behaviour. A
+		// column formatted DateOnly with UserLocal behaviour (opportunity.estimatedclosedate) is
+		// shown as a date but travels as a DateTimeOffset, so Format here records the wire kind:
+		// the behaviour decides, and the format only when a document gives no behaviour.
+		switch {
+		case d.DateTimeBehavior != nil && d.DateTimeBehavior.Value == "DateOnly":
+			a.Format = "DateOnly"
+		case d.DateTimeBehavior != nil && d.DateTimeBehavior.Value != "":
+			a.Format = "DateAndTime"
+		case a.Format == "":
+			a.Format = "DateAndTime"
+		}
 	}
 	if d.FormatName != nil && a.Format == "" {
 		a.Format = d.FormatName.Value

@@ -39,3 +39,27 @@ func TestDateValue(t *testing.T) {
 		t.Errorf("date and time: %v", got)
 	}
 }
+
+// A DateTime column's wire kind follows its behaviour: Format DateOnly with UserLocal behaviour
+// (how Dataverse describes opportunity.estimatedclosedate) still travels with a time.
+func TestParseAttributeDateKindFollowsBehavior(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		doc  string
+		want string
+	}{
+		{`"Format": "DateOnly", "DateTimeBehavior": {"Value": "UserLocal"}`, "Edm.DateTimeOffset"},
+		{`"Format": "DateOnly", "DateTimeBehavior": {"Value": "DateOnly"}`, "Edm.Date"},
+		{`"Format": "DateAndTime", "DateTimeBehavior": {"Value": "TimeZoneIndependent"}`, "Edm.DateTimeOffset"},
+		{`"Format": "DateOnly"`, "Edm.Date"},
+		{`"DateTimeBehavior": {"Value": "DateOnly"}`, "Edm.Date"},
+	} {
+		a, err := ParseAttribute([]byte(`{"LogicalName": "d", "AttributeType": "DateTime", ` + tt.doc + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.EdmType(); got != tt.want {
+			t.Errorf("%s: EdmType = %s, want %s", tt.doc, got, tt.want)
+		}
+	}
+}
