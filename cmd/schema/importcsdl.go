@@ -210,7 +210,13 @@ func (s *csdlSchema) intersectFor(a, b *csdlEntityType) string {
 	}
 	for _, name := range s.order {
 		t := s.tables[name]
-		if len(t.Navs) > 0 || len(t.Properties) != 3 {
+		// An intersect table holds its key and the two keys it links, and Dataverse's own add
+		// versionnumber (systemuserroles).
+		n := len(t.Properties)
+		if _, ok := t.property("versionnumber"); ok {
+			n--
+		}
+		if len(t.Navs) > 0 || n != 3 {
 			continue
 		}
 		if _, ok := t.property(ka); !ok {
@@ -331,15 +337,43 @@ func (s *csdlSchema) convertTable(t *csdlEntityType, intersect bool, codes map[s
 		lookups[col] = append(lookups[col], lookupNav{target, n.Name, n.Partner})
 	}
 
-	present := map[string]bool{}
-	var system []string
+	present, lookupPresent := map[string]bool{}, map[string]bool{}
 	for _, p := range t.Properties {
 		col, isLookup := lookupColumn(p.Name)
 		if !isLookup {
 			col = p.Name
 		}
 		present[col] = true
-		if !intersect && fixtures.IsSystemColumn(col) {
+		lookupPresent[col] = isLookup
+	}
+	// System columns take their Dataverse types and relationships from the expander; ownership
+	// and currency decide which it adds, and the rest are omitted. A column with a system name
+	// that the ownership does not give (organizationid on a user-owned queue) is an ordinary one.
+	switch {
+	case intersect:
+		ct.Ownership = "None"
+	case present["ownerid"]:
+		ct.Ownership = "UserOwned"
+	case lookupPresent["organizationid"]:
+		// A plain Edm.Guid organizationid (uom, systemuser) is an ordinary column.
+		ct.Ownership = "OrganizationOwned"
+	default:
+		ct.Ownership = "None"
+	}
+	systemNames := map[string]bool{}
+	if !intersect {
+		ct.HasCurrency = present["transactioncurrencyid"]
+		for _, c := range fixtures.SystemColumns(ct.Ownership, ct.HasCurrency) {
+			systemNames[c] = true
+		}
+	}
+	var system []string
+	for _, p := range t.Properties {
+		col, isLookup := lookupColumn(p.Name)
+		if !isLookup {
+			col = p.Name
+		}
+		if systemNames[col] {
 			// Named without a type, the column keeps its place and takes everything else from
 			// the expander's template.
 			system = append(system, col)
@@ -388,28 +422,13 @@ func (s *csdlSchema) convertTable(t *csdlEntityType, intersect bool, codes map[s
 		ct.Attributes = append(ct.Attributes, c)
 	}
 
-	// System columns take their Dataverse types and relationships from the expander; ownership and currency decide which it adds, and the rest are omitted.
-	switch {
-	case intersect:
-		ct.Ownership = "None"
-	case present["ownerid"]:
-		ct.Ownership = "UserOwned"
-	case present["organizationid"]:
-		ct.Ownership = "OrganizationOwned"
-	default:
-		ct.Ownership = "None"
-	}
 	if !intersect {
-		ct.HasCurrency = present["transactioncurrencyid"]
 		for _, c := range fixtures.SystemColumns(ct.Ownership, ct.HasCurrency) {
 			if !present[c] {
 				ct.OmitSystemColumns = append(ct.OmitSystemColumns, c)
 			}
 		}
 		for _, col := range system {
-			if !slices.Contains(fixtures.SystemColumns(ct.Ownership, ct.HasCurrency), col) {
-				return nil, fmt.Errorf("%s: system column %s does not go with ownership %s", where, col, ct.Ownership)
-			}
 			if navs := lookups[col]; len(navs) > 0 && navs[0].partner != "" {
 				if ct.SystemRelationships == nil {
 					ct.SystemRelationships = map[string]compactRelName{}

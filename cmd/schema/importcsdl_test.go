@@ -43,10 +43,21 @@ type csdlView struct {
 
 func viewOf(s *csdlSchema, name string, in map[string]bool) csdlView {
 	t := s.tables[name]
-	v := csdlView{EntitySet: s.doc.Sets[name], Key: t.Key, Properties: t.Properties}
+	v := csdlView{EntitySet: s.doc.Sets[name], Key: t.Key}
+	navigable := map[string]bool{}
 	for _, n := range t.Navs {
 		if target, _ := n.target(); in[target] {
 			v.Navs = append(v.Navs, n)
+			for _, c := range n.Constraints {
+				navigable[c.Property] = true
+			}
+		}
+	}
+	// A lookup that leads to no table of the document (createdbyexternalparty, slaid) cannot
+	// be imported: CSDL names a lookup's tables only through its navigation properties.
+	for _, p := range t.Properties {
+		if _, isLookup := lookupColumn(p.Name); !isLookup || navigable[p.Name] {
+			v.Properties = append(v.Properties, p)
 		}
 	}
 	return v
