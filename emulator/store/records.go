@@ -207,6 +207,9 @@ func (t *Tx) Insert(e *model.Entity, row model.Row) (int64, error) {
 		}
 		return 0, fmt.Errorf("store: insert %s: %w", e.LogicalName, err)
 	}
+	if err := t.insertPointer(e, row); err != nil {
+		return 0, err
+	}
 	return ver, nil
 }
 
@@ -239,6 +242,9 @@ func (t *Tx) Update(e *model.Entity, id string, row model.Row) (int64, error) {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return 0, ErrNotFound
+	}
+	if err := t.updatePointer(e, id, row); err != nil {
+		return 0, err
 	}
 	return ver, nil
 }
@@ -335,7 +341,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 			}
 		}
 	}
-	return nil
+	return t.deletePointer(e, id, deleting)
 }
 
 // ids returns the primary keys of the rows of e matching a condition.

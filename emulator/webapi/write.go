@@ -103,6 +103,9 @@ func (w *writer) insertRow(e *model.Entity, row model.Row) (string, error) {
 
 // delete removes a row, running the Delete webhook steps.
 func (w *writer) delete(e *model.Entity, id string) error {
+	if err := refuseDirectWrite(e, "Delete"); err != nil {
+		return err
+	}
 	w.forgetOwners(e)
 	steps, err := w.steps("Delete", e, nil)
 	if err != nil {
@@ -122,6 +125,17 @@ func (w *writer) delete(e *model.Entity, id string) error {
 	}
 	if len(steps) > 0 {
 		return w.s.hooks.Run(w.invocation(), steps, postStages, op)
+	}
+	return nil
+}
+
+// refuseDirectWrite refuses to create, update or delete activitypointer rows: Dataverse keeps
+// that table from the activities themselves (store.ActivityPointer), and its messages there are
+// Retrieve and RetrieveMultiple only.
+func refuseDirectWrite(e *model.Entity, message string) error {
+	if e.LogicalName == store.ActivityPointer {
+		return dverr.New(http.StatusBadRequest, dverr.CodeNotSupported,
+			"The '%s' method does not support entities of type '%s'. Write the activity through its own table (tasks, emails, phonecalls, ...).", message, e.LogicalName)
 	}
 	return nil
 }
@@ -294,6 +308,9 @@ func keyLiteralValue(a *model.Attribute, lit odata.Literal) (any, error) {
 // create inserts a planned row and its deep inserts and binds, returning the new id.
 func (w *writer) create(p *writePlan) (string, error) {
 	e := p.Entity
+	if err := refuseDirectWrite(e, "Create"); err != nil {
+		return "", err
+	}
 	// Related rows given inline for single-valued navigations are created first.
 	for _, d := range p.Single {
 		id, err := w.create(d.Plan)
@@ -352,6 +369,9 @@ func (w *writer) create(p *writePlan) (string, error) {
 // update writes a planned row over an existing one.
 func (w *writer) update(p *writePlan, id string) error {
 	e := p.Entity
+	if err := refuseDirectWrite(e, "Update"); err != nil {
+		return err
+	}
 	w.forgetOwners(e)
 	if err := w.stampUpdate(e, id, p.Row); err != nil {
 		return err
@@ -432,6 +452,14 @@ func setIf(e *model.Entity, row model.Row, name string, v any, force bool) {
 	}
 	if _, has := row[name]; has && !force {
 		return
+	}
+	if l, isRef := v.(model.Lookup); isRef && !a.IsLookup() {
+		// Some tables keep the owner's business unit or user as a plain id (activityparty,
+		// listmember).
+		if a.Type != model.TypeUniqueidentifier {
+			return
+		}
+		v = l.ID
 	}
 	row[name] = v
 }
