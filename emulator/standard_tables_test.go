@@ -211,10 +211,16 @@ func TestEmailPartiesAreActivityPartyRows(t *testing.T) {
 	if v := mine["value"].([]any); len(v) != 1 {
 		t.Errorf("contact_activity_parties = %v", v)
 	}
-	// Deleting the email deletes its parties.
+	// Deleting the email deletes its parties (not just their link to it).
+	var partyIDs []string
+	for _, p := range parties {
+		partyIDs = append(partyIDs, p.(map[string]any)["activitypartyid"].(string))
+	}
 	e.do("DELETE", "emails("+email+")", nil).expect(t, 204)
-	left := e.do("GET", "activityparties?$filter=_activityid_value%20eq%20"+email, nil).expect(t, 200).JSON(t)
-	if v := left["value"].([]any); len(v) != 0 {
-		t.Errorf("parties left after the email's delete: %v", v)
+	for _, id := range partyIDs {
+		left := e.do("GET", "activityparties?$filter=activitypartyid%20eq%20"+id, nil).expect(t, 200).JSON(t)
+		if v := left["value"].([]any); len(v) != 0 {
+			t.Errorf("party %s left after the email's delete: %v", id, v)
+		}
 	}
 }

@@ -278,6 +278,12 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	// An activity's pointer row goes first: its relationships (activitypointer_activity_parties,
+	// which cascades) decide what happens to the activity's parties, which the activity type's
+	// own relationships to them would otherwise only unlink.
+	if err := t.deletePointer(e, id, deleting); err != nil {
+		return err
+	}
 	for _, r := range t.schema.Relationships() {
 		switch r.Type {
 		case model.OneToMany:
@@ -341,7 +347,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 			}
 		}
 	}
-	return t.deletePointer(e, id, deleting)
+	return nil
 }
 
 // ids returns the primary keys of the rows of e matching a condition.
