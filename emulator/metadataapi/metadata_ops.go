@@ -483,7 +483,7 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 		items := []*wire.Object{}
 		for _, a := range e.Attributes {
 			if attrQ.Criteria != nil {
-				m, err := docMap(a.Raw)
+				m, err := docMap(a.Doc())
 				if err != nil {
 					return nil, err
 				}
@@ -491,7 +491,7 @@ func changedEntity(sch *model.Schema, e *model.Entity, q *entityQueryExpression)
 					continue
 				}
 			}
-			ad, err := docObject(a.Raw)
+			ad, err := docObject(a.Doc())
 			if err != nil {
 				return nil, err
 			}

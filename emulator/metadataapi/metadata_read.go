@@ -378,7 +378,7 @@ func shapeEntity(sch *model.Schema, e *model.Entity, q metaQuery) (*wire.Object,
 		switch x.name {
 		case "Attributes":
 			for _, a := range e.Attributes {
-				ok, err := metaMatches(x.q.filter, a.Raw)
+				ok, err := metaMatches(x.q.filter, a.Doc())
 				if err != nil {
 					return nil, err
 				}
@@ -490,7 +490,7 @@ func attributeType(a *model.Attribute) string {
 	var d struct {
 		Type string `json:"@odata.type"`
 	}
-	if json.Unmarshal(a.Raw, &d) == nil && d.Type != "" {
+	if json.Unmarshal(a.Doc(), &d) == nil && d.Type != "" {
 		return strings.TrimPrefix(strings.TrimPrefix(d.Type, "#"), crmNS)
 	}
 	switch {
@@ -511,7 +511,7 @@ func attributeType(a *model.Attribute) string {
 // declared. full shows every property of the column's own type (a single column, or a cast);
 // otherwise only AttributeMetadata's. OptionSet and GlobalOptionSet appear only when expanded.
 func shapeAttribute(a *model.Attribute, declared string, full bool, sel []string, q *metaQuery) (*wire.Object, error) {
-	doc, err := docObject(a.Raw)
+	doc, err := docObject(a.Doc())
 	if err != nil {
 		return nil, err
 	}
@@ -623,7 +623,7 @@ func (s *API) getAttributes(req *webapi.Request, p *metaPath) (*wire.Response, e
 			if !derivesFrom(attributeType(a), declared) {
 				continue
 			}
-			ok, err := metaMatches(q.filter, a.Raw)
+			ok, err := metaMatches(q.filter, a.Doc())
 			if err != nil {
 				return err
 			}

@@ -64,7 +64,7 @@ func entityDocWith(e *model.Entity, attrs []json.RawMessage) json.RawMessage {
 func attributeDocs(e *model.Entity) []json.RawMessage {
 	out := make([]json.RawMessage, len(e.Attributes))
 	for i, a := range e.Attributes {
-		out[i] = a.Raw
+		out[i] = a.Doc()
 	}
 	return out
 }
@@ -76,7 +76,7 @@ func nextColumnNumber(e *model.Entity) int {
 		var d struct {
 			ColumnNumber int `json:"ColumnNumber"`
 		}
-		if json.Unmarshal(a.Raw, &d) == nil && d.ColumnNumber > n {
+		if json.Unmarshal(a.Doc(), &d) == nil && d.ColumnNumber > n {
 			n = d.ColumnNumber
 		}
 	}
@@ -216,7 +216,7 @@ func (s *API) updateAttribute(req *webapi.Request, p *metaPath) (*wire.Response,
 		if p.cast != "" && attributeType(a) != p.cast {
 			return metadataRefused("The attribute '%s' is a '%s%s', not a '%s%s'.", a.LogicalName, crmNS, attributeType(a), crmNS, p.cast)
 		}
-		doc, err := fixtures.UpdateAttribute(a.Raw, body, merge, s.cfg.Clock())
+		doc, err := fixtures.UpdateAttribute(a.Doc(), body, merge, s.cfg.Clock())
 		if err != nil {
 			return err
 		}
@@ -257,7 +257,7 @@ func (s *API) deleteAttribute(req *webapi.Request, p *metaPath) (*wire.Response,
 		switch {
 		case !a.IsCustom:
 			return metadataRefused("The attribute '%s' of the entity '%s' is a system attribute and cannot be deleted.", a.LogicalName, e.LogicalName)
-		case docFlag(a.Raw, "IsManaged"):
+		case docFlag(a.Doc(), "IsManaged"):
 			return metadataRefused("The attribute '%s' of the entity '%s' is managed and can only be removed by uninstalling its solution.", a.LogicalName, e.LogicalName)
 		case a.IsPrimaryID || a.IsPrimaryName || a.LogicalName == e.PrimaryNameAttribute:
 			return metadataRefused("The attribute '%s' is the primary attribute of the entity '%s' and cannot be deleted.", a.LogicalName, e.LogicalName)

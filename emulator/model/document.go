@@ -11,7 +11,7 @@ import (
 func (e *Entity) Document() (json.RawMessage, error) {
 	attrs := make([]json.RawMessage, len(e.Attributes))
 	for i, a := range e.Attributes {
-		attrs[i] = a.Raw
+		attrs[i] = a.Doc()
 	}
 	keys := make([]json.RawMessage, len(e.Keys))
 	for i, k := range e.Keys {

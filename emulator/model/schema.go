@@ -1,10 +1,14 @@
 package model
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -84,7 +88,8 @@ type Attribute struct {
 	AttributeOf string
 	IsCustom    bool
 
-	Raw json.RawMessage
+	// doc is the full AttributeMetadata document (Doc).
+	doc *attributeDocument
 }
 
 // IsLookup reports whether the column holds a reference to another row.
@@ -500,12 +505,37 @@ func ParseEntity(doc json.RawMessage) (*Entity, error) {
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, fmt.Errorf("model: entity metadata: %w", err)
 	}
-	return newEntity(&d, doc, d.Attributes, d.Keys)
+	attrs, err := parseAttributes(d.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("model: entity %s: %w", d.LogicalName, err)
+	}
+	return newEntity(&d, doc, attrs, d.Keys)
+}
+
+func parseAttributes(docs []json.RawMessage) ([]*Attribute, error) {
+	out := make([]*Attribute, 0, len(docs))
+	for _, raw := range docs {
+		a, err := ParseAttribute(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // ParseEntityParts reads an entity document stored without its Attributes and Keys, plus those
 // documents, without re-assembling the whole document.
 func ParseEntityParts(doc json.RawMessage, attrs, keys []json.RawMessage) (*Entity, error) {
+	parsed, err := parseAttributes(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("model: entity metadata: %w", err)
+	}
+	return EntityWithAttributes(doc, parsed, keys)
+}
+
+// EntityWithAttributes is ParseEntityParts for columns already parsed (AttributeFromFacts).
+func EntityWithAttributes(doc json.RawMessage, attrs []*Attribute, keys []json.RawMessage) (*Entity, error) {
 	var d entityDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, fmt.Errorf("model: entity metadata: %w", err)
@@ -513,7 +543,61 @@ func ParseEntityParts(doc json.RawMessage, attrs, keys []json.RawMessage) (*Enti
 	return newEntity(&d, doc, attrs, keys)
 }
 
-func newEntity(d *entityDoc, doc json.RawMessage, attrDocs, keyDocs []json.RawMessage) (*Entity, error) {
+// Doc returns the column's full AttributeMetadata document, as the metadata API answers with it.
+// It is nil only when a packed document cannot be read back, which a sound store never gives.
+func (a *Attribute) Doc() json.RawMessage {
+	d := a.doc
+	if d == nil {
+		return nil
+	}
+	d.once.Do(func() {
+		if d.raw == nil && d.packed != nil {
+			d.raw, _ = unpack(d.packed)
+			d.packed = nil
+		}
+	})
+	return d.raw
+}
+
+// attributeDocument holds a column's document, or its packed form until first asked for: a
+// schema has thousands of columns and the metadata API reads few of them.
+type attributeDocument struct {
+	once   sync.Once
+	packed []byte
+	raw    json.RawMessage
+}
+
+// PackDocument compresses a metadata document for storage. Attribute documents repeat the same
+// property names and managed-property shapes, and pack to a tenth of their size.
+func PackDocument(doc json.RawMessage) ([]byte, error) {
+	var b bytes.Buffer
+	// A flate writer allocates about a megabyte of tables; thousands of columns share a few.
+	w, _ := packers.Get().(*flate.Writer)
+	if w == nil {
+		var err error
+		if w, err = flate.NewWriter(&b, flate.BestSpeed); err != nil {
+			return nil, err
+		}
+	} else {
+		w.Reset(&b)
+	}
+	defer packers.Put(w)
+	if _, err := w.Write(doc); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+var packers sync.Pool
+
+func unpack(packed []byte) (json.RawMessage, error) {
+	return io.ReadAll(flate.NewReader(bytes.NewReader(packed)))
+}
+
+func newEntity(d *entityDoc, doc json.RawMessage, attrs []*Attribute, keyDocs []json.RawMessage) (*Entity, error) {
 	if d.LogicalName == "" || d.EntitySetName == "" || d.PrimaryIDAttribute == "" {
 		return nil, fmt.Errorf("model: entity metadata %q: LogicalName, EntitySetName and PrimaryIdAttribute are required", d.LogicalName)
 	}
@@ -537,11 +621,7 @@ func newEntity(d *entityDoc, doc json.RawMessage, attrDocs, keyDocs []json.RawMe
 		navs:                 map[string]*Nav{},
 		Raw:                  doc,
 	}
-	for _, raw := range attrDocs {
-		a, err := ParseAttribute(raw)
-		if err != nil {
-			return nil, fmt.Errorf("model: entity %s: %w", e.LogicalName, err)
-		}
+	for _, a := range attrs {
 		if _, dup := e.attrs[a.LogicalName]; dup {
 			return nil, fmt.Errorf("model: entity %s: duplicate attribute %s", e.LogicalName, a.LogicalName)
 		}
@@ -590,7 +670,7 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 		RequiredLevel:  "None",
 		AttributeOf:    d.AttributeOf,
 		IsCustom:       d.IsCustomAttribute,
-		Raw:            doc,
+		doc:            &attributeDocument{raw: doc},
 	}
 	if d.AttributeTypeName != nil {
 		a.TypeName = d.AttributeTypeName.Value

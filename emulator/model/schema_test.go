@@ -3,6 +3,9 @@ package model
 import (
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestEdmType(t *testing.T) {
@@ -60,6 +63,45 @@ func TestParseAttributeDateKindFollowsBehavior(t *testing.T) {
 		}
 		if got := a.EdmType(); got != tt.want {
 			t.Errorf("%s: EdmType = %s, want %s", tt.doc, got, tt.want)
+		}
+	}
+}
+
+// A column rebuilt from its facts and packed document is the column parsed from the document.
+func TestAttributeFactsRoundTrip(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`{"LogicalName": "statuscode", "SchemaName": "StatusCode", "MetadataId": "1", "AttributeType": "Status", "AttributeTypeName": {"Value": "StatusType"},
+		  "OptionSet": {"Options": [{"Value": 1, "Label": {"UserLocalizedLabel": {"Label": "Active"}}, "State": 0}, {"Value": 2, "Label": {"UserLocalizedLabel": {"Label": "Inactive"}}, "State": 1}]},
+		  "IsValidForCreate": false, "RequiredLevel": {"Value": "SystemRequired"}}`,
+		`{"LogicalName": "donotemail", "AttributeType": "Boolean", "DefaultValue": true, "OptionSet": {"TrueOption": {"Value": 1, "Label": {"UserLocalizedLabel": {"Label": "Do Not Allow"}}}}}`,
+		`{"LogicalName": "revenue", "AttributeType": "Money", "MinValue": -922337203685477, "MaxValue": 922337203685477, "Precision": 4, "IsValidForRead": false}`,
+		`{"LogicalName": "parentcustomerid", "AttributeType": "Customer", "Targets": ["account", "contact"], "AttributeOf": "", "IsCustomAttribute": true}`,
+		`{"LogicalName": "estimatedclosedate", "AttributeType": "DateTime", "Format": "DateOnly", "DateTimeBehavior": {"Value": "UserLocal"}}`,
+	}
+	for _, doc := range docs {
+		a, err := ParseAttribute([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		facts, err := a.Facts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		packed, err := PackDocument(a.Doc())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := AttributeFromFacts(facts, packed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b.Doc()) != doc {
+			t.Errorf("%s: document %s", a.LogicalName, b.Doc())
+		}
+		a.doc, b.doc = nil, nil
+		if diff := cmp.Diff(*a, *b, cmpopts.IgnoreUnexported(Attribute{})); diff != "" {
+			t.Errorf("%s (-parsed +from facts):\n%s", a.LogicalName, diff)
 		}
 	}
 }

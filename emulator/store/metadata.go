@@ -74,9 +74,18 @@ func (t *Tx) putEntity(e *model.Entity, seq int) error {
 		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
 	}
 	for i, a := range e.Attributes {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (entity, logicalname) DO UPDATE SET metadataid = excluded.metadataid, seq = excluded.seq, doc = excluded.doc`,
-			e.LogicalName, a.LogicalName, a.MetadataID, i, string(a.Raw)); err != nil {
+		// The document is kept packed, with the facts the model needs beside it (loadSchema).
+		facts, err := a.Facts()
+		if err != nil {
+			return fmt.Errorf("store: attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
+		}
+		packed, err := model.PackDocument(a.Doc())
+		if err != nil {
+			return fmt.Errorf("store: attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc, facts, packed) VALUES (?, ?, ?, ?, '', ?, ?)
+			ON CONFLICT (entity, logicalname) DO UPDATE SET metadataid = excluded.metadataid, seq = excluded.seq, doc = '', facts = excluded.facts, packed = excluded.packed`,
+			e.LogicalName, a.LogicalName, a.MetadataID, i, string(facts), packed); err != nil {
 			return fmt.Errorf("store: put attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
 		}
 	}
@@ -170,7 +179,14 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 		// column, which Dataverse indexes too) and modifiedon (change polling).
 		if a.IsLookup() || a.IsPrimaryName || a.LogicalName == e.PrimaryNameAttribute || a.LogicalName == "modifiedon" || a.LogicalName == "createdon" {
 			idx := quote("ix_" + e.LogicalName + "_" + a.LogicalName)
-			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"); err != nil {
+			// A standard table has dozens of lookups, most of them empty in most rows; a partial
+			// index leaves the empty ones out, so an insert does not pay for every lookup, and
+			// SQLite still uses it for col = ? (which implies col IS NOT NULL).
+			partial := ""
+			if a.IsLookup() {
+				partial = " WHERE " + quote(a.LogicalName) + " IS NOT NULL"
+			}
+			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"+partial); err != nil {
 				return fmt.Errorf("store: index %s.%s: %w", e.LogicalName, a.LogicalName, err)
 			}
 		}

@@ -168,7 +168,7 @@ func (t *Tx) forgetTarget(r *model.Relationship, entity string) error {
 	if len(rest) == len(a.Targets) {
 		return nil
 	}
-	doc, err := replaceMember(a.Raw, "Targets", rest)
+	doc, err := replaceMember(a.Doc(), "Targets", rest)
 	if err != nil {
 		return fmt.Errorf("store: attribute %s.%s: %w", many.LogicalName, a.LogicalName, err)
 	}
@@ -179,7 +179,8 @@ func (t *Tx) forgetTarget(r *model.Relationship, entity string) error {
 		}
 		t.touch(many.LogicalName)
 	}
-	return t.exec(`UPDATE "_meta_attribute" SET doc = ? WHERE entity = ? AND logicalname = ?`, "update attribute "+many.LogicalName+"."+a.LogicalName,
+	// The facts and packed form go with the old document; the next load parses the new one.
+	return t.exec(`UPDATE "_meta_attribute" SET doc = ?, facts = NULL, packed = NULL WHERE entity = ? AND logicalname = ?`, "update attribute "+many.LogicalName+"."+a.LogicalName,
 		string(doc), many.LogicalName, a.LogicalName)
 }
 

@@ -122,7 +122,7 @@ const internalDDL = `
 CREATE TABLE IF NOT EXISTS "_dynlocal" (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO "_dynlocal" (key, value) VALUES ('versionnumber', 1000), ('schemaversion', 0);
 CREATE TABLE IF NOT EXISTS "_meta_entity" (logicalname TEXT PRIMARY KEY, entitysetname TEXT NOT NULL UNIQUE, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS "_meta_attribute" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
+CREATE TABLE IF NOT EXISTS "_meta_attribute" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, facts TEXT, packed BLOB, PRIMARY KEY (entity, logicalname));
 CREATE TABLE IF NOT EXISTS "_meta_key" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
 CREATE TABLE IF NOT EXISTS "_meta_relationship" (schemaname TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS "_meta_optionset" (name TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
@@ -133,7 +133,29 @@ func (s *Store) init(ctx context.Context) error {
 	if _, err := s.writer.ExecContext(ctx, internalDDL); err != nil {
 		return fmt.Errorf("store: init: %w", err)
 	}
+	for _, col := range []string{"facts TEXT", "packed BLOB"} {
+		if err := addAttributeColumn(ctx, s.writer, col); err != nil {
+			return err
+		}
+	}
 	return s.reloadSchema(ctx)
+}
+
+// addAttributeColumn gives a database made before _meta_attribute had the column (facts, packed)
+// the column; its rows keep NULL there, and their text documents are parsed instead.
+func addAttributeColumn(ctx context.Context, db *sql.DB, col string) error {
+	name, _, _ := strings.Cut(col, " ")
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('_meta_attribute') WHERE name = ?`, name).Scan(&n); err != nil {
+		return fmt.Errorf("store: init: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE "_meta_attribute" ADD COLUMN `+col); err != nil {
+		return fmt.Errorf("store: init: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database and any in-memory snapshots.
@@ -179,18 +201,32 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 	if err := q.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'schemaversion'`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("store: schema version: %w", err)
 	}
-	attrs := map[string][]json.RawMessage{}
-	rows, err := q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_attribute" ORDER BY entity, seq`)
+	// A column is rebuilt from its facts (see model.Attribute.Facts); its document, which the
+	// metadata API answers with, is only carried.
+	attrs := map[string][]*model.Attribute{}
+	rows, err := q.QueryContext(ctx, `SELECT entity, doc, facts, packed FROM "_meta_attribute" ORDER BY entity, seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load attributes: %w", err)
 	}
 	for rows.Next() {
 		var ent, doc string
-		if err := rows.Scan(&ent, &doc); err != nil {
+		var facts sql.RawBytes
+		var packed []byte
+		if err := rows.Scan(&ent, &doc, &facts, &packed); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		attrs[ent] = append(attrs[ent], json.RawMessage(doc))
+		var a *model.Attribute
+		if facts != nil && packed != nil {
+			a, err = model.AttributeFromFacts(facts, packed)
+		} else {
+			a, err = model.ParseAttribute(json.RawMessage(doc))
+		}
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: entity %s: %w", ent, err)
+		}
+		attrs[ent] = append(attrs[ent], a)
 	}
 	rows.Close()
 	keys := map[string][]json.RawMessage{}
@@ -218,7 +254,7 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 			rows.Close()
 			return nil, err
 		}
-		e, err := model.ParseEntityParts(json.RawMessage(doc), attrs[name], keys[name])
+		e, err := model.EntityWithAttributes(json.RawMessage(doc), attrs[name], keys[name])
 		if err != nil {
 			rows.Close()
 			return nil, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // testEntities is a small schema: account (with money, a lookup, an alternate key) and contact.
@@ -438,4 +440,61 @@ func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
 		return s.Write(ctx, fn)
 	}
 	return s.Read(ctx, fn)
+}
+
+// A database made before the store kept columns' facts and packed documents (_meta_attribute had
+// only the text document) opens with the same schema: the columns are added and the documents
+// parsed.
+func TestDatabaseWithoutColumnFactsOpens(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	ctx := context.Background()
+	s := openTest(t, path)
+	want := s.Schema().Entities()
+	s.Close()
+
+	old, err := sql.Open(driverName, "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := old.Query(`SELECT entity, logicalname, packed FROM "_meta_attribute"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type doc struct{ entity, name, text string }
+	var docs []doc
+	for rows.Next() {
+		var d doc
+		var packed []byte
+		if err := rows.Scan(&d.entity, &d.name, &packed); err != nil {
+			t.Fatal(err)
+		}
+		a, err := model.AttributeFromFacts([]byte(`{"n":"x"}`), packed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.text = string(a.Doc())
+		docs = append(docs, d)
+	}
+	rows.Close()
+	for _, d := range docs {
+		if _, err := old.Exec(`UPDATE "_meta_attribute" SET doc = ? WHERE entity = ? AND logicalname = ?`, d.text, d.entity, d.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, col := range []string{"facts", "packed"} {
+		if _, err := old.Exec(`ALTER TABLE "_meta_attribute" DROP COLUMN ` + col); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	s2, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if diff := cmp.Diff(want, s2.Schema().Entities(), cmpopts.IgnoreUnexported(model.Entity{})); diff != "" {
+		t.Errorf("schema (-new database +old one):\n%s", diff)
+	}
 }
