@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/store"
@@ -34,6 +35,8 @@ type baseline struct {
 	once sync.Once
 	st   *store.Store
 	err  error
+	// loaded is set once st is usable.
+	loaded atomic.Bool
 }
 
 // builtin is the expansion of the embedded fixtures, shared by every Server started without
@@ -71,6 +74,14 @@ func (s *Server) fixtureSet() (string, func() (*fixtures.Set, error)) {
 	}
 }
 
+// baselineLoaded reports whether this process holds the baseline of a set already.
+func baselineLoaded(key string) bool {
+	baselines.mu.Lock()
+	b := baselines.m[key]
+	baselines.mu.Unlock()
+	return b != nil && b.loaded.Load()
+}
+
 // baseline returns the process's database of the server's fixture set, loading it on first use.
 func (s *Server) baseline(ctx context.Context) (*store.Store, error) {
 	key, set := s.fixtureSet()
@@ -81,7 +92,10 @@ func (s *Server) baseline(ctx context.Context) (*store.Store, error) {
 		baselines.m[key] = b
 	}
 	baselines.mu.Unlock()
-	b.once.Do(func() { b.st, b.err = s.loadBaseline(ctx, key, set) })
+	b.once.Do(func() {
+		b.st, b.err = s.loadBaseline(ctx, key, set)
+		b.loaded.Store(b.err == nil)
+	})
 	if b.err != nil {
 		// A failed load (a cancelled context, say) is not remembered: the next server tries again.
 		baselines.mu.Lock()

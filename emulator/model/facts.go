@@ -2,106 +2,162 @@ package model
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
+	"sync"
 )
 
-// attributeFacts is what the emulator takes from a column's AttributeMetadata, in a form that
-// reads back far faster than the document: the documents of the standard tables run to megabytes,
-// and a store that keeps the facts beside them opens without parsing them. Names are short and
-// the usual values left out, so the facts of every standard column fit in a few hundred kilobytes.
+// A table's columns can be packed into one blob (PackAttributes) that reads back far faster than
+// their documents parse: the documents of the standard tables run to megabytes, and a store that
+// keeps them packed opens in milliseconds. The blob holds, for each column, the facts the
+// emulator works with, and all the documents in one compressed stream, which is inflated the first
+// time one of them is asked for (Doc): the metadata API reads few tables.
+
+// attributeFacts is what the emulator takes from a column's AttributeMetadata.
 type attributeFacts struct {
-	Name        string        `json:"n"`
-	Schema      string        `json:"s,omitempty"`
-	ID          string        `json:"id,omitempty"`
-	Type        AttributeType `json:"t"`
-	TypeName    string        `json:"tn,omitempty"`
-	Display     string        `json:"d,omitempty"`
-	MaxLength   int           `json:"ml,omitempty"`
-	Precision   int           `json:"p,omitempty"`
-	Min         float64       `json:"lo,omitempty"`
-	Max         float64       `json:"hi,omitempty"`
-	HasRange    bool          `json:"r,omitempty"`
-	Format      string        `json:"f,omitempty"`
-	Targets     []string      `json:"tg,omitempty"`
-	Options     []optionFacts `json:"o,omitempty"`
-	TrueLabel   string        `json:"tl,omitempty"`
-	FalseLabel  string        `json:"fl,omitempty"`
-	Default     *bool         `json:"def,omitempty"`
-	PrimaryID   bool          `json:"pi,omitempty"`
-	PrimaryName bool          `json:"pn,omitempty"`
-	NoCreate    bool          `json:"nc,omitempty"`
-	NoUpdate    bool          `json:"nu,omitempty"`
-	NoRead      bool          `json:"nr,omitempty"`
-	Required    string        `json:"rl,omitempty"` // "None" left out
-	AttributeOf string        `json:"of,omitempty"`
-	Custom      bool          `json:"c,omitempty"`
+	Name, Schema, ID    string
+	Type                AttributeType
+	TypeName, Display   string
+	MaxLength           int
+	Precision           int
+	Min, Max            float64
+	HasRange            bool
+	Format              string
+	Targets             []string
+	Options             []Option
+	TrueLabel           string
+	FalseLabel          string
+	Default             int8 // 0 none, 1 false, 2 true
+	PrimaryID           bool
+	PrimaryName         bool
+	NoCreate, NoUpdate  bool
+	NoRead              bool
+	Required            string
+	AttributeOf         string
+	Custom              bool
+	DocStart, DocLength int
 }
 
-// optionFacts is an Option; State is kept one up, so that the usual -1 (no state) is left out.
-type optionFacts struct {
-	Value int64  `json:"v"`
-	Label string `json:"l,omitempty"`
-	State int64  `json:"st,omitempty"`
+// attributePack is the blob's content.
+type attributePack struct {
+	Columns []attributeFacts
+	// Docs is the documents one after the other, deflated.
+	Docs []byte
 }
 
-// Facts returns the column's facts (see attributeFacts) for AttributeFromFacts.
-func (a *Attribute) Facts() ([]byte, error) {
-	f := attributeFacts{
-		Name: a.LogicalName, Schema: a.SchemaName, ID: a.MetadataID, Type: a.Type, TypeName: a.TypeName,
-		Display: a.DisplayName, MaxLength: a.MaxLength, Precision: a.Precision, Min: a.MinValue, Max: a.MaxValue,
-		HasRange: a.HasRange, Format: a.Format, Targets: a.Targets, TrueLabel: a.TrueLabel, FalseLabel: a.FalseLabel,
-		PrimaryID: a.IsPrimaryID, PrimaryName: a.IsPrimaryName, NoCreate: !a.ValidForCreate, NoUpdate: !a.ValidForUpdate,
-		NoRead: !a.ValidForRead, AttributeOf: a.AttributeOf, Custom: a.IsCustom,
-	}
-	if a.RequiredLevel != "None" {
-		f.Required = a.RequiredLevel
-	}
-	switch d := a.Default.(type) {
-	case nil:
-	case bool:
-		f.Default = &d
-	default:
-		return nil, fmt.Errorf("model: attribute %s: default %v is not a Boolean", a.LogicalName, a.Default)
-	}
-	for _, o := range a.Options {
-		f.Options = append(f.Options, optionFacts{Value: o.Value, Label: o.Label, State: o.State + 1})
-	}
-	return json.Marshal(f)
-}
-
-// AttributeFromFacts rebuilds a column from its Facts and its document packed by PackDocument,
-// which is unpacked the first time Doc asks for it.
-func AttributeFromFacts(facts, packed []byte) (*Attribute, error) {
-	var f attributeFacts
-	if err := json.Unmarshal(facts, &f); err != nil {
-		return nil, fmt.Errorf("model: attribute facts: %w", err)
-	}
-	if !ValidIdent(f.Name) {
-		return nil, fmt.Errorf("model: attribute facts: invalid LogicalName %q", f.Name)
-	}
-	a := &Attribute{
-		LogicalName: f.Name, SchemaName: f.Schema, MetadataID: f.ID, Type: f.Type, TypeName: f.TypeName,
-		DisplayName: f.Display, MaxLength: f.MaxLength, Precision: f.Precision, MinValue: f.Min, MaxValue: f.Max,
-		HasRange: f.HasRange, Format: f.Format, Targets: f.Targets, TrueLabel: f.TrueLabel, FalseLabel: f.FalseLabel,
-		IsPrimaryID: f.PrimaryID, IsPrimaryName: f.PrimaryName, ValidForCreate: !f.NoCreate, ValidForUpdate: !f.NoUpdate,
-		ValidForRead: !f.NoRead, RequiredLevel: "None", AttributeOf: f.AttributeOf, IsCustom: f.Custom,
-		doc: &attributeDocument{packed: packed},
-	}
-	if f.Required != "" {
-		a.RequiredLevel = f.Required
-	}
-	if f.Default != nil {
-		a.Default = *f.Default
-	}
-	if len(f.Options) > 0 {
-		a.Options = make([]Option, len(f.Options))
-		for i, o := range f.Options {
-			a.Options[i] = Option{Value: o.Value, Label: o.Label, State: o.State - 1}
+// PackAttributes packs a table's columns for UnpackAttributes.
+func PackAttributes(attrs []*Attribute) ([]byte, error) {
+	var docs bytes.Buffer
+	p := attributePack{Columns: make([]attributeFacts, len(attrs))}
+	for i, a := range attrs {
+		f := attributeFacts{
+			Name: a.LogicalName, Schema: a.SchemaName, ID: a.MetadataID, Type: a.Type, TypeName: a.TypeName,
+			Display: a.DisplayName, MaxLength: a.MaxLength, Precision: a.Precision, Min: a.MinValue, Max: a.MaxValue,
+			HasRange: a.HasRange, Format: a.Format, Targets: a.Targets, Options: a.Options, TrueLabel: a.TrueLabel,
+			FalseLabel: a.FalseLabel, PrimaryID: a.IsPrimaryID, PrimaryName: a.IsPrimaryName, NoCreate: !a.ValidForCreate,
+			NoUpdate: !a.ValidForUpdate, NoRead: !a.ValidForRead, Required: a.RequiredLevel, AttributeOf: a.AttributeOf,
+			Custom: a.IsCustom,
 		}
+		switch d := a.Default.(type) {
+		case nil:
+		case bool:
+			f.Default = 1
+			if d {
+				f.Default = 2
+			}
+		default:
+			return nil, fmt.Errorf("model: attribute %s: default %v is not a Boolean", a.LogicalName, a.Default)
+		}
+		doc := a.Doc()
+		f.DocStart, f.DocLength = docs.Len(), len(doc)
+		docs.Write(doc)
+		p.Columns[i] = f
 	}
-	return a, nil
+	var packed bytes.Buffer
+	w, err := flate.NewWriter(&packed, flate.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(docs.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	p.Docs = packed.Bytes()
+	return p.encode(), nil
+}
+
+// UnpackAttributes rebuilds the columns PackAttributes packed.
+func UnpackAttributes(b []byte) ([]*Attribute, error) {
+	p, err := decodePack(b)
+	if err != nil {
+		return nil, fmt.Errorf("model: unpack attributes: %w", err)
+	}
+	docs := &packedDocs{packed: p.Docs}
+	out := make([]*Attribute, len(p.Columns))
+	for i, f := range p.Columns {
+		if !ValidIdent(f.Name) {
+			return nil, fmt.Errorf("model: unpack attributes: invalid LogicalName %q", f.Name)
+		}
+		a := &Attribute{
+			LogicalName: f.Name, SchemaName: f.Schema, MetadataID: f.ID, Type: f.Type, TypeName: f.TypeName,
+			DisplayName: f.Display, MaxLength: f.MaxLength, Precision: f.Precision, MinValue: f.Min, MaxValue: f.Max,
+			HasRange: f.HasRange, Format: f.Format, Targets: f.Targets, Options: f.Options, TrueLabel: f.TrueLabel,
+			FalseLabel: f.FalseLabel, IsPrimaryID: f.PrimaryID, IsPrimaryName: f.PrimaryName, ValidForCreate: !f.NoCreate,
+			ValidForUpdate: !f.NoUpdate, ValidForRead: !f.NoRead, RequiredLevel: f.Required, AttributeOf: f.AttributeOf,
+			IsCustom: f.Custom,
+			doc:      &attributeDocument{pack: docs, start: f.DocStart, length: f.DocLength},
+		}
+		if f.Default != 0 {
+			a.Default = f.Default == 2
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// attributeDocument is a column's document: its own bytes, or its place in its table's packed
+// documents.
+type attributeDocument struct {
+	raw           json.RawMessage
+	pack          *packedDocs
+	start, length int
+}
+
+// packedDocs is a table's documents, inflated once on first use.
+type packedDocs struct {
+	once   sync.Once
+	packed []byte
+	docs   []byte
+}
+
+func (p *packedDocs) bytes() []byte {
+	p.once.Do(func() {
+		p.docs, _ = io.ReadAll(flate.NewReader(bytes.NewReader(p.packed)))
+		p.packed = nil
+	})
+	return p.docs
+}
+
+// Doc returns the column's full AttributeMetadata document, as the metadata API answers with it.
+// It is nil only when packed documents cannot be read back, which a sound store never gives.
+func (a *Attribute) Doc() json.RawMessage {
+	d := a.doc
+	switch {
+	case d == nil:
+		return nil
+	case d.pack == nil:
+		return d.raw
+	}
+	all := d.pack.bytes()
+	if d.start < 0 || d.start+d.length > len(all) {
+		return nil
+	}
+	return json.RawMessage(all[d.start : d.start+d.length : d.start+d.length])
 }
 
 // Equal reports whether two columns say the same: the same facts and the same document. (It also
@@ -114,4 +170,21 @@ func (a *Attribute) Equal(b *Attribute) bool {
 	x, y := *a, *b
 	x.doc, y.doc = nil, nil
 	return reflect.DeepEqual(x, y) && bytes.Equal(a.Doc(), b.Doc())
+}
+
+// Facts returns what the emulator takes from a relationship's document (its exported fields), for
+// RelationshipFromFacts: a few hundred bytes where the document has well over a thousand.
+func (r *Relationship) Facts() ([]byte, error) { return json.Marshal(r) }
+
+// RelationshipFromFacts rebuilds a relationship from its Facts and its document.
+func RelationshipFromFacts(facts []byte, doc json.RawMessage) (*Relationship, error) {
+	var r Relationship
+	if err := json.Unmarshal(facts, &r); err != nil {
+		return nil, fmt.Errorf("model: relationship facts: %w", err)
+	}
+	if r.SchemaName == "" || (r.Type != OneToMany && r.Type != ManyToMany) {
+		return nil, fmt.Errorf("model: relationship facts: no SchemaName or type")
+	}
+	r.Raw = doc
+	return &r, nil
 }

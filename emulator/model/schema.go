@@ -1,14 +1,10 @@
 package model
 
 import (
-	"bytes"
-	"compress/flate"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -235,7 +231,7 @@ type Relationship struct {
 	// exist) or "RemoveLink" (their lookup is cleared; also the default).
 	CascadeDelete string
 
-	Raw json.RawMessage
+	Raw json.RawMessage `json:"-"`
 }
 
 // Entity is the part of a table's EntityMetadata the emulator works with, plus its columns, keys
@@ -541,60 +537,6 @@ func EntityWithAttributes(doc json.RawMessage, attrs []*Attribute, keys []json.R
 		return nil, fmt.Errorf("model: entity metadata: %w", err)
 	}
 	return newEntity(&d, doc, attrs, keys)
-}
-
-// Doc returns the column's full AttributeMetadata document, as the metadata API answers with it.
-// It is nil only when a packed document cannot be read back, which a sound store never gives.
-func (a *Attribute) Doc() json.RawMessage {
-	d := a.doc
-	if d == nil {
-		return nil
-	}
-	d.once.Do(func() {
-		if d.raw == nil && d.packed != nil {
-			d.raw, _ = unpack(d.packed)
-			d.packed = nil
-		}
-	})
-	return d.raw
-}
-
-// attributeDocument holds a column's document, or its packed form until first asked for: a
-// schema has thousands of columns and the metadata API reads few of them.
-type attributeDocument struct {
-	once   sync.Once
-	packed []byte
-	raw    json.RawMessage
-}
-
-// PackDocument compresses a metadata document for storage. Attribute documents repeat the same
-// property names and managed-property shapes, and pack to a tenth of their size.
-func PackDocument(doc json.RawMessage) ([]byte, error) {
-	var b bytes.Buffer
-	// A flate writer allocates about a megabyte of tables; thousands of columns share a few.
-	w, _ := packers.Get().(*flate.Writer)
-	if w == nil {
-		var err error
-		if w, err = flate.NewWriter(&b, flate.BestSpeed); err != nil {
-			return nil, err
-		}
-	} else {
-		w.Reset(&b)
-	}
-	defer packers.Put(w)
-	if _, err := w.Write(doc); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-var packers sync.Pool
-
-func unpack(packed []byte) (json.RawMessage, error) {
-	return io.ReadAll(flate.NewReader(bytes.NewReader(packed)))
 }
 
 func newEntity(d *entityDoc, doc json.RawMessage, attrs []*Attribute, keyDocs []json.RawMessage) (*Entity, error) {

@@ -67,8 +67,8 @@ func TestParseAttributeDateKindFollowsBehavior(t *testing.T) {
 	}
 }
 
-// A column rebuilt from its facts and packed document is the column parsed from the document.
-func TestAttributeFactsRoundTrip(t *testing.T) {
+// Columns rebuilt from their pack are the columns parsed from their documents.
+func TestAttributePackRoundTrip(t *testing.T) {
 	t.Parallel()
 	docs := []string{
 		`{"LogicalName": "statuscode", "SchemaName": "StatusCode", "MetadataId": "1", "AttributeType": "Status", "AttributeTypeName": {"Value": "StatusType"},
@@ -78,30 +78,67 @@ func TestAttributeFactsRoundTrip(t *testing.T) {
 		`{"LogicalName": "revenue", "AttributeType": "Money", "MinValue": -922337203685477, "MaxValue": 922337203685477, "Precision": 4, "IsValidForRead": false}`,
 		`{"LogicalName": "parentcustomerid", "AttributeType": "Customer", "Targets": ["account", "contact"], "AttributeOf": "", "IsCustomAttribute": true}`,
 		`{"LogicalName": "estimatedclosedate", "AttributeType": "DateTime", "Format": "DateOnly", "DateTimeBehavior": {"Value": "UserLocal"}}`,
+		`{"LogicalName": "fullname", "AttributeType": "String", "AttributeOf": "", "MaxLength": 160, "FormatName": {"Value": "Text"}}`,
+		`{"LogicalName": "creditonhold", "AttributeType": "Boolean", "DefaultValue": false}`,
 	}
+	var parsed []*Attribute
 	for _, doc := range docs {
 		a, err := ParseAttribute([]byte(doc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		facts, err := a.Facts()
-		if err != nil {
-			t.Fatal(err)
-		}
-		packed, err := PackDocument(a.Doc())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := AttributeFromFacts(facts, packed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(b.Doc()) != doc {
+		parsed = append(parsed, a)
+	}
+	packed, err := PackAttributes(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnpackAttributes(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(parsed) {
+		t.Fatalf("%d columns back, want %d", len(back), len(parsed))
+	}
+	for i, a := range parsed {
+		b := back[i]
+		if string(b.Doc()) != docs[i] {
 			t.Errorf("%s: document %s", a.LogicalName, b.Doc())
 		}
-		a.doc, b.doc = nil, nil
 		if diff := cmp.Diff(*a, *b, cmpopts.IgnoreUnexported(Attribute{})); diff != "" {
-			t.Errorf("%s (-parsed +from facts):\n%s", a.LogicalName, diff)
+			t.Errorf("%s (-parsed +unpacked):\n%s", a.LogicalName, diff)
+		}
+		if !a.Equal(b) {
+			t.Errorf("%s: Equal says the unpacked column differs", a.LogicalName)
+		}
+	}
+	if _, err := UnpackAttributes([]byte("not a pack")); err == nil {
+		t.Error("a damaged pack unpacked")
+	}
+}
+
+// A pack cut short anywhere is an error, never a panic.
+func TestUnpackCutShort(t *testing.T) {
+	t.Parallel()
+	a, err := ParseAttribute([]byte(`{"LogicalName": "prioritycode", "AttributeType": "Picklist", "Targets": ["x"],
+		"OptionSet": {"Options": [{"Value": 1, "Label": {"UserLocalizedLabel": {"Label": "High"}}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := PackAttributes([]*Attribute{a, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(packed); n++ {
+		cols, err := UnpackAttributes(packed[:n])
+		if err == nil {
+			// Only the compressed documents may be cut without the facts noticing; the document
+			// then reads as nil rather than garbage.
+			for _, c := range cols {
+				if d := c.Doc(); d != nil && string(d) != string(a.Doc()) {
+					t.Errorf("cut at %d: document %q", n, d)
+				}
+			}
 		}
 	}
 }

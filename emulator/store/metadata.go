@@ -35,9 +35,13 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_relationship" (schemaname, metadataid, doc) VALUES (?, ?, ?)
-			ON CONFLICT (schemaname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc`,
-			r.SchemaName, r.MetadataID, string(doc)); err != nil {
+		facts, err := r.Facts()
+		if err != nil {
+			return fmt.Errorf("store: put relationship %s: %w", r.SchemaName, err)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_relationship" (schemaname, metadataid, doc, facts) VALUES (?, ?, ?, ?)
+			ON CONFLICT (schemaname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc, facts = excluded.facts`,
+			r.SchemaName, r.MetadataID, string(doc), string(facts)); err != nil {
 			return fmt.Errorf("store: put relationship %s: %w", r.SchemaName, err)
 		}
 	}
@@ -68,24 +72,23 @@ func (t *Tx) putEntity(e *model.Entity, seq int) error {
 	if err := t.tx.QueryRowContext(t.ctx, `SELECT seq FROM "_meta_entity" WHERE logicalname = ?`, e.LogicalName).Scan(&existing); err == nil {
 		seq = existing
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_entity" (logicalname, entitysetname, metadataid, seq, doc) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (logicalname) DO UPDATE SET entitysetname = excluded.entitysetname, metadataid = excluded.metadataid, doc = excluded.doc`,
-		e.LogicalName, e.EntitySetName, e.MetadataID, seq, string(bare)); err != nil {
+	// The columns are kept packed beside the table (loadSchema); their rows name them, with no
+	// document.
+	packed, err := model.PackAttributes(e.Attributes)
+	if err != nil {
+		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_entity" (logicalname, entitysetname, metadataid, seq, doc, attrs) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (logicalname) DO UPDATE SET entitysetname = excluded.entitysetname, metadataid = excluded.metadataid, doc = excluded.doc, attrs = excluded.attrs`,
+		e.LogicalName, e.EntitySetName, e.MetadataID, seq, string(bare), packed); err != nil {
+		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_meta_attribute" WHERE entity = ?`, e.LogicalName); err != nil {
 		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
 	}
 	for i, a := range e.Attributes {
-		// The document is kept packed, with the facts the model needs beside it (loadSchema).
-		facts, err := a.Facts()
-		if err != nil {
-			return fmt.Errorf("store: attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
-		}
-		packed, err := model.PackDocument(a.Doc())
-		if err != nil {
-			return fmt.Errorf("store: attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
-		}
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc, facts, packed) VALUES (?, ?, ?, ?, '', ?, ?)
-			ON CONFLICT (entity, logicalname) DO UPDATE SET metadataid = excluded.metadataid, seq = excluded.seq, doc = '', facts = excluded.facts, packed = excluded.packed`,
-			e.LogicalName, a.LogicalName, a.MetadataID, i, string(facts), packed); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc) VALUES (?, ?, ?, ?, '')`,
+			e.LogicalName, a.LogicalName, a.MetadataID, i); err != nil {
 			return fmt.Errorf("store: put attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
 		}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ func (t *Tx) DeleteAttribute(entity, attribute string) error {
 // dropAttribute does DeleteAttribute's work without rebuilding the schema.
 func (t *Tx) dropAttribute(e *model.Entity, a *model.Attribute) error {
 	table := e.LogicalName
+	if err := t.unpackColumns(table); err != nil {
+		return err
+	}
 	for _, k := range e.Keys {
 		if !contains(k.Attributes, a.LogicalName) {
 			continue
@@ -179,8 +183,10 @@ func (t *Tx) forgetTarget(r *model.Relationship, entity string) error {
 		}
 		t.touch(many.LogicalName)
 	}
-	// The facts and packed form go with the old document; the next load parses the new one.
-	return t.exec(`UPDATE "_meta_attribute" SET doc = ?, facts = NULL, packed = NULL WHERE entity = ? AND logicalname = ?`, "update attribute "+many.LogicalName+"."+a.LogicalName,
+	if err := t.unpackColumns(many.LogicalName); err != nil {
+		return err
+	}
+	return t.exec(`UPDATE "_meta_attribute" SET doc = ? WHERE entity = ? AND logicalname = ?`, "update attribute "+many.LogicalName+"."+a.LogicalName,
 		string(doc), many.LogicalName, a.LogicalName)
 }
 
@@ -368,4 +374,29 @@ func replaceMember(doc json.RawMessage, name string, value any) (json.RawMessage
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// unpackColumns turns a table whose columns putEntity packed back into one document per
+// _meta_attribute row, so that one column can be changed or dropped in place; the next load
+// parses them.
+func (t *Tx) unpackColumns(entity string) error {
+	var packed []byte
+	err := t.tx.QueryRowContext(t.ctx, `SELECT attrs FROM "_meta_entity" WHERE logicalname = ?`, entity).Scan(&packed)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && packed == nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: unpack %s: %w", entity, err)
+	}
+	cols, err := model.UnpackAttributes(packed)
+	if err != nil {
+		return fmt.Errorf("store: unpack %s: %w", entity, err)
+	}
+	for _, a := range cols {
+		if err := t.exec(`UPDATE "_meta_attribute" SET doc = ? WHERE entity = ? AND logicalname = ?`, "unpack "+entity+"."+a.LogicalName,
+			string(a.Doc()), entity, a.LogicalName); err != nil {
+			return err
+		}
+	}
+	return t.exec(`UPDATE "_meta_entity" SET attrs = NULL WHERE logicalname = ?`, "unpack "+entity, entity)
 }

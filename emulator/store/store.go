@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -121,10 +122,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 const internalDDL = `
 CREATE TABLE IF NOT EXISTS "_dynlocal" (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO "_dynlocal" (key, value) VALUES ('versionnumber', 1000), ('schemaversion', 0);
-CREATE TABLE IF NOT EXISTS "_meta_entity" (logicalname TEXT PRIMARY KEY, entitysetname TEXT NOT NULL UNIQUE, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS "_meta_attribute" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, facts TEXT, packed BLOB, PRIMARY KEY (entity, logicalname));
+CREATE TABLE IF NOT EXISTS "_meta_entity" (logicalname TEXT PRIMARY KEY, entitysetname TEXT NOT NULL UNIQUE, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, attrs BLOB);
+CREATE TABLE IF NOT EXISTS "_meta_attribute" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
 CREATE TABLE IF NOT EXISTS "_meta_key" (entity TEXT NOT NULL, logicalname TEXT NOT NULL, metadataid TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (entity, logicalname));
-CREATE TABLE IF NOT EXISTS "_meta_relationship" (schemaname TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "_meta_relationship" (schemaname TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL, facts TEXT);
 CREATE TABLE IF NOT EXISTS "_meta_optionset" (name TEXT PRIMARY KEY, metadataid TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS "_dynlocal_setting" (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
@@ -133,26 +134,27 @@ func (s *Store) init(ctx context.Context) error {
 	if _, err := s.writer.ExecContext(ctx, internalDDL); err != nil {
 		return fmt.Errorf("store: init: %w", err)
 	}
-	for _, col := range []string{"facts TEXT", "packed BLOB"} {
-		if err := addAttributeColumn(ctx, s.writer, col); err != nil {
+	for _, c := range [][2]string{{"_meta_entity", "attrs BLOB"}, {"_meta_relationship", "facts TEXT"}} {
+		if err := addColumn(ctx, s.writer, c[0], c[1]); err != nil {
 			return err
 		}
 	}
 	return s.reloadSchema(ctx)
 }
 
-// addAttributeColumn gives a database made before _meta_attribute had the column (facts, packed)
-// the column; its rows keep NULL there, and their text documents are parsed instead.
-func addAttributeColumn(ctx context.Context, db *sql.DB, col string) error {
+// addColumn gives a database made before a metadata table had the column (_meta_entity.attrs,
+// _meta_relationship.facts) the column; its rows keep NULL there, and their documents are parsed
+// instead.
+func addColumn(ctx context.Context, db *sql.DB, table, col string) error {
 	name, _, _ := strings.Cut(col, " ")
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('_meta_attribute') WHERE name = ?`, name).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, name).Scan(&n); err != nil {
 		return fmt.Errorf("store: init: %w", err)
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := db.ExecContext(ctx, `ALTER TABLE "_meta_attribute" ADD COLUMN `+col); err != nil {
+	if _, err := db.ExecContext(ctx, `ALTER TABLE `+quote(table)+` ADD COLUMN `+col); err != nil {
 		return fmt.Errorf("store: init: %w", err)
 	}
 	return nil
@@ -201,27 +203,22 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 	if err := q.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'schemaversion'`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("store: schema version: %w", err)
 	}
-	// A column is rebuilt from its facts (see model.Attribute.Facts); its document, which the
-	// metadata API answers with, is only carried.
+	// A table written by putEntity has its columns packed beside it (model.PackAttributes), and
+	// their rows in _meta_attribute an empty document; the columns of other tables (a database
+	// made before, or a table whose columns a metadata change unpacked) are parsed from their
+	// documents.
 	attrs := map[string][]*model.Attribute{}
-	rows, err := q.QueryContext(ctx, `SELECT entity, doc, facts, packed FROM "_meta_attribute" ORDER BY entity, seq`)
+	rows, err := q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_attribute" WHERE doc <> '' ORDER BY entity, seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load attributes: %w", err)
 	}
 	for rows.Next() {
 		var ent, doc string
-		var facts sql.RawBytes
-		var packed []byte
-		if err := rows.Scan(&ent, &doc, &facts, &packed); err != nil {
+		if err := rows.Scan(&ent, &doc); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		var a *model.Attribute
-		if facts != nil && packed != nil {
-			a, err = model.AttributeFromFacts(facts, packed)
-		} else {
-			a, err = model.ParseAttribute(json.RawMessage(doc))
-		}
+		a, err := model.ParseAttribute(json.RawMessage(doc))
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: entity %s: %w", ent, err)
@@ -243,45 +240,94 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 		keys[ent] = append(keys[ent], json.RawMessage(doc))
 	}
 	rows.Close()
-	var entities []*model.Entity
-	rows, err = q.QueryContext(ctx, `SELECT logicalname, doc FROM "_meta_entity" ORDER BY seq`)
+	// The rows are read first and decoded after, on every core: decoding is most of a load.
+	type entityRow struct {
+		name, doc string
+		packed    []byte
+	}
+	var entityRows []entityRow
+	rows, err = q.QueryContext(ctx, `SELECT logicalname, doc, attrs FROM "_meta_entity" ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load entities: %w", err)
 	}
 	for rows.Next() {
-		var name, doc string
-		if err := rows.Scan(&name, &doc); err != nil {
+		var r entityRow
+		if err := rows.Scan(&r.name, &r.doc, &r.packed); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		e, err := model.EntityWithAttributes(json.RawMessage(doc), attrs[name], keys[name])
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		entities = append(entities, e)
+		entityRows = append(entityRows, r)
 	}
 	rows.Close()
-	var rels []*model.Relationship
-	rows, err = q.QueryContext(ctx, `SELECT doc FROM "_meta_relationship" ORDER BY schemaname`)
+	type relationshipRow struct{ doc, facts []byte }
+	var relRows []relationshipRow
+	rows, err = q.QueryContext(ctx, `SELECT doc, facts FROM "_meta_relationship" ORDER BY schemaname`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load relationships: %w", err)
 	}
 	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
+		var r relationshipRow
+		if err := rows.Scan(&r.doc, &r.facts); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		r, err := model.ParseRelationship(json.RawMessage(doc))
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		rels = append(rels, r)
+		relRows = append(relRows, r)
 	}
 	rows.Close()
+
+	entities := make([]*model.Entity, len(entityRows))
+	rels := make([]*model.Relationship, len(relRows))
+	err = parallel(len(entityRows)+len(relRows), func(i int) error {
+		if i >= len(entityRows) {
+			r := relRows[i-len(entityRows)]
+			var err error
+			if r.facts != nil {
+				rels[i-len(entityRows)], err = model.RelationshipFromFacts(r.facts, r.doc)
+			} else {
+				rels[i-len(entityRows)], err = model.ParseRelationship(r.doc)
+			}
+			return err
+		}
+		r := entityRows[i]
+		cols := attrs[r.name]
+		if r.packed != nil {
+			var err error
+			if cols, err = model.UnpackAttributes(r.packed); err != nil {
+				return fmt.Errorf("store: entity %s: %w", r.name, err)
+			}
+		}
+		e, err := model.EntityWithAttributes(json.RawMessage(r.doc), cols, keys[r.name])
+		entities[i] = e
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return model.NewSchema(entities, rels, version)
+}
+
+// parallel runs fn for 0..n-1 on as many goroutines as there are cores and returns the first
+// error.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || errs[w] != nil {
+					return
+				}
+				errs[w] = fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // ErrNotFound is returned when a row does not exist.

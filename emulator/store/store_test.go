@@ -442,50 +442,33 @@ func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
 	return s.Read(ctx, fn)
 }
 
-// A database made before the store kept columns' facts and packed documents (_meta_attribute had
-// only the text document) opens with the same schema: the columns are added and the documents
-// parsed.
-func TestDatabaseWithoutColumnFactsOpens(t *testing.T) {
+// A database made before the store packed tables' columns (_meta_entity had no attrs, each
+// _meta_attribute row held its text document) opens with the same schema: the column is added
+// and the documents parsed.
+func TestDatabaseWithoutPackedColumnsOpens(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "db.sqlite")
 	ctx := context.Background()
 	s := openTest(t, path)
-	want := s.Schema().Entities()
+	want, wantRels := s.Schema().Entities(), s.Schema().Relationships()
 	s.Close()
 
 	old, err := sql.Open(driverName, "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := old.Query(`SELECT entity, logicalname, packed FROM "_meta_attribute"`)
-	if err != nil {
+	for _, e := range want {
+		for _, a := range e.Attributes {
+			if _, err := old.Exec(`UPDATE "_meta_attribute" SET doc = ? WHERE entity = ? AND logicalname = ?`, string(a.Doc()), e.LogicalName, a.LogicalName); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := old.Exec(`ALTER TABLE "_meta_entity" DROP COLUMN attrs`); err != nil {
 		t.Fatal(err)
 	}
-	type doc struct{ entity, name, text string }
-	var docs []doc
-	for rows.Next() {
-		var d doc
-		var packed []byte
-		if err := rows.Scan(&d.entity, &d.name, &packed); err != nil {
-			t.Fatal(err)
-		}
-		a, err := model.AttributeFromFacts([]byte(`{"n":"x"}`), packed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.text = string(a.Doc())
-		docs = append(docs, d)
-	}
-	rows.Close()
-	for _, d := range docs {
-		if _, err := old.Exec(`UPDATE "_meta_attribute" SET doc = ? WHERE entity = ? AND logicalname = ?`, d.text, d.entity, d.name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, col := range []string{"facts", "packed"} {
-		if _, err := old.Exec(`ALTER TABLE "_meta_attribute" DROP COLUMN ` + col); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := old.Exec(`ALTER TABLE "_meta_relationship" DROP COLUMN facts`); err != nil {
+		t.Fatal(err)
 	}
 	old.Close()
 
@@ -496,5 +479,8 @@ func TestDatabaseWithoutColumnFactsOpens(t *testing.T) {
 	defer s2.Close()
 	if diff := cmp.Diff(want, s2.Schema().Entities(), cmpopts.IgnoreUnexported(model.Entity{})); diff != "" {
 		t.Errorf("schema (-new database +old one):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRels, s2.Schema().Relationships()); diff != "" {
+		t.Errorf("relationships (-new database +old one):\n%s", diff)
 	}
 }
