@@ -3,6 +3,7 @@ package emulator
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -46,14 +47,17 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		s.log.Info("request refused: no bearer token", "method", r.Method, "path", r.URL.Path)
 		return webapi.Caller{}, s.unauthorized(r)
 	}
-	audiences := []string{wire.Origin(r)}
+	audiences := loopbackAliases(wire.Origin(r))
 	if s.cfg.OrgURL != "" {
 		audiences = append(audiences, s.cfg.OrgURL)
 	}
 	claims, err := s.auth.verify(s.idp, strings.TrimSpace(token), audiences, s.cfg.Clock())
 	if err != nil {
+		// The reason names claims (aud, iss, exp), never the token itself.
+		s.log.Info("request refused: token not accepted", "method", r.Method, "path", r.URL.Path, "reason", err.Error())
 		return webapi.Caller{}, s.unauthorized(r)
 	}
 	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
@@ -195,4 +199,31 @@ func (a *authCache) remember(k callerCacheKey, gen uint64, c webapi.Caller) {
 		a.callers = map[callerCacheKey]cachedCaller{}
 	}
 	a.callers[k] = cachedCaller{gen: gen, c: c}
+}
+
+// loopbackAliases is the audiences a request's origin accepts: the origin, and when it is a
+// loopback address its other names on the same port (a token asked for http://localhost:8080
+// works on http://127.0.0.1:8080), since they are one emulator.
+func loopbackAliases(origin string) []string {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return []string{origin}
+	}
+	host, port := u.Hostname(), u.Port()
+	switch host {
+	case "localhost", "127.0.0.1", "::1":
+	default:
+		return []string{origin}
+	}
+	out := []string{origin}
+	for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		alias := u.Scheme + "://" + h
+		if port != "" {
+			alias += ":" + port
+		}
+		if alias != origin {
+			out = append(out, alias)
+		}
+	}
+	return out
 }

@@ -229,6 +229,56 @@ func TestSeparateEmulator(t *testing.T) {
 	}
 }
 
+// TestIgnoredClientSecret checks that a client secret given without the rest of the credentials,
+// by flag or environment, is named on stderr as ignored (the run goes on with the credentials that
+// are there), without showing it, and that a secret that is used draws no warning.
+func TestIgnoredClientSecret(t *testing.T) {
+	t.Parallel()
+	u := startEmulator(t)
+	tokenURL := u + "/" + emulator.DefaultTenantID + "/oauth2/v2.0/token"
+	suite := filepath.Join(suitesDir, "whoami.json")
+	const warning = "contract: warning: ignoring --client-secret (DYNLOCAL_CLIENT_SECRET) "
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want string // in stderr; empty means no warning at all
+	}{
+		{"secret without target", []string{"run", "--client-secret", "s3cret", suite}, nil, 0,
+			warning + "without --target: the in-process emulator uses its development credentials"},
+		{"secret from the environment without target", []string{"run", suite}, map[string]string{"DYNLOCAL_CLIENT_SECRET": "s3cret"}, 0,
+			warning + "without --target"},
+		{"secret with a loopback target only", []string{"run", "--target", u, "--client-secret", "s3cret", suite}, nil, 0,
+			warning + "without --token-url and --client-id: the emulator at " + u + " gets its development credentials"},
+		// The token is not one the emulator issued, so the run stops at the first request (exit 1),
+		// after the warning.
+		{"secret beside a static token", []string{"run", "--target", u, "--token", "not-a-token", "--client-secret", "s3cret", suite}, nil, 1,
+			warning + "with --token"},
+		{"no secret", []string{"run", "--target", u, suite}, nil, 0, ""},
+		{"every credential", []string{"run", "--target", u, "--token-url", tokenURL, "--client-id", emulator.DefaultClientID,
+			"--client-secret", emulator.DefaultClientSecret, suite}, nil, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, tt.env, tt.args...)
+			if code != tt.code || tt.code == 0 && !strings.HasSuffix(stdout, " passed, 0 failed\n") {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, stdout, stderr)
+			}
+			if tt.want == "" && strings.Contains(stderr, "warning") {
+				t.Errorf("stderr %q, want no warning", stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.want)
+			}
+			if strings.Contains(stderr, "s3cret") {
+				t.Errorf("stderr shows the secret: %q", stderr)
+			}
+		})
+	}
+}
+
 func TestRecordCommand(t *testing.T) {
 	t.Parallel()
 	committed := filepath.Join(suitesDir, "records.json")

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -45,14 +47,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loose := fs.Bool("loose", envBool("DYNLOCAL_LOOSE"), "ignore query options and headers Dataverse rejects, instead of failing (DYNLOCAL_LOOSE)")
 	cacheDir := fs.String("cache-dir", env("DYNLOCAL_CACHE_DIR", defaultCacheDir()), "directory where fixture databases are kept between runs for a fast start; \"off\" for none (DYNLOCAL_CACHE_DIR)")
 	logLevel := fs.String("log-level", env("DYNLOCAL_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DYNLOCAL_LOG_LEVEL)")
+	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "emulator: %v%s\nRun with --help for the flags.\n", err, flagHint(fs, err))
 		return 2
 	}
+	if *version {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "emulator: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		fmt.Fprintf(stderr, "emulator: unexpected arguments: %s\nRun with --help for the flags.\n", strings.Join(fs.Args(), " "))
 		return 2
 	}
 	var level slog.Level
@@ -78,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *fixturesDir != "" {
 		set, err := fixtures.LoadDir(*fixturesDir)
 		if err != nil {
-			fmt.Fprintf(stderr, "emulator: %v\n", err)
+			fmt.Fprintln(stderr, prefixed(err))
 			return 1
 		}
 		cfg.Fixtures = set
@@ -89,18 +97,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		fmt.Fprintln(stderr, prefixed(err))
 		return 1
 	}
 	defer srv.Close()
 	if err := srv.Listen(*addr); err != nil {
-		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		fmt.Fprintln(stderr, prefixed(err))
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintf(stderr, "Another program is listening on %s. Choose another address with --addr (or DYNLOCAL_ADDR), or --addr 127.0.0.1:0 for any free port; the banner prints the one taken.\n", *addr)
+		}
 		return 1
 	}
 	u := srv.URL()
 	setName, tables, err := srv.FixtureSet(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		fmt.Fprintln(stderr, prefixed(err))
 		return 1
 	}
 	if setName == "" {
@@ -141,4 +152,90 @@ func defaultCacheDir() string {
 		return "off"
 	}
 	return filepath.Join(dir, "dynlocal")
+}
+
+// prefixed is an error as the command prints it: with one "emulator: " in front, not two.
+func prefixed(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "emulator: ") {
+		return msg
+	}
+	return "emulator: " + msg
+}
+
+// flagHint suggests the flag an unknown one was probably meant to be ("--inmemory" for
+// --in-memory, "--port" for --addr), or nothing.
+func flagHint(fs *pflag.FlagSet, err error) string {
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	if alias, ok := flagAliases[name]; ok {
+		return fmt.Sprintf(" (did you mean --%s?)", alias)
+	}
+	best, bestDist := "", 3
+	fs.VisitAll(func(f *pflag.Flag) {
+		if d := editDistance(name, f.Name); d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	})
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean --%s?)", best)
+}
+
+// flagAliases are flags other emulators have, mapped to ours.
+var flagAliases = map[string]string{"port": "addr", "host": "addr", "listen": "addr", "inmemory": "in-memory", "memory": "in-memory", "db": "data", "data-dir": "data"}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// versionString is the module version and the VCS revision the binary was built from.
+func versionString() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dynlocal (version unknown)"
+	}
+	version := info.Main.Version
+	if version == "" {
+		version = "(devel)"
+	}
+	var rev, modified, when string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = " with local changes"
+			}
+		case "vcs.time":
+			when = " " + s.Value
+		}
+	}
+	out := "dynlocal " + version + " " + info.GoVersion
+	if rev != "" {
+		out += "\nrevision " + rev + modified + when
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -178,4 +179,46 @@ func TestFixturesMismatch(t *testing.T) {
 func TestMain(m *testing.M) {
 	os.Setenv("DYNLOCAL_CACHE_DIR", "off")
 	os.Exit(m.Run())
+}
+
+// A mistyped or foreign flag is named, with the flag that was probably meant and where to find
+// the others; --version prints the version.
+func TestFlagMessages(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--inmemory"}, 2, "emulator: unknown flag: --inmemory (did you mean --in-memory?)\nRun with --help for the flags.\n"},
+		{[]string{"--port", "9000"}, 2, "emulator: unknown flag: --port (did you mean --addr?)\n"},
+		{[]string{"--adr", "x"}, 2, "(did you mean --addr?)"},
+		{[]string{"--frobnicate"}, 2, "emulator: unknown flag: --frobnicate\nRun with --help"},
+		{[]string{"serve"}, 2, "emulator: unexpected arguments: serve\nRun with --help"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tt.args, &stdout, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "dynlocal ") {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
+
+// A port in use says so once (no doubled prefix) and how to pick another.
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--in-memory", "--addr", l.Addr().String(), "--cache-dir", "off"}, &stdout, &stderr)
+	got := stderr.String()
+	if code != 1 || strings.Contains(got, "emulator: emulator:") || !strings.Contains(got, "--addr 127.0.0.1:0") || !strings.Contains(got, "address already in use") {
+		t.Errorf("exit %d, stderr %q", code, got)
+	}
 }

@@ -67,6 +67,7 @@ func (f Flags) Resolve(ctx context.Context, logf func(format string, args ...any
 		}
 		u := srv.URL()
 		logf("no --target; started an in-process emulator at %s", u)
+		warnIgnored(logf, f, "without --target: the in-process emulator uses its development credentials")
 		return Dev(u), func() { srv.Close() }, nil
 	}
 	u, err := url.Parse(f.URL)
@@ -75,10 +76,14 @@ func (f Flags) Resolve(ctx context.Context, logf func(format string, args ...any
 	}
 	switch {
 	case f.Token != "":
+		warnIgnored(logf, Flags{TokenURL: f.TokenURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret},
+			"with --token: the static token is used instead of client credentials")
 		f.TokenURL, f.ClientID, f.ClientSecret = "", "", ""
 	case f.TokenURL != "" && f.ClientID != "":
 	case f.TokenURL == "" && f.ClientID == "" && isLoopback(u.Hostname()):
 		// A separately started emulator: its well-known development credentials.
+		warnIgnored(logf, Flags{ClientSecret: f.ClientSecret},
+			"without --token-url and --client-id: the emulator at "+f.URL+" gets its development credentials")
 		dev := Dev(strings.TrimRight(f.URL, "/"))
 		dev.Scope = f.Scope
 		return dev, nothing, nil
@@ -86,6 +91,27 @@ func (f Flags) Resolve(ctx context.Context, logf func(format string, args ...any
 		return Flags{}, nothing, UsageError{errors.New("no credentials for the target: give --token, or --token-url and --client-id (with --client-secret)")}
 	}
 	return f, nothing, nil
+}
+
+// warnIgnored says on logf which of the credentials set in dropped (the URL aside) Resolve is about
+// to ignore, and why, so that a client secret given without the rest of its credentials is never
+// ignored silently.
+func warnIgnored(logf func(format string, args ...any), dropped Flags, why string) {
+	var names []string
+	for _, c := range []struct{ value, name string }{
+		{dropped.TokenURL, "--token-url (DYNLOCAL_TOKEN_URL)"},
+		{dropped.ClientID, "--client-id (DYNLOCAL_CLIENT_ID)"},
+		{dropped.ClientSecret, "--client-secret (DYNLOCAL_CLIENT_SECRET)"},
+		{dropped.Token, "--token (DYNLOCAL_TOKEN)"},
+		{dropped.Scope, "--scope (DYNLOCAL_SCOPE)"},
+	} {
+		if c.value != "" {
+			names = append(names, c.name)
+		}
+	}
+	if len(names) > 0 {
+		logf("warning: ignoring %s %s", strings.Join(names, ", "), why)
+	}
 }
 
 // Dev returns the connection to an emulator at orgURL with its development credentials.
