@@ -72,12 +72,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("emulator: load fixtures: %w", err)
 		}
 	}
+	apps, err := s.applicationUsers(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	key, err := s.signingKey()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.idp, err = oauth.New(oauth.Config{
 		TenantID:      cfg.TenantID,
 		ClientID:      cfg.ClientID,
 		ClientSecret:  cfg.ClientSecret,
 		AppUser:       oauth.User{SystemUserID: DefaultAppUserID, ObjectID: DefaultAppUserObjectID, Name: "# dynlocal-app"},
+		Apps:          apps,
 		HumanUser:     oauth.User{SystemUserID: DefaultHumanUserID, ObjectID: DefaultHumanUserObjectID, Name: "Dana Developer", Username: DefaultHumanUserName},
+		SigningKey:    key,
 		TokenLifetime: cfg.TokenLifetime,
 		Now:           cfg.Clock,
 		NewID:         cfg.NewID,
@@ -195,10 +207,14 @@ func (s *Server) routes() *mux.Router {
 	admin := r.PathPrefix("/_emulator/").Subrouter()
 	s.adminRoutes(admin)
 	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
+	cors := s.corsMiddleware() // the Web API and the identity endpoints, not the admin API
+	api.Use(cors)
 	direct := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveAPI(w, r, nil) })
 	api.PathPrefix("/").Handler(direct)
 	api.Path("").Handler(direct)
-	s.idp.Routes(r)
+	idp := r.NewRoute().Subrouter()
+	idp.Use(cors)
+	s.idp.Routes(idp)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return notFoundURL(r)
 	})
