@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Template tokens are written {{word}} or {{word name}} inside JSON strings.
@@ -458,13 +460,7 @@ func textOf(v any) string {
 }
 
 // newGUID returns a random version 4 GUID in lower case.
-func newGUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newGUID() string { return uuid.NewString() }
 
 // newKey returns ten random lower-case letters and digits, short enough for alternate key columns
 // such as accountnumber (20 characters).

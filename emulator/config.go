@@ -1,12 +1,11 @@
 package emulator
 
 import (
-	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/dynlocal/dynlocal/fixtures"
+	"github.com/google/uuid"
 )
 
 // Well-known development credentials, printed at start-up like Azurite's development account. The
@@ -53,6 +52,13 @@ type Config struct {
 	TenantID, ClientID, ClientSecret string
 	// OrgURL, when set, is accepted as token audience in addition to the origin of each request.
 	OrgURL string
+	// Apps are further application registrations, each signing in as an application user of its
+	// own, beside the development app (ClientID).
+	Apps []App
+	// CORSOrigins are the browser origins allowed to call the Web API from another origin, as
+	// "scheme://host[:port]", or "*" for any. Nil means the loopback origins (localhost,
+	// 127.0.0.1 and [::1] on any port); an empty, non-nil list allows none.
+	CORSOrigins []string
 	// Loose makes the emulator ignore query options and headers the real service rejects.
 	Loose bool
 	// Logger receives structured request logs. Nil discards them.
@@ -68,6 +74,11 @@ type Config struct {
 	// AggregateLimit is the most source rows an aggregate query may read (Dataverse's
 	// AggregateQueryRecordLimit, 50,000 by default).
 	AggregateLimit int
+}
+
+// App is an application registration: the client id and secret of the client-credentials grant.
+type App struct {
+	ClientID, ClientSecret string
 }
 
 func (c *Config) setDefaults() {
@@ -98,12 +109,4 @@ func (c *Config) setDefaults() {
 }
 
 // newUUID returns a random (version 4) UUID in lower case.
-func newUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newUUID() string { return uuid.NewString() }

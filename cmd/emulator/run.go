@@ -36,6 +36,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		b, _ := strconv.ParseBool(os.Getenv(name))
 		return b
 	}
+	envList := func(name string) []string {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			return nil
+		}
+		return strings.Split(v, ",")
+	}
 	addr := fs.String("addr", env("DYNLOCAL_ADDR", "127.0.0.1:8080"), "address to listen on (DYNLOCAL_ADDR)")
 	data := fs.String("data", env("DYNLOCAL_DATA", "./.dynlocal"), "directory of the database file and snapshots (DYNLOCAL_DATA)")
 	inMemory := fs.Bool("in-memory", envBool("DYNLOCAL_IN_MEMORY"), "keep the data in memory; none of it is written to disk (DYNLOCAL_IN_MEMORY)")
@@ -47,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loose := fs.Bool("loose", envBool("DYNLOCAL_LOOSE"), "ignore query options and headers Dataverse rejects, instead of failing (DYNLOCAL_LOOSE)")
 	cacheDir := fs.String("cache-dir", env("DYNLOCAL_CACHE_DIR", defaultCacheDir()), "directory where fixture databases are kept between runs for a fast start; \"off\" for none (DYNLOCAL_CACHE_DIR)")
 	logLevel := fs.String("log-level", env("DYNLOCAL_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DYNLOCAL_LOG_LEVEL)")
+	orgURL := fs.String("org-url", env("DYNLOCAL_ORG_URL", ""), "another URL tokens may be asked for, such as https://org.crm.dynamics.com when a hosts entry or proxy points that name here (DYNLOCAL_ORG_URL)")
+	apps := fs.StringArray("app", envList("DYNLOCAL_APPS"), "another application registration as client-id:secret, signing in as an application user of its own; repeatable (DYNLOCAL_APPS, comma-separated)")
+	corsOrigins := fs.StringSlice("cors-origins", envList("DYNLOCAL_CORS_ORIGINS"), "browser origins allowed to call the Web API, such as http://localhost:3000, or * for any; default the loopback origins (DYNLOCAL_CORS_ORIGINS, comma-separated)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -73,9 +83,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		TenantID:     *tenant,
 		ClientID:     *clientID,
 		ClientSecret: *secret,
+		OrgURL:       strings.TrimRight(*orgURL, "/"),
 		Loose:        *loose,
 		Logger:       logger,
 		ResetData:    *reset,
+	}
+	for _, a := range *apps {
+		id, sec, ok := strings.Cut(a, ":")
+		if !ok || id == "" || sec == "" {
+			fmt.Fprintf(stderr, "emulator: --app %q: want client-id:secret\n", a)
+			return 2
+		}
+		cfg.Apps = append(cfg.Apps, emulator.App{ClientID: id, ClientSecret: sec})
+	}
+	if fs.Changed("cors-origins") || os.Getenv("DYNLOCAL_CORS_ORIGINS") != "" {
+		cfg.CORSOrigins = append([]string{}, *corsOrigins...)
 	}
 	if *cacheDir != "off" {
 		cfg.CacheDir = *cacheDir

@@ -222,3 +222,12 @@ func TestPortInUse(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, got)
 	}
 }
+
+// --app takes client-id:secret.
+func TestAppFlag(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--in-memory", "--app", "no-secret"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "want client-id:secret") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}

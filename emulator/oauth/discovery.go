@@ -43,7 +43,7 @@ func (s *Server) handleOpenIDConfiguration(w http.ResponseWriter, r *http.Reques
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query", "fragment"},
 		SubjectTypesSupported:             []string{"pairwise"},
-		IDTokenSigningAlgValuesSupported:  []string{algES256},
+		IDTokenSigningAlgValuesSupported:  []string{algRS256},
 		ScopesSupported:                   []string{"openid", "profile", "email", "offline_access"},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "client_secret_basic"},
 		GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token"},

@@ -1,8 +1,8 @@
 package oauth
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
+	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
 	"math/big"
@@ -51,7 +51,7 @@ func TestOpenIDConfiguration(t *testing.T) {
 				"response_types_supported":              []any{"code"},
 				"response_modes_supported":              []any{"query", "fragment"},
 				"subject_types_supported":               []any{"pairwise"},
-				"id_token_signing_alg_values_supported": []any{"ES256"},
+				"id_token_signing_alg_values_supported": []any{"RS256"},
 				"scopes_supported":                      []any{"openid", "profile", "email", "offline_access"},
 				"token_endpoint_auth_methods_supported": []any{"client_secret_post", "client_secret_basic"},
 				"grant_types_supported":                 []any{"authorization_code", "client_credentials", "refresh_token"},
@@ -98,7 +98,7 @@ func TestDiscoveryErrors(t *testing.T) {
 }
 
 // TestJWKSVerifiesToken checks a token the way a relying party would: discovery document,
-// then jwks_uri, then the key whose kid the token names, then the ES256 signature.
+// then jwks_uri, then the key whose kid the token names, then the RS256 signature.
 func TestJWKSVerifiesToken(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -126,7 +126,7 @@ func TestJWKSVerifiesToken(t *testing.T) {
 		t.Fatalf("want one key, got %v", set.Keys)
 	}
 	k := set.Keys[0]
-	for member, want := range map[string]string{"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256"} {
+	for member, want := range map[string]string{"kty": "RSA", "use": "sig", "alg": "RS256"} {
 		if k[member] != want {
 			t.Errorf("key %s = %q, want %q", member, k[member], want)
 		}
@@ -138,23 +138,20 @@ func TestJWKSVerifiesToken(t *testing.T) {
 	if err := json.Unmarshal(hraw, &hdr); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]string{"alg": "ES256", "typ": "JWT", "kid": k["kid"]}, hdr); diff != "" {
+	if diff := cmp.Diff(map[string]string{"alg": "RS256", "typ": "JWT", "kid": k["kid"]}, hdr); diff != "" {
 		t.Errorf("token header (-want +got):\n%s", diff)
 	}
 
-	x, errX := b64.DecodeString(k["x"])
-	y, errY := b64.DecodeString(k["y"])
-	if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-		t.Fatalf("bad coordinates x=%q y=%q", k["x"], k["y"])
+	n, errN := b64.DecodeString(k["n"])
+	exp, errE := b64.DecodeString(k["e"])
+	if errN != nil || errE != nil || len(n) != 256 {
+		t.Fatalf("bad modulus or exponent n=%q e=%q", k["n"], k["e"])
 	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(exp).Int64())}
 	sig, _ := b64.DecodeString(parts[2])
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if len(sig) != 64 || !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		t.Fatal("token signature does not verify with the published key")
+	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig); err != nil {
+		t.Fatalf("token signature does not verify with the published key: %v", err)
 	}
 	if iss := payload(t, tok)["iss"]; iss != conf.Issuer {
 		t.Errorf("token iss %v, discovery issuer %s", iss, conf.Issuer)

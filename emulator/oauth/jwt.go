@@ -1,30 +1,31 @@
 package oauth
 
 import (
-	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
-// jwk is an EC public key in JSON Web Key form (RFC 7517, RFC 7518 section 6.2).
+// Tokens are signed RS256, as the Microsoft identity platform signs them, with the key's id in
+// the header (kid) and the public key published as a JWKS. Signing and checking the signature
+// are golang-jwt's; Verify adds the checks Entra's tokens need beyond it (tenant, issuer,
+// audience).
+
+// jwk is an RSA public key in JSON Web Key form (RFC 7517, RFC 7518 section 6.3).
 type jwk struct {
 	Kty string `json:"kty"`
 	Use string `json:"use"`
 	Kid string `json:"kid"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
+	N   string `json:"n"`
+	E   string `json:"e"`
 	Alg string `json:"alg"`
-}
-
-// jwtHeader is the JOSE header of every token the Server signs.
-type jwtHeader struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ,omitempty"`
-	Kid string `json:"kid,omitempty"`
 }
 
 // tokenClaims is the payload of access and id tokens, with the claim names Entra's v2 tokens
@@ -51,52 +52,69 @@ type tokenClaims struct {
 	Ver               string `json:"ver"`
 }
 
-const (
-	algES256 = "ES256"
-	// sigSize is the length of an ES256 signature: r and s, 32 big-endian bytes each (RFC 7518
-	// section 3.4), not the ASN.1 form crypto/ecdsa uses by default.
-	sigSize = 64
-)
+// The jwt.Claims methods. Verify checks aud and iss itself, so the library is given only the
+// times.
+
+func numericDate(sec int64) *jwt.NumericDate {
+	if sec == 0 {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(sec, 0))
+}
+
+func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(c.Exp), nil }
+func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(c.Iat), nil }
+func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error)      { return numericDate(c.Nbf), nil }
+func (c *tokenClaims) GetIssuer() (string, error)                   { return c.Iss, nil }
+func (c *tokenClaims) GetSubject() (string, error)                  { return c.Sub, nil }
+func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Aud}, nil }
+
+const algRS256 = "RS256"
+
+// signingKeyBits is the size of the keys NewSigningKey makes, as Entra's.
+const signingKeyBits = 2048
 
 var b64 = base64.RawURLEncoding
 
-// publicJWK encodes pub as a JWK whose kid is its RFC 7638 thumbprint, so the kid changes
-// whenever the key does.
-func publicJWK(pub *ecdsa.PublicKey) (jwk, error) {
-	raw, err := pub.Bytes() // 0x04 || X || Y
-	if err != nil {
-		return jwk{}, err
-	}
-	if len(raw) != 65 {
-		return jwk{}, fmt.Errorf("unexpected P-256 public key length %d", len(raw))
-	}
-	k := jwk{Kty: "EC", Use: "sig", Crv: "P-256", Alg: algES256,
-		X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:])}
+// publicJWK is the public half of key as a JWK, its kid the RFC 7638 thumbprint.
+func publicJWK(pub *rsa.PublicKey) jwk {
+	k := jwk{Kty: "RSA", Use: "sig", Alg: algRS256,
+		N: b64.EncodeToString(pub.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes())}
 	// RFC 7638: the required members, in lexical order, without white space.
-	thumb := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + k.X + `","y":"` + k.Y + `"}`))
+	thumb := sha256.Sum256([]byte(`{"e":"` + k.E + `","kty":"RSA","n":"` + k.N + `"}`))
 	k.Kid = b64.EncodeToString(thumb[:])
-	return k, nil
-}
-
-func encodeHeader(kid string) string {
-	h, _ := json.Marshal(jwtHeader{Alg: algES256, Typ: "JWT", Kid: kid}) // plain strings cannot fail
-	return b64.EncodeToString(h)
+	return k
 }
 
 // sign returns the compact serialisation of a JWT carrying claims.
 func (s *Server) sign(claims *tokenClaims) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("oauth: encode claims: %w", err)
-	}
-	input := s.hdr + "." + b64.EncodeToString(payload)
-	digest := sha256.Sum256([]byte(input))
-	r, sv, err := ecdsa.Sign(rand.Reader, s.key, digest[:])
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["kid"] = s.jwk.Kid
+	out, err := t.SignedString(s.key)
 	if err != nil {
 		return "", fmt.Errorf("oauth: sign token: %w", err)
 	}
-	var sig [sigSize]byte
-	r.FillBytes(sig[:32])
-	sv.FillBytes(sig[32:])
-	return input + "." + b64.EncodeToString(sig[:]), nil
+	return out, nil
+}
+
+// NewSigningKey generates a signing key for Config.SigningKey.
+func NewSigningKey() (*rsa.PrivateKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, signingKeyBits)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: generate signing key: %w", err)
+	}
+	return key, nil
+}
+
+// decodeHeader reads a token's JOSE header.
+func decodeHeader(enc string) (map[string]any, error) {
+	raw, err := b64.DecodeString(enc)
+	if err != nil {
+		return nil, err
+	}
+	var h map[string]any
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, err
+	}
+	return h, nil
 }

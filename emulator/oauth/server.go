@@ -1,9 +1,7 @@
 package oauth
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 )
 
@@ -34,6 +33,12 @@ type Config struct {
 	// AppUser is the application user behind client_credentials tokens (oid = its ObjectID,
 	// appid = ClientID, idtyp "app").
 	AppUser User
+	// Apps are further app registrations, each with the application user its client
+	// credentials tokens are for.
+	Apps []App
+	// SigningKey signs the tokens (RS256); nil means a new key. A key kept across restarts keeps
+	// the tokens issued before valid.
+	SigningKey *rsa.PrivateKey
 	// HumanUser is the user the authorize endpoint signs in without a login page.
 	HumanUser User
 	// TokenLifetime is how long access and id tokens last; 0 means one hour (expires_in 3599).
@@ -45,12 +50,17 @@ type Config struct {
 	NewID func() string
 }
 
+// App is an app registration beside Config's: its client id and secret, and its application user.
+type App struct {
+	ClientID, ClientSecret string
+	User                   User
+}
+
 // Server issues and verifies tokens for one tenant. It is safe for concurrent use.
 type Server struct {
 	cfg Config
-	key *ecdsa.PrivateKey
-	jwk jwk    // the public half of key, as published in the JWKS
-	hdr string // the encoded JWT header every token shares
+	key *rsa.PrivateKey
+	jwk jwk // the public half of key, as published in the JWKS
 
 	mu        sync.Mutex
 	codes     map[string]*authCode
@@ -93,19 +103,25 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NewID == nil {
 		cfg.NewID = newUUID
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("oauth: generate signing key: %w", err)
+	for _, a := range cfg.Apps {
+		if a.ClientID == "" || a.ClientSecret == "" || a.User.ObjectID == "" {
+			return nil, errors.New("oauth: Config.Apps: every app needs a client id, a secret and its user's object id")
+		}
 	}
-	pub, err := publicJWK(&key.PublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("oauth: encode signing key: %w", err)
+	key := cfg.SigningKey
+	if key == nil {
+		var err error
+		if key, err = NewSigningKey(); err != nil {
+			return nil, err
+		}
+	} else if key.N.BitLen() < signingKeyBits {
+		return nil, fmt.Errorf("oauth: Config.SigningKey has %d bits, fewer than %d", key.N.BitLen(), signingKeyBits)
 	}
+	pub := publicJWK(&key.PublicKey)
 	return &Server{
 		cfg:     cfg,
 		key:     key,
 		jwk:     pub,
-		hdr:     encodeHeader(pub.Kid),
 		codes:   make(map[string]*authCode),
 		refresh: make(map[string]*refreshGrant),
 	}, nil
@@ -190,10 +206,4 @@ func (s *Server) pathTenant(t string) string {
 	return s.cfg.TenantID
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newUUID() string { return uuid.NewString() }

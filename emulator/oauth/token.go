@@ -99,9 +99,9 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *aadError) {
 // secret. The credentials come from the form (client_secret_post) or from HTTP Basic
 // (client_secret_basic), whose user and password are form-urlencoded first (RFC 6749
 // section 2.3.1).
-func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret bool) *aadError {
+func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret bool) (App, *aadError) {
 	if form.Has("client_assertion") || form.Has("client_assertion_type") {
-		return errMalformed("dynlocal accepts client secrets only; client_assertion is not supported.")
+		return App{}, errMalformed("dynlocal accepts client secrets only; client_assertion is not supported.")
 	}
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if user, pass, ok := r.BasicAuth(); ok {
@@ -109,11 +109,11 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret
 		bp, err2 := url.QueryUnescape(pass)
 		switch {
 		case err1 != nil || err2 != nil:
-			return errMalformed("The client credentials in the Authorization header are not form-urlencoded (RFC 6749 section 2.3.1).")
+			return App{}, errMalformed("The client credentials in the Authorization header are not form-urlencoded (RFC 6749 section 2.3.1).")
 		case bp != "" && secret != "":
-			return errMalformed("The client sent a secret both in the Authorization header and in the body; use one.")
+			return App{}, errMalformed("The client sent a secret both in the Authorization header and in the body; use one.")
 		case bu != "" && id != "" && bu != id:
-			return errMalformed("The client_id in the body is not the client in the Authorization header.")
+			return App{}, errMalformed("The client_id in the body is not the client in the Authorization header.")
 		}
 		if bu != "" {
 			id = bu
@@ -122,32 +122,48 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret
 			secret = bp
 		}
 	}
-	switch {
-	case id == "":
-		return errMissing("client_id")
-	case !strings.EqualFold(id, s.cfg.ClientID):
-		return s.errUnknownClient(id)
-	case secret == "" && needSecret:
-		return &aadError{http.StatusUnauthorized, "invalid_client", 7000218,
-			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
-	case secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.ClientSecret)) != 1:
-		return &aadError{http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
-			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
-				"not the client secret ID, for a secret added to app '%s'.", s.cfg.ClientID)}
+	if id == "" {
+		return App{}, errMissing("client_id")
 	}
-	return nil
+	app, ok := s.app(id)
+	switch {
+	case !ok:
+		return App{}, s.errUnknownClient(id)
+	case secret == "" && needSecret:
+		return App{}, &aadError{http.StatusUnauthorized, "invalid_client", 7000218,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+	case secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(app.ClientSecret)) != 1:
+		return App{}, &aadError{http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
+			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
+				"not the client secret ID, for a secret added to app '%s'.", app.ClientID)}
+	}
+	return app, nil
+}
+
+// app returns the registration of a client id: Config's own, or one of Config.Apps.
+func (s *Server) app(id string) (App, bool) {
+	if strings.EqualFold(id, s.cfg.ClientID) {
+		return App{ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, User: s.cfg.AppUser}, true
+	}
+	for _, a := range s.cfg.Apps {
+		if strings.EqualFold(id, a.ClientID) {
+			return a, true
+		}
+	}
+	return App{}, false
 }
 
 // clientCredentials issues an app-only token for Config.AppUser.
 func (s *Server) clientCredentials(r *http.Request, form url.Values) (*tokenResponse, error) {
-	if e := s.authenticateClient(r, form, true); e != nil {
+	app, e := s.authenticateClient(r, form, true)
+	if e != nil {
 		return nil, e
 	}
 	resource, e := parseAppScope(form.Get("scope"))
 	if e != nil {
 		return nil, e
 	}
-	at, err := s.accessToken(r, s.cfg.Now(), resource, s.cfg.AppUser, "")
+	at, err := s.accessToken(r, s.cfg.Now(), resource, app.ClientID, app.User, "")
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +172,7 @@ func (s *Server) clientCredentials(r *http.Request, form url.Values) (*tokenResp
 
 // authorizationCode redeems a code from the authorize endpoint.
 func (s *Server) authorizationCode(r *http.Request, form url.Values) (*tokenResponse, error) {
-	if e := s.authenticateClient(r, form, false); e != nil {
+	if _, e := s.authenticateClient(r, form, false); e != nil {
 		return nil, e
 	}
 	for _, p := range []string{"code", "redirect_uri"} {
@@ -176,7 +192,7 @@ func (s *Server) authorizationCode(r *http.Request, form url.Values) (*tokenResp
 // sent, replaces the one first granted (refresh tokens in Entra work for any consented
 // resource); offline access carries over either way.
 func (s *Server) refreshToken(r *http.Request, form url.Values) (*tokenResponse, error) {
-	if e := s.authenticateClient(r, form, false); e != nil {
+	if _, e := s.authenticateClient(r, form, false); e != nil {
 		return nil, e
 	}
 	rt := form.Get("refresh_token")
@@ -207,7 +223,7 @@ func (s *Server) refreshToken(r *http.Request, form url.Values) (*tokenResponse,
 // userTokens answers a delegated grant: an access token, an id token when openid was granted,
 // and a refresh token when offline_access was.
 func (s *Server) userTokens(r *http.Request, now time.Time, g grant) (*tokenResponse, error) {
-	at, err := s.accessToken(r, now, g.scope.resource, g.user, strings.Join(g.scope.perms, " "))
+	at, err := s.accessToken(r, now, g.scope.resource, s.cfg.ClientID, g.user, strings.Join(g.scope.perms, " "))
 	if err != nil {
 		return nil, err
 	}
@@ -226,15 +242,16 @@ func (s *Server) userTokens(r *http.Request, now time.Time, g grant) (*tokenResp
 	return resp, nil
 }
 
-// accessToken signs an access token for u on aud. An empty scp makes an app-only token.
+// accessToken signs an access token for u on aud, issued to clientID. An empty scp makes an
+// app-only token.
 //
 // Entra: https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
-func (s *Server) accessToken(r *http.Request, now time.Time, aud string, u User, scp string) (string, error) {
+func (s *Server) accessToken(r *http.Request, now time.Time, aud, clientID string, u User, scp string) (string, error) {
 	id := s.cfg.NewID()
 	c := &tokenClaims{
 		Aud: aud, Iss: s.issuer(r),
 		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(s.cfg.TokenLifetime).Unix(),
-		AppID: s.cfg.ClientID, Azp: s.cfg.ClientID,
+		AppID: clientID, Azp: clientID,
 		OID: u.ObjectID, TID: s.cfg.TenantID, UTI: id, JTI: id, Ver: "2.0",
 	}
 	if scp == "" {

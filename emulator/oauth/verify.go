@@ -1,14 +1,12 @@
 package oauth
 
 import (
-	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Claims is what Verify learned from a valid access token.
@@ -73,7 +71,7 @@ func tokenErr(r Reason, format string, args ...any) *TokenError {
 // under 2 KB.
 const maxTokenSize = 16 << 10
 
-// Verify checks an access token (the text after "Bearer ") issued by this Server: its ES256
+// Verify checks an access token (the text after "Bearer ") issued by this Server: its RS256
 // signature and key id, its exp and nbf against Config.Now with no leeway, that tid is the
 // tenant and iss is that tenant's v2 issuer, and that aud is one of audiences, ignoring one
 // trailing slash on either side. An empty audiences accepts no token. Id tokens are rejected
@@ -88,31 +86,26 @@ func (s *Server) Verify(token string, audiences []string) (*Claims, error) {
 		return nil, tokenErr(ReasonMalformed, "token is %d bytes, more than %d", len(token), maxTokenSize)
 	}
 	hdr, rest, ok1 := strings.Cut(token, ".")
-	payload, sig, ok2 := strings.Cut(rest, ".")
+	_, sig, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(sig, ".") {
 		return nil, tokenErr(ReasonMalformed, "a JWT has three dot-separated parts")
 	}
 	if err := s.checkHeader(hdr); err != nil {
 		return nil, err
 	}
-	rawSig, err := b64.DecodeString(sig)
-	if err != nil || len(rawSig) != sigSize {
-		return nil, tokenErr(ReasonMalformed, "signature is not %d base64url bytes", sigSize)
-	}
-	digest := sha256.Sum256([]byte(token[:len(hdr)+1+len(payload)]))
-	r := new(big.Int).SetBytes(rawSig[:32])
-	sv := new(big.Int).SetBytes(rawSig[32:])
-	if !ecdsa.Verify(&s.key.PublicKey, digest[:], r, sv) {
-		return nil, tokenErr(ReasonBadSignature, "signature does not match")
-	}
-
-	raw, err := b64.DecodeString(payload)
-	if err != nil {
-		return nil, tokenErr(ReasonMalformed, "payload is not base64url")
+	if raw, err := b64.DecodeString(sig); err != nil || len(raw) != s.key.Size() {
+		return nil, tokenErr(ReasonMalformed, "signature is not %d base64url bytes", s.key.Size())
 	}
 	var c tokenClaims
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, tokenErr(ReasonMalformed, "payload: %v", err)
+	// The library checks the signature (RS256 only: no "none", no algorithm confusion) and
+	// decodes the claims; the times are checked below, against Config.Now with no leeway.
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{algRS256}), jwt.WithoutClaimsValidation())
+	switch {
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return nil, tokenErr(ReasonBadSignature, "signature does not match")
+	case err != nil:
+		return nil, tokenErr(ReasonMalformed, "%v", err)
 	}
 	if c.AppID == "" && c.Azp == "" {
 		return nil, tokenErr(ReasonMalformed, "not an access token (no appid or azp claim)")
@@ -165,25 +158,21 @@ func (s *Server) Verify(token string, audiences []string) (*Claims, error) {
 	return out, nil
 }
 
-// checkHeader accepts only the header shape the Server writes: ES256 and this key's kid.
+// checkHeader accepts only the header shape the Server writes: RS256 and this key's kid.
 // Refusing every other alg rules out "none" and algorithm-confusion tricks.
 func (s *Server) checkHeader(enc string) *TokenError {
-	raw, err := b64.DecodeString(enc)
+	h, err := decodeHeader(enc)
 	if err != nil {
-		return tokenErr(ReasonMalformed, "header is not base64url")
-	}
-	var h jwtHeader
-	if err := json.Unmarshal(raw, &h); err != nil {
 		return tokenErr(ReasonMalformed, "header: %v", err)
 	}
-	if h.Alg != algES256 {
-		return tokenErr(ReasonMalformed, "alg %q is not %s", h.Alg, algES256)
+	if alg, _ := h["alg"].(string); alg != algRS256 {
+		return tokenErr(ReasonMalformed, "alg %q is not %s", h["alg"], algRS256)
 	}
-	if h.Typ != "" && !strings.EqualFold(h.Typ, "JWT") {
-		return tokenErr(ReasonMalformed, "typ %q is not JWT", h.Typ)
+	if typ, ok := h["typ"].(string); ok && typ != "" && !strings.EqualFold(typ, "JWT") {
+		return tokenErr(ReasonMalformed, "typ %q is not JWT", typ)
 	}
-	if h.Kid != s.jwk.Kid {
-		return tokenErr(ReasonBadSignature, "kid %q is not this server's signing key", h.Kid)
+	if kid, _ := h["kid"].(string); kid != s.jwk.Kid {
+		return tokenErr(ReasonBadSignature, "kid %q is not this server's signing key", h["kid"])
 	}
 	return nil
 }

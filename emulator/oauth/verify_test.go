@@ -1,8 +1,10 @@
 package oauth
 
 import (
+	"crypto/rsa"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -47,10 +49,33 @@ func replacePart(tok string, i int, part string) string {
 	return strings.Join(p, ".")
 }
 
+// testKeys are made once, since an RSA key takes a while to generate: test servers sign with the
+// first, newOtherServer's with the second.
+var testKeys = sync.OnceValue(func() []*rsa.PrivateKey { return []*rsa.PrivateKey{mustKey(), mustKey()} })
+
+func mustKey() *rsa.PrivateKey {
+	k, err := NewSigningKey()
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
 func newTestServer(t testing.TB, clock *fakeClock) *Server {
 	t.Helper()
+	return newServerWithKey(t, clock, testKeys()[0])
+}
+
+// newOtherServer is a test server with another signing key.
+func newOtherServer(t testing.TB, clock *fakeClock) *Server {
+	t.Helper()
+	return newServerWithKey(t, clock, testKeys()[1])
+}
+
+func newServerWithKey(t testing.TB, clock *fakeClock, key *rsa.PrivateKey) *Server {
+	t.Helper()
 	s, err := New(Config{TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret,
-		AppUser: testApp, HumanUser: testHuman, Now: clock.Now})
+		AppUser: testApp, HumanUser: testHuman, Now: clock.Now, SigningKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +128,11 @@ func TestVerify(t *testing.T) {
 			return replacePart(tok, 2, b64.EncodeToString(sig))
 		}, want: ReasonBadSignature},
 		{name: "another server's key", token: func(t testing.TB, _ *Server) string {
-			return good(t, newTestServer(t, &fakeClock{t: testStart}))
+			return good(t, newOtherServer(t, &fakeClock{t: testStart}))
 		}, want: ReasonBadSignature},
 		{name: "another server's key under this kid", token: func(t testing.TB, s *Server) string {
-			other := good(t, newTestServer(t, &fakeClock{t: testStart}))
-			return replacePart(other, 0, s.hdr)
+			other := good(t, newOtherServer(t, &fakeClock{t: testStart}))
+			return replacePart(other, 0, strings.Split(good(t, s), ".")[0])
 		}, want: ReasonBadSignature},
 		{name: "expired", token: good, advance: time.Hour, want: ReasonExpired},
 		{name: "not yet valid", token: signWith(func(c *tokenClaims) { c.Nbf += 60 }), want: ReasonNotYetValid},

@@ -3,6 +3,7 @@ package webapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -141,5 +142,60 @@ func (s *Handler) InsertSystemJob(ctx context.Context, row model.Row) error {
 		}
 		_, err := s.newWriter(ctx, tx, Caller{UserID: systemUserID, RealUserID: systemUserID}).insertRow(ae, row)
 		return err
+	})
+}
+
+// ApplicationUser is an application user the emulator keeps for an app registration: the
+// systemuser row client-credentials tokens of ClientID sign in as.
+type ApplicationUser struct {
+	ClientID, UserID, ObjectID, BusinessUnitID, Name string
+}
+
+// EnsureApplicationUsers makes each app's client id an application user's: a user row with the
+// id already there gets the client id (the development app started with another --client-id),
+// one that is missing is created. Rows that already say so are left alone, so a restart writes
+// nothing.
+func (s *Handler) EnsureApplicationUsers(ctx context.Context, apps []ApplicationUser) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		users, ok := tx.Schema().Entity("systemuser")
+		if !ok {
+			return nil
+		}
+		w := s.newWriter(ctx, tx, Caller{UserID: systemUserID, RealUserID: systemUserID})
+		for _, a := range apps {
+			clientID := strings.ToLower(a.ClientID)
+			if id, err := tx.FindByKey(users, model.Row{"applicationid": clientID}); err == nil {
+				if id == a.UserID {
+					continue
+				}
+				return fmt.Errorf("emulator: client id %s is already the application user %s's", clientID, id)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			exists, err := tx.Exists(users, a.UserID)
+			if err != nil {
+				return err
+			}
+			if exists {
+				if err := w.update(&writePlan{Entity: users, Row: model.Row{"applicationid": clientID}}, a.UserID); err != nil {
+					return err
+				}
+				continue
+			}
+			row := model.Row{
+				"systemuserid": a.UserID, "firstname": "#", "lastname": a.Name,
+				"applicationid": clientID, "azureactivedirectoryobjectid": a.ObjectID, "accessmode": int64(4),
+				"businessunitid": model.Lookup{ID: a.BusinessUnitID, Entity: "businessunit"},
+			}
+			for k := range row {
+				if at, ok := users.Attribute(k); !ok || !at.Stored() {
+					delete(row, k)
+				}
+			}
+			if _, err := w.create(&writePlan{Entity: users, ID: a.UserID, Row: row}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
