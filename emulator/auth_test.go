@@ -90,3 +90,18 @@ func TestLoopbackNamesShareTokens(t *testing.T) {
 		t.Errorf("a token for another port: status %d", resp.StatusCode)
 	}
 }
+
+// --loose ignores the query options Dataverse refuses, and logs each one.
+func TestLooseLogsIgnoredOptions(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	e := newEnvWith(t, emulator.Config{Loose: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.do("GET", "accounts?$select=name&$skip=2", nil).expect(t, 200)
+	e.do("GET", "accounts/$count?$format=json", nil).expect(t, 200)
+	got := logs.String()
+	for _, want := range []string{"option=$skip", "option=$format", `msg="loose: query option ignored; Dataverse would refuse it"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -58,6 +58,16 @@ func (q Options) Get(name string) (string, bool) {
 // Allow checks that only the given system query options are present. Unknown system options and
 // options the resource does not take get Dataverse's errors; with loose set they are ignored.
 func (q Options) Allow(loose bool, names ...string) error {
+	var ignore func(string)
+	if loose {
+		ignore = func(string) {}
+	}
+	return q.AllowOr(ignore, names...)
+}
+
+// AllowOr is Allow that, when ignore is not nil, ignores the options Dataverse would reject and
+// tells ignore each one's name.
+func (q Options) AllowOr(ignore func(option string), names ...string) error {
 	for _, o := range q {
 		if !strings.HasPrefix(o.Name, "$") {
 			continue
@@ -69,7 +79,11 @@ func (q Options) Allow(loose bool, names ...string) error {
 				break
 			}
 		}
-		if ok || loose {
+		if ok {
+			continue
+		}
+		if ignore != nil {
+			ignore(o.Name)
 			continue
 		}
 		switch o.Name {

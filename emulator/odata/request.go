@@ -20,6 +20,19 @@ type Request struct {
 	MaxPageSize int
 	// Loose ignores query options Dataverse rejects instead of failing.
 	Loose bool
+	// Ignored, when set with Loose, is told each option ignored.
+	Ignored func(option string)
+}
+
+// ignorer is what AllowOr takes for r: nil when strict.
+func (r Request) ignorer() func(string) {
+	switch {
+	case !r.Loose:
+		return nil
+	case r.Ignored != nil:
+		return r.Ignored
+	}
+	return func(string) {}
 }
 
 // Collection is a collection request (GET {set}, or a collection navigation), parsed whole: every
@@ -53,7 +66,7 @@ func (c *Collection) Aggregated() bool {
 // restricts the rows (a navigation collection's relation to its parent row).
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview
 func ParseCollection(r Request, e *model.Entity, base model.Expr, opts Options) (*Collection, error) {
-	if err := opts.Allow(r.Loose, "$select", "$filter", "$orderby", "$top", "$expand", "$count", "$apply", "$skiptoken"); err != nil {
+	if err := opts.AllowOr(r.ignorer(), "$select", "$filter", "$orderby", "$top", "$expand", "$count", "$apply", "$skiptoken"); err != nil {
 		return nil, err
 	}
 	aliases := opts.Aliases()
@@ -214,7 +227,7 @@ func (r *Record) Names(e *model.Entity) []string {
 // ParseRecord parses the $select and $expand of a single-row request on e.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api
 func ParseRecord(r Request, e *model.Entity, opts Options) (*Record, error) {
-	if err := opts.Allow(r.Loose, "$select", "$expand"); err != nil {
+	if err := opts.AllowOr(r.ignorer(), "$select", "$expand"); err != nil {
 		return nil, err
 	}
 	rec := &Record{}

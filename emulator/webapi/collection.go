@@ -24,7 +24,19 @@ func (s *Handler) env(req *Request) model.Env {
 
 // odataRequest is what the OData front end needs from the request besides its query string.
 func (s *Handler) odataRequest(req *Request) odata.Request {
-	return odata.Request{Schema: s.store.Schema(), Env: s.env(req), MaxPageSize: req.Prefer.MaxPageSize, Loose: s.cfg.Loose}
+	return odata.Request{Schema: s.store.Schema(), Env: s.env(req), MaxPageSize: req.Prefer.MaxPageSize, Loose: s.cfg.Loose,
+		Ignored: s.ignorer(req)}
+}
+
+// ignorer logs each query option --loose makes the emulator ignore, so that a request Dataverse
+// would refuse does not pass unnoticed; it is nil when the emulator is strict.
+func (s *Handler) ignorer(req *Request) func(option string) {
+	if !s.cfg.Loose {
+		return nil
+	}
+	return func(option string) {
+		s.log.Info("loose: query option ignored; Dataverse would refuse it", "option", option, "method", req.R.Method, "path", req.R.URL.Path)
+	}
 }
 
 // listRecords serves GET {set} and GET {set}({key})/{collection navigation}.
@@ -393,7 +405,7 @@ func (s *Handler) listNavigation(req *Request) (*wire.Response, error) {
 // countRecords answers /$count: the number of matching rows as text/plain.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
 func (s *Handler) countRecords(req *Request, e *model.Entity, base model.Expr) (*wire.Response, error) {
-	if err := req.Query.Allow(s.cfg.Loose, "$filter"); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req), "$filter"); err != nil {
 		return nil, err
 	}
 	q := &model.Query{Entity: e, Filter: base}

@@ -16,7 +16,7 @@ import (
 // are positioned by the paging cookie (keyset) or by page number.
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/fetchxml/overview
 func (s *Handler) fetchRecords(req *Request, e *model.Entity, text string) (*wire.Response, error) {
-	if err := req.Query.Allow(s.cfg.Loose, "$count"); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req), "$count"); err != nil {
 		return nil, err
 	}
 	f, err := fetchxml.Parse(s.store.Schema(), text, model.Env{Now: s.cfg.Clock(), UserID: req.Caller.UserID, BusinessUnitID: req.Caller.BusinessUnitID})

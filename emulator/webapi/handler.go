@@ -64,5 +64,9 @@ type Hooks interface {
 
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
-	return &Handler{cfg: cfg, store: cfg.Store, hooks: cfg.Hooks, log: cfg.Log}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{cfg: cfg, store: cfg.Store, hooks: cfg.Hooks, log: log}
 }

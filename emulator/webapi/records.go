@@ -261,7 +261,7 @@ func (s *Handler) upsertRecord(req *Request) (*wire.Response, error) {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#basic-delete
 func (s *Handler) deleteRecord(req *Request) (*wire.Response, error) {
 	e := req.Res.Entity
-	if err := req.Query.Allow(s.cfg.Loose); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req)); err != nil {
 		return nil, err
 	}
 	ifMatch := strings.TrimSpace(req.R.Header.Get("If-Match"))
@@ -298,7 +298,7 @@ func rowID(tx *store.Tx, req *Request) (string, error) {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api#retrieve-a-single-property-value
 func (s *Handler) getProperty(req *Request) (*wire.Response, error) {
 	e, a := req.Res.Entity, req.Res.Property
-	if err := req.Query.Allow(s.cfg.Loose); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req)); err != nil {
 		return nil, err
 	}
 	if !a.Stored() || !a.ValidForRead {
@@ -337,7 +337,7 @@ func (s *Handler) getProperty(req *Request) (*wire.Response, error) {
 // Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#update-a-single-property-value
 func (s *Handler) putProperty(req *Request) (*wire.Response, error) {
 	e, a := req.Res.Entity, req.Res.Property
-	if err := req.Query.Allow(s.cfg.Loose); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req)); err != nil {
 		return nil, err
 	}
 	if a.IsLookup() {
@@ -371,7 +371,7 @@ func (s *Handler) putProperty(req *Request) (*wire.Response, error) {
 // deleteProperty serves DELETE {set}({key})/{property}: the value becomes null.
 func (s *Handler) deleteProperty(req *Request) (*wire.Response, error) {
 	a := req.Res.Property
-	if err := req.Query.Allow(s.cfg.Loose); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req)); err != nil {
 		return nil, err
 	}
 	if a.IsLookup() {

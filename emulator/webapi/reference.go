@@ -20,7 +20,7 @@ func (s *Handler) reference(req *Request) (*wire.Response, error) {
 	if m == http.MethodDelete && nav.Kind != model.NavSingle {
 		allowed = append(allowed, "$id")
 	}
-	if err := req.Query.Allow(s.cfg.Loose, allowed...); err != nil {
+	if err := req.Query.AllowOr(s.ignorer(req), allowed...); err != nil {
 		return nil, err
 	}
 	switch {
