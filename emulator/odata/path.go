@@ -371,7 +371,13 @@ func ResolvePath(sch *model.Schema, segs []Segment, isOperation func(string) boo
 		if isOperation != nil && isOperation(first.Name) && len(segs) == 1 {
 			return &Resource{Kind: KindOperation, Operation: first.Name, Params: first.Parens, HasParens: first.HasParens}, nil
 		}
-		return nil, dverr.ResourceNotFound(first.Name)
+		nf := dverr.ResourceNotFound(first.Name)
+		if hint := suggestSet(sch, first.Name); hint != "" {
+			// Dataverse's message, then the fix: most often a table's logical name where its
+			// entity set name belongs ("account" for "accounts"), or a typo.
+			nf.Message += " Did you mean '" + hint + "'?"
+		}
+		return nil, nf
 	}
 	r := &Resource{Kind: KindEntitySet, Entity: e}
 	if first.HasParens {
@@ -441,4 +447,58 @@ func ResolvePath(sch *model.Schema, segs []Segment, isOperation func(string) boo
 		return nil, dverr.ResourceNotFound(s.Name)
 	}
 	return r, nil
+}
+
+// suggestSet names the entity set an unknown first segment was probably meant to be: the set of
+// a table whose logical name it is, or the one set within two edits of it. A name that differs
+// from a set only in case gets no hint (Dataverse's names are case sensitive, and its message
+// for "Accounts" is kept as it is).
+func suggestSet(sch *model.Schema, name string) string {
+	if name == "" || strings.ContainsAny(name, "()$") {
+		return ""
+	}
+	if e, ok := sch.Entity(name); ok {
+		return e.EntitySetName
+	}
+	best, bestDist, ties := "", 3, 0
+	for _, e := range sch.Entities() {
+		set := e.EntitySetName
+		if strings.EqualFold(set, name) {
+			return ""
+		}
+		switch d := editDistance(name, set); {
+		case d < bestDist:
+			best, bestDist, ties = set, d, 0
+		case d == bestDist:
+			ties++
+		}
+	}
+	if ties > 0 {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, capped at 3 for speed.
+func editDistance(a, b string) int {
+	if d := len(a) - len(b); d > 2 || d < -2 {
+		return 3
+	}
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return min(prev[len(b)], 3)
 }

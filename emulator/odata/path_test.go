@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,5 +113,28 @@ func checkErr(t *testing.T, err error) {
 	de, ok := dverr.As(err)
 	if !ok || de.Status != 400 || de.Position < 0 {
 		t.Fatalf("error %v is not a 400 with a position", err)
+	}
+}
+
+// An unknown entity set names the one probably meant, within Dataverse's message; a name that
+// differs only in case, or is close to nothing, keeps the message as Dataverse writes it.
+func TestUnknownSetSuggestion(t *testing.T) {
+	t.Parallel()
+	sch := testSchema(t)
+	for _, tt := range []struct{ name, want string }{
+		{"account", "Resource not found for the segment 'account'. Did you mean 'accounts'?"},
+		{"acounts", "Resource not found for the segment 'acounts'. Did you mean 'accounts'?"},
+		{"Accounts", "Resource not found for the segment 'Accounts'."},
+		{"nosuchthings", "Resource not found for the segment 'nosuchthings'."},
+	} {
+		segs, err := SplitPath(tt.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ResolvePath(sch, segs, nil)
+		var de *dverr.Error
+		if !errors.As(err, &de) || de.Message != tt.want {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }
