@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,10 +38,10 @@ type Server struct {
 	web    *webapi.Handler
 	router *mux.Router
 
-	mu       sync.Mutex
-	url      string
-	httpSrv  *http.Server
-	listener net.Listener
+	mu      sync.Mutex
+	url     string         // of the plain HTTP listener
+	tlsURL  string         // of the HTTPS listener
+	servers []*http.Server // one per listener, sharing the router
 }
 
 // New opens the database (creating it from the fixtures when it is new) and builds the handlers.
@@ -108,15 +110,16 @@ func (s *Server) Store() *store.Store { return s.store }
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.router }
 
-// Listen starts serving on addr (for example "127.0.0.1:0") in the background and sets URL.
+// Listen starts serving plain HTTP on addr (for example "127.0.0.1:0") in the background and
+// sets URL.
 func (s *Server) Listen(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("emulator: listen: %w", err)
 	}
-	srv := &http.Server{Handler: s.router, ReadHeaderTimeout: 30 * time.Second}
+	srv := s.newHTTPServer()
 	s.mu.Lock()
-	s.listener, s.httpSrv = l, srv
+	s.servers = append(s.servers, srv)
 	s.url = "http://" + l.Addr().String()
 	s.mu.Unlock()
 	go func() {
@@ -127,35 +130,80 @@ func (s *Server) Listen(addr string) error {
 	return nil
 }
 
-// URL is the base URL the server listens on, once Listen has been called.
+// ListenTLS starts serving HTTPS (HTTP/1.1 and HTTP/2) on addr in the background with the
+// certificates of cfg, and sets TLSURL. It can be called beside Listen: both listeners serve the
+// same handler and data, and a token is valid on the origin it was asked for.
+// EnsureDevCertificate and LoadTLSCertificate make a cfg.
+func (s *Server) ListenTLS(addr string, cfg *tls.Config) error {
+	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
+		return errors.New("emulator: listen tls: the TLS configuration has no certificate")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("emulator: listen tls: %w", err)
+	}
+	srv := s.newHTTPServer()
+	srv.TLSConfig = cfg.Clone()
+	// A client that does not trust the certificate fails the handshake: log that through the
+	// server's logger, not the standard library's default one.
+	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelInfo)
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.tlsURL = "https://" + l.Addr().String()
+	s.mu.Unlock()
+	go func() {
+		if err := srv.ServeTLS(l, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve tls", slog.Any("err", err))
+		}
+	}()
+	return nil
+}
+
+func (s *Server) newHTTPServer() *http.Server {
+	return &http.Server{Handler: s.router, ReadHeaderTimeout: 30 * time.Second}
+}
+
+// URL is the base URL of the plain HTTP listener, once Listen has been called.
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.url
 }
 
-// Shutdown stops accepting requests and waits for running ones, up to ctx's deadline.
+// TLSURL is the base URL of the HTTPS listener (https://host:port), once ListenTLS has been
+// called.
+func (s *Server) TLSURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tlsURL
+}
+
+// Shutdown stops accepting requests on every listener and waits for running ones, up to ctx's
+// deadline.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	srv := s.httpSrv
+	servers := slices.Clone(s.servers)
 	s.mu.Unlock()
-	if srv == nil {
-		return nil
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
 	}
-	return srv.Shutdown(ctx)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // WaitForWebhooks returns once every asynchronous webhook delivery queued so far has been made and
 // its system job written, or when ctx ends. Tests call it before looking at what webhooks did.
 func (s *Server) WaitForWebhooks(ctx context.Context) error { return s.hooks.Wait(ctx) }
 
-// Close stops the listener (if any) and closes the database.
+// Close stops the listeners (if any) and closes the database.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	srv := s.httpSrv
-	s.httpSrv = nil
+	servers := s.servers
+	s.servers = nil
 	s.mu.Unlock()
-	if srv != nil {
+	for _, srv := range servers {
 		srv.Close()
 	}
 	if s.hooks != nil {

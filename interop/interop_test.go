@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,8 +38,10 @@ func TestDynamicsWebAPI(t *testing.T) {
 	root := moduleRoot(t, dir)
 
 	bin := buildEmulator(t, root)
-	emu := startEmulator(t, bin)
-	t.Logf("emulator at %s (tenant %s)", emu.url, emu.tenant)
+	// The emulator also serves HTTPS, with a development CA made in a directory of the test's, for
+	// the https run below.
+	emu := startEmulator(t, bin, "--tls", "--tls-addr", "127.0.0.1:0", "--tls-dir", t.TempDir())
+	t.Logf("emulator at %s and %s (tenant %s)", emu.url, emu.tlsURL, emu.tenant)
 
 	if stale, why := needsInstall(dir); stale {
 		t.Logf("running npm ci: %s", why)
@@ -48,17 +51,26 @@ func TestDynamicsWebAPI(t *testing.T) {
 	}
 
 	env := withoutEnv(os.Environ(), func(name string) bool {
-		return strings.HasPrefix(name, "DYNLOCAL_") || proxyVariables[strings.ToLower(name)]
+		return strings.HasPrefix(name, "DYNLOCAL_") || name == "NODE_EXTRA_CA_CERTS" || proxyVariables[strings.ToLower(name)]
 	})
 	env = append(env,
-		"DYNLOCAL_URL="+emu.url,
 		"DYNLOCAL_TENANT="+emu.tenant,
 		"DYNLOCAL_CLIENT_ID="+emu.clientID,
 		"DYNLOCAL_CLIENT_SECRET="+emu.clientSecret,
 	)
-	start := time.Now()
-	runLogged(t, nodeTimeout, dir, env, node, "--test", "--test-reporter=spec")
-	t.Logf("node --test took %s", time.Since(start).Round(time.Millisecond))
+	// Every test file over http (test/https.test.mjs skips itself)...
+	t.Run("http", func(t *testing.T) {
+		start := time.Now()
+		runLogged(t, nodeTimeout, dir, append(env, "DYNLOCAL_URL="+emu.url), node, "--test", "--test-reporter=spec")
+		t.Logf("node --test took %s", time.Since(start).Round(time.Millisecond))
+	})
+	// ...then the HTTPS file against the HTTPS listener, trusting the CA the banner names.
+	t.Run("https", func(t *testing.T) {
+		start := time.Now()
+		runLogged(t, nodeTimeout, dir, append(env, "DYNLOCAL_URL="+emu.tlsURL, "NODE_EXTRA_CA_CERTS="+emu.caFile),
+			node, "--test", "--test-reporter=spec", "test/https.test.mjs")
+		t.Logf("node --test test/https.test.mjs took %s", time.Since(start).Round(time.Millisecond))
+	})
 }
 
 // proxyVariables are the proxy settings (compared in lower case) that must not reach the Node
@@ -123,6 +135,7 @@ func buildEmulator(t *testing.T, root string) string {
 // emulator is a running emulator process and what a client needs to reach it.
 type emulator struct {
 	url, tenant, clientID, clientSecret string
+	tlsURL, caFile                      string // with --tls: the HTTPS origin and the CA to trust
 }
 
 // The start-up banner lines the test reads (see cmd/emulator/run.go).
@@ -131,11 +144,14 @@ var (
 	tenantLine   = regexp.MustCompile(`^\s*Tenant ID:\s*(\S+)\s*$`)
 	clientIDLine = regexp.MustCompile(`^\s*Client ID:\s*(\S+)\s*$`)
 	secretLine   = regexp.MustCompile(`^\s*Client secret:\s*(\S+)\s*$`)
+	tlsURLLine   = regexp.MustCompile(`^\s*HTTPS Web API:\s*(https://\S+?)/api/data/v9\.2/\s*$`)
+	caLine       = regexp.MustCompile(`^\s*TLS CA:\s*(.+?) \(.*\)\s*$`)
 )
 
-// startEmulator runs bin in memory on a free loopback port, waits for its banner and stops it when
-// the test ends. Its output is kept and shown only if the test fails.
-func startEmulator(t *testing.T, bin string) emulator {
+// startEmulator runs bin in memory on a free loopback port, with extra arguments, waits for its
+// banner and stops it when the test ends. Its output is kept and shown only if the test fails.
+// With --tls among args, it also waits for the HTTPS URL and the CA.
+func startEmulator(t *testing.T, bin string, args ...string) emulator {
 	t.Helper()
 	var (
 		mu     sync.Mutex
@@ -145,23 +161,26 @@ func startEmulator(t *testing.T, bin string) emulator {
 		stdout lockedBuffer
 		stderr lockedBuffer
 	)
+	wantTLS := slices.Contains(args, "--tls")
 	stdout.onLine = func(line string) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, f := range []struct {
 			re  *regexp.Regexp
 			dst *string
-		}{{webAPILine, &emu.url}, {tenantLine, &emu.tenant}, {clientIDLine, &emu.clientID}, {secretLine, &emu.clientSecret}} {
+		}{{webAPILine, &emu.url}, {tenantLine, &emu.tenant}, {clientIDLine, &emu.clientID}, {secretLine, &emu.clientSecret},
+			{tlsURLLine, &emu.tlsURL}, {caLine, &emu.caFile}} {
 			if m := f.re.FindStringSubmatch(line); m != nil {
 				*f.dst = m[1]
 			}
 		}
-		if emu.url != "" && emu.tenant != "" && emu.clientID != "" && emu.clientSecret != "" {
+		tlsReady := !wantTLS || emu.tlsURL != "" && emu.caFile != ""
+		if emu.url != "" && emu.tenant != "" && emu.clientID != "" && emu.clientSecret != "" && tlsReady {
 			signal.Do(func() { close(ready) })
 		}
 	}
 
-	cmd := exec.Command(bin, "--in-memory", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"--in-memory", "--addr", "127.0.0.1:0"}, args...)...)
 	// The emulator reads DYNLOCAL_* settings; a developer's own (a live tenant's secret, a
 	// fixtures directory) must not change what this test runs against.
 	cmd.Env = withoutEnv(os.Environ(), func(name string) bool { return strings.HasPrefix(name, "DYNLOCAL_") })

@@ -57,6 +57,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	orgURL := fs.String("org-url", env("DYNLOCAL_ORG_URL", ""), "another URL tokens may be asked for, such as https://org.crm.dynamics.com when a hosts entry or proxy points that name here (DYNLOCAL_ORG_URL)")
 	apps := fs.StringArray("app", envList("DYNLOCAL_APPS"), "another application registration as client-id:secret, signing in as an application user of its own; repeatable (DYNLOCAL_APPS, comma-separated)")
 	corsOrigins := fs.StringSlice("cors-origins", envList("DYNLOCAL_CORS_ORIGINS"), "browser origins allowed to call the Web API, such as http://localhost:3000, or * for any; default the loopback origins (DYNLOCAL_CORS_ORIGINS, comma-separated)")
+	var tlsOpts tlsOptions
+	fs.BoolVar(&tlsOpts.on, "tls", envBool("DYNLOCAL_TLS"), "also serve HTTPS on --tls-addr, with a certificate from a local development CA made on first use (DYNLOCAL_TLS)")
+	fs.StringVar(&tlsOpts.addr, "tls-addr", env("DYNLOCAL_TLS_ADDR", "127.0.0.1:8443"), "address of the HTTPS listener (DYNLOCAL_TLS_ADDR)")
+	fs.StringArrayVar(&tlsOpts.hosts, "tls-host", envList("DYNLOCAL_TLS_HOSTS"), "another host name or IP address for the development certificate, beside localhost, 127.0.0.1 and ::1; repeatable (DYNLOCAL_TLS_HOSTS, comma-separated)")
+	fs.StringVar(&tlsOpts.dir, "tls-dir", env("DYNLOCAL_TLS_DIR", ""), "directory of the development CA and certificate; default <data>/tls, with --in-memory the user config directory's dynlocal/tls (DYNLOCAL_TLS_DIR)")
+	fs.StringVar(&tlsOpts.certFile, "tls-cert", env("DYNLOCAL_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS with instead of the development CA's; implies --tls (DYNLOCAL_TLS_CERT)")
+	fs.StringVar(&tlsOpts.keyFile, "tls-key", env("DYNLOCAL_TLS_KEY", ""), "PEM private key of --tls-cert (DYNLOCAL_TLS_KEY)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -71,6 +78,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "emulator: unexpected arguments: %s\nRun with --help for the flags.\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if tlsOpts.certFile != "" {
+		tlsOpts.on = true
+	}
+	if err := checkTLSFlags(tlsOpts, fs.Changed); err != nil {
+		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 2
 	}
 	var level slog.Level
@@ -123,12 +137,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer srv.Close()
+	var tlsSet *tlsSetup
+	if tlsOpts.on {
+		if tlsSet, err = prepareTLS(tlsOpts, cfg.DataDir, cfg.OrgURL, time.Now()); err != nil {
+			fmt.Fprintln(stderr, prefixed(err))
+			return 1
+		}
+	}
 	if err := srv.Listen(*addr); err != nil {
 		fmt.Fprintln(stderr, prefixed(err))
 		if errors.Is(err, syscall.EADDRINUSE) {
 			fmt.Fprintf(stderr, "Another program is listening on %s. Choose another address with --addr (or DYNLOCAL_ADDR), or --addr 127.0.0.1:0 for any free port; the banner prints the one taken.\n", *addr)
 		}
 		return 1
+	}
+	if tlsSet != nil {
+		if err := srv.ListenTLS(tlsOpts.addr, tlsSet.config); err != nil {
+			fmt.Fprintln(stderr, prefixed(err))
+			if errors.Is(err, syscall.EADDRINUSE) {
+				fmt.Fprintf(stderr, "Another program is listening on %s. Choose another address with --tls-addr (or DYNLOCAL_TLS_ADDR), or --tls-addr 127.0.0.1:0 for any free port; the banner prints the one taken.\n", tlsOpts.addr)
+			}
+			return 1
+		}
 	}
 	u := srv.URL()
 	setName, tables, err := srv.FixtureSet(ctx)
@@ -143,7 +173,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.DataDir != "" {
 		storage = cfg.DataDir
 	}
-	fmt.Fprintf(stdout, `dynlocal Dataverse emulator ready in %s
+	var banner strings.Builder
+	fmt.Fprintf(&banner, `dynlocal Dataverse emulator ready in %s
   Web API:        %s/api/data/v9.2/
   Token URL:      %s/%s/oauth2/v2.0/token
   Authorize URL:  %s/%s/oauth2/v2.0/authorize
@@ -155,6 +186,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   Fixtures:       %s (%d tables)
   Admin:          %s/_emulator/health
 `, time.Since(start).Round(time.Millisecond), u, u, *tenant, u, *tenant, *tenant, *clientID, *secret, u, storage, setName, tables, u)
+	if tlsSet != nil {
+		banner.WriteString(tlsSet.banner(srv.TLSURL(), *tenant))
+	}
+	io.WriteString(stdout, banner.String()) // in one piece: readers wait for its last line
 	<-ctx.Done()
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -239,6 +274,9 @@ func versionString() string {
 		return "dynlocal (version unknown)"
 	}
 	version := info.Main.Version
+	if releaseVersion != "" {
+		version = releaseVersion
+	}
 	if version == "" {
 		version = "(devel)"
 	}
