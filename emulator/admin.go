@@ -29,6 +29,8 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodPut, http.MethodPost).Path("/snapshots/{name}").Handler(s.handle(s.saveSnapshot))
 	r.Methods(http.MethodPost).Path("/snapshots/{name}/restore").Handler(s.handle(s.restoreSnapshot))
 	r.Methods(http.MethodGet).Path("/webhooks/deliveries").Handler(s.handle(s.webhookDeliveries))
+	r.Methods(http.MethodGet).Path("/requests").Handler(s.handle(s.listRequests))
+	r.Methods(http.MethodDelete).Path("/requests").Handler(s.handle(s.clearRequests))
 }
 
 // webhookDeliveries lists recent webhook calls (no secrets: URLs lose their query string).

@@ -29,9 +29,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *webapi.Cha
 // serveOperation is the handler chain of one $batch operation: the one standalone requests take,
 // with the change set passed along.
 func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet) {
-	if err := s.serveAPI(w, r, cs); err != nil {
-		s.writeError(w, r, err)
-	}
+	s.journalPart(w, r, func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serveAPI(w, r, cs); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
 }
 
 func (s *Server) unauthorized(r *http.Request) error {
@@ -48,6 +50,7 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		s.log.Info("request refused: no bearer token", "method", r.Method, "path", r.URL.Path)
+		noteReason(r.Context(), "no bearer token (an Authorization: Bearer header is required)")
 		return webapi.Caller{}, s.unauthorized(r)
 	}
 	audiences := loopbackAliases(wire.Origin(r))
@@ -58,12 +61,14 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 	if err != nil {
 		// The reason names claims (aud, iss, exp), never the token itself.
 		s.log.Info("request refused: token not accepted", "method", r.Method, "path", r.URL.Path, "reason", err.Error())
+		noteReason(r.Context(), tokenReason(err, audiences))
 		return webapi.Caller{}, s.unauthorized(r)
 	}
 	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
 	gen := s.store.Generation("systemuser")
 	if c, ok := s.auth.caller(ck, gen); ok {
 		c.Host = r.Host
+		noteCaller(r.Context(), c.UserID)
 		return c, nil
 	}
 	var c webapi.Caller
@@ -130,6 +135,9 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 		s.auth.remember(ck, gen, c)
 	}
 	c.Host = r.Host
+	if err == nil {
+		noteCaller(r.Context(), c.UserID)
+	}
 	return c, err
 }
 

@@ -74,6 +74,10 @@ type Config struct {
 	// AggregateLimit is the most source rows an aggregate query may read (Dataverse's
 	// AggregateQueryRecordLimit, 50,000 by default).
 	AggregateLimit int
+	// JournalSize is how many recent requests GET /_emulator/requests keeps (default 1000; a
+	// negative size turns the journal off). JournalBodyLimit is how much of each request and
+	// response body an entry keeps (default 16 KiB).
+	JournalSize, JournalBodyLimit int
 }
 
 // App is an application registration: the client id and secret of the client-credentials grant.

@@ -29,14 +29,15 @@ import (
 
 // Server is a running emulator: a store, the identity endpoints and the Web API handlers.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	store  *store.Store
-	idp    *oauth.Server
-	auth   authCache
-	hooks  *webhook.Dispatcher
-	web    *webapi.Handler
-	router *mux.Router
+	journal *journal
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	idp     *oauth.Server
+	auth    authCache
+	hooks   *webhook.Dispatcher
+	web     *webapi.Handler
+	router  *mux.Router
 
 	mu      sync.Mutex
 	url     string         // of the plain HTTP listener
@@ -47,7 +48,7 @@ type Server struct {
 // New opens the database (creating it from the fixtures when it is new) and builds the handlers.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBodyLimit)}
 	opts := store.Options{}
 	if cfg.DataDir != "" {
 		opts.Path = filepath.Join(cfg.DataDir, "dynlocal.sqlite")
@@ -256,12 +257,12 @@ func (s *Server) routes() *mux.Router {
 	s.adminRoutes(admin)
 	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
 	cors := s.corsMiddleware() // the Web API and the identity endpoints, not the admin API
-	api.Use(cors)
+	api.Use(s.journalRequests, cors)
 	direct := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveAPI(w, r, nil) })
 	api.PathPrefix("/").Handler(direct)
 	api.Path("").Handler(direct)
 	idp := r.NewRoute().Subrouter()
-	idp.Use(cors)
+	idp.Use(s.journalRequests, cors)
 	s.idp.Routes(idp)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return notFoundURL(r)
