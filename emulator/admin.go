@@ -31,6 +31,10 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/webhooks/deliveries").Handler(s.handle(s.webhookDeliveries))
 	r.Methods(http.MethodGet).Path("/requests").Handler(s.handle(s.listRequests))
 	r.Methods(http.MethodDelete).Path("/requests").Handler(s.handle(s.clearRequests))
+	r.Methods(http.MethodPost).Path("/faults").Handler(s.handle(s.addFault))
+	r.Methods(http.MethodGet).Path("/faults").Handler(s.handle(s.listFaults))
+	r.Methods(http.MethodDelete).Path("/faults").Handler(s.handle(s.clearFaults))
+	r.Methods(http.MethodDelete).Path("/faults/{id}").Handler(s.handle(s.deleteFault))
 }
 
 // webhookDeliveries lists recent webhook calls (no secrets: URLs lose their query string).

@@ -30,6 +30,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *webapi.Cha
 // with the change set passed along.
 func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet) {
 	s.journalPart(w, r, func(w http.ResponseWriter, r *http.Request) {
+		if s.applyFault(w, r, true) {
+			return
+		}
 		if err := s.serveAPI(w, r, cs); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -46,6 +46,8 @@ type JournalEntry struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// BatchID is, for a $batch part, the id of its $batch request.
 	BatchID int64 `json:"batchId,omitempty"`
+	// Fault is the id of the fault rule that acted on the request.
+	Fault int64 `json:"fault,omitempty"`
 }
 
 // journaledHeaders are the request headers an entry keeps.
@@ -131,6 +133,7 @@ type journalNote struct {
 	mu     sync.Mutex
 	reason string
 	caller string
+	fault  int64
 }
 
 type journalKey struct{}
@@ -148,6 +151,14 @@ func noteReason(ctx context.Context, reason string) {
 		if n.reason == "" {
 			n.reason = reason
 		}
+		n.mu.Unlock()
+	}
+}
+
+func noteFault(ctx context.Context, rule int64) {
+	if n := noteOf(ctx); n != nil {
+		n.mu.Lock()
+		n.fault = rule
 		n.mu.Unlock()
 	}
 }
@@ -224,7 +235,7 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 		}
 	}
 	note.mu.Lock()
-	e.Reason, e.Caller = note.reason, note.caller
+	e.Reason, e.Caller, e.Fault = note.reason, note.caller, note.fault
 	note.mu.Unlock()
 	if status >= 400 && e.Reason == "" {
 		e.Reason = http.StatusText(status)

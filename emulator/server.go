@@ -29,6 +29,7 @@ import (
 
 // Server is a running emulator: a store, the identity endpoints and the Web API handlers.
 type Server struct {
+	faults  faults
 	journal *journal
 	cfg     Config
 	log     *slog.Logger
@@ -257,12 +258,12 @@ func (s *Server) routes() *mux.Router {
 	s.adminRoutes(admin)
 	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
 	cors := s.corsMiddleware() // the Web API and the identity endpoints, not the admin API
-	api.Use(s.journalRequests, cors)
+	api.Use(s.journalRequests, cors, s.injectFaults)
 	direct := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveAPI(w, r, nil) })
 	api.PathPrefix("/").Handler(direct)
 	api.Path("").Handler(direct)
 	idp := r.NewRoute().Subrouter()
-	idp.Use(s.journalRequests, cors)
+	idp.Use(s.journalRequests, cors, s.injectFaults)
 	s.idp.Routes(idp)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return notFoundURL(r)
@@ -287,6 +288,9 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection (a fault that resets it).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
