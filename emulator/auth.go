@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -22,6 +23,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *webapi.Cha
 	c, err := s.authenticateRequest(r, cs)
 	if err != nil {
 		return err
+	}
+	// Service protection counts a request once: the parts of a $batch are not counted again.
+	if s.limits != nil && r.Context().Value(limitsKey{}) == nil {
+		done, err := s.limits.admit(c.UserID)
+		if err != nil {
+			noteReason(r.Context(), "service protection: "+errorReason(err))
+			return err
+		}
+		defer done()
+		r = r.WithContext(context.WithValue(r.Context(), limitsKey{}, true))
 	}
 	return s.web.Serve(w, r, c, cs)
 }

@@ -78,6 +78,8 @@ type Config struct {
 	// negative size turns the journal off). JournalBodyLimit is how much of each request and
 	// response body an entry keeps (default 16 KiB).
 	JournalSize, JournalBodyLimit int
+	// Limits are the service protection limits to enforce; nil enforces none (the default).
+	Limits *Limits
 }
 
 // App is an application registration: the client id and secret of the client-credentials grant.

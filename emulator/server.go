@@ -29,6 +29,7 @@ import (
 
 // Server is a running emulator: a store, the identity endpoints and the Web API handlers.
 type Server struct {
+	limits  *limiter
 	faults  faults
 	journal *journal
 	cfg     Config
@@ -49,7 +50,8 @@ type Server struct {
 // New opens the database (creating it from the fixtures when it is new) and builds the handlers.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBodyLimit)}
+	s := &Server{cfg: cfg, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBodyLimit),
+		limits: newLimiter(cfg.Limits, cfg.Clock)}
 	opts := store.Options{}
 	if cfg.DataDir != "" {
 		opts.Path = filepath.Join(cfg.DataDir, "dynlocal.sqlite")

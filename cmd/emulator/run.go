@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&tlsOpts.dir, "tls-dir", env("DYNLOCAL_TLS_DIR", ""), "directory of the development CA and certificate; default <data>/tls, with --in-memory the user config directory's dynlocal/tls (DYNLOCAL_TLS_DIR)")
 	fs.StringVar(&tlsOpts.certFile, "tls-cert", env("DYNLOCAL_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS with instead of the development CA's; implies --tls (DYNLOCAL_TLS_CERT)")
 	fs.StringVar(&tlsOpts.keyFile, "tls-key", env("DYNLOCAL_TLS_KEY", ""), "PEM private key of --tls-cert (DYNLOCAL_TLS_KEY)")
+	limits := fs.String("limits", env("DYNLOCAL_LIMITS", "off"), "service protection limits: off, dataverse (6000 requests, 20 minutes of execution time per user in 5 minutes, 52 at once) or scale=F (those times F, the window included) (DYNLOCAL_LIMITS)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -102,6 +103,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Logger:       logger,
 		ResetData:    *reset,
 	}
+	lim, err := emulator.ParseLimits(*limits)
+	if err != nil {
+		fmt.Fprintf(stderr, "emulator: --%v\n", err)
+		return 2
+	}
+	cfg.Limits = lim
 	for _, a := range *apps {
 		id, sec, ok := strings.Cut(a, ":")
 		if !ok || id == "" || sec == "" {

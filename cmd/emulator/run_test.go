@@ -231,3 +231,12 @@ func TestAppFlag(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// --limits takes off, dataverse or scale=F.
+func TestLimitsFlag(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--in-memory", "--limits", "lots"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "want off, dataverse or scale=F") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
