@@ -71,6 +71,14 @@ func TestDynamicsWebAPI(t *testing.T) {
 			node, "--test", "--test-reporter=spec", "test/https.test.mjs")
 		t.Logf("node --test test/https.test.mjs took %s", time.Since(start).Round(time.Millisecond))
 	})
+	t.Run("limits", func(t *testing.T) {
+		// A second emulator with scaled-down service protection limits: 3 requests in 0.15 s.
+		limited := startEmulator(t, bin, "--limits", "scale=0.0005")
+		start := time.Now()
+		runLogged(t, nodeTimeout, dir, append(env, "DYNLOCAL_URL="+limited.url, "DYNLOCAL_LIMITS=scale=0.0005"),
+			node, "--test", "--test-reporter=spec", "test/limits.test.mjs")
+		t.Logf("node --test test/limits.test.mjs took %s", time.Since(start).Round(time.Millisecond))
+	})
 }
 
 // proxyVariables are the proxy settings (compared in lower case) that must not reach the Node
