@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -56,6 +57,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	wire.WriteJSON(w, http.StatusOK, o)
 	return nil
 }
+
+// Reset puts the data back to the fixtures, as POST /_emulator/reset does; snapshots stay.
+func (s *Server) Reset(ctx context.Context) error { return s.resetToFixtures(ctx) }
 
 func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
 	if err := s.resetToFixtures(r.Context()); err != nil {

@@ -332,3 +332,15 @@ func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// AddFault adds a fault rule, as POST /_emulator/faults does, and returns it with its id.
+func (s *Server) AddFault(rule FaultRule) (FaultRule, error) { return s.faults.add(rule) }
+
+// Faults lists the fault rules, as GET /_emulator/faults does.
+func (s *Server) Faults() []FaultRule { return s.faults.list() }
+
+// RemoveFault removes a fault rule and reports whether it was there.
+func (s *Server) RemoveFault(id int64) bool { return s.faults.remove(id) }
+
+// ClearFaults removes every fault rule.
+func (s *Server) ClearFaults() { s.faults.clear() }

@@ -389,6 +389,13 @@ func journalFilter(q url.Values) (func(*JournalEntry) bool, error) {
 	}, nil
 }
 
+// ClearJournal empties the journal, as DELETE /_emulator/requests does.
+func (s *Server) ClearJournal() {
+	if s.journal != nil {
+		s.journal.clear()
+	}
+}
+
 // Journal returns the requests the journal holds, newest first (for tests and tools in this
 // module; HTTP clients use GET /_emulator/requests).
 func (s *Server) Journal() []JournalEntry {
