@@ -23,6 +23,13 @@ import (
 //	PUT    /_emulator/snapshots/{name}    save the current state (POST works too)
 //	POST   /_emulator/snapshots/{name}/restore
 //	GET    /_emulator/webhooks/deliveries     recent webhook calls and their answers
+//	GET    /_emulator/requests            the request journal; DELETE clears it
+//	POST   /_emulator/faults              add a fault rule; GET lists them, DELETE clears them
+//	DELETE /_emulator/faults/{id}
+//	POST   /_emulator/environments        {"name":"ci-1"}: a new organisation at /env/ci-1/
+//	GET    /_emulator/environments[/{name}]   DELETE removes one, or all
+//
+// An environment serves the same admin API, except environments, under /env/{name}/_emulator/.
 func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/health").Handler(s.handle(s.health))
 	r.Methods(http.MethodPost).Path("/reset").Handler(s.handle(s.reset))
@@ -36,6 +43,13 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/faults").Handler(s.handle(s.listFaults))
 	r.Methods(http.MethodDelete).Path("/faults").Handler(s.handle(s.clearFaults))
 	r.Methods(http.MethodDelete).Path("/faults/{id}").Handler(s.handle(s.deleteFault))
+	if s.envs != nil {
+		r.Methods(http.MethodPost).Path("/environments").Handler(s.handle(s.createEnvironment))
+		r.Methods(http.MethodGet).Path("/environments").Handler(s.handle(s.listEnvironments))
+		r.Methods(http.MethodDelete).Path("/environments").Handler(s.handle(s.deleteEnvironments))
+		r.Methods(http.MethodGet).Path("/environments/{name}").Handler(s.handle(s.getEnvironment))
+		r.Methods(http.MethodDelete).Path("/environments/{name}").Handler(s.handle(s.deleteEnvironment))
+	}
 }
 
 // webhookDeliveries lists recent webhook calls (no secrets: URLs lose their query string).

@@ -243,6 +243,7 @@ func loopbackAliases(origin string) []string {
 		if port != "" {
 			alias += ":" + port
 		}
+		alias += u.EscapedPath()
 		if alias != origin {
 			out = append(out, alias)
 		}

@@ -80,6 +80,9 @@ type Config struct {
 	JournalSize, JournalBodyLimit int
 	// Limits are the service protection limits to enforce; nil enforces none (the default).
 	Limits *Limits
+	// MaxEnvironments bounds how many environments POST /_emulator/environments may create
+	// (default 100; each holds a database in memory, about 10 MB with the built-in fixtures).
+	MaxEnvironments int
 }
 
 // App is an application registration: the client id and secret of the client-credentials grant.
@@ -111,6 +114,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxEnvironments <= 0 {
+		c.MaxEnvironments = defaultMaxEnvironments
 	}
 }
 

@@ -54,7 +54,8 @@ type FaultRule struct {
 // FaultMatch says which requests a rule acts on; empty fields match anything.
 type FaultMatch struct {
 	Method string `json:"method,omitempty"`
-	// Path is a prefix of the URL path ("/api/data/v9.2/accounts").
+	// Path is a prefix of the URL path ("/api/data/v9.2/accounts"); in an environment, with or
+	// without its "/env/{name}" prefix.
 	Path string `json:"path,omitempty"`
 	// EntitySet and Operation match the Web API resource: the entity set of the first path
 	// segment ("accounts"), or the function or action name ("WhoAmI").
@@ -197,7 +198,7 @@ func (f *faults) pick(r *http.Request, batchPart bool) *FaultRule {
 func (m *FaultMatch) matches(r *http.Request, resource string, batchPart bool) bool {
 	switch {
 	case m.Method != "" && !strings.EqualFold(m.Method, r.Method),
-		m.Path != "" && !strings.HasPrefix(r.URL.Path, m.Path),
+		m.Path != "" && !strings.HasPrefix(r.URL.Path, m.Path) && !strings.HasPrefix(wire.BasePath(r.Context())+r.URL.Path, m.Path),
 		m.EntitySet != "" && m.EntitySet != resource,
 		m.Operation != "" && m.Operation != resource,
 		m.BatchPart != nil && *m.BatchPart != batchPart,

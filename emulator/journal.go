@@ -210,7 +210,7 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 		status = http.StatusOK
 	}
 	e := JournalEntry{
-		ID: note.id, Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		ID: note.id, Time: start.UTC(), Method: r.Method, Path: wire.BasePath(r.Context()) + r.URL.Path, Query: r.URL.RawQuery,
 		Status: status, DurationMs: float64(time.Since(start).Microseconds()) / 1000,
 		RequestBody: reqBody.String(), ResponseBody: rec.body.String(),
 		Truncated: reqBody.cut || rec.body.cut, BatchID: batchID,
@@ -241,7 +241,7 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 		e.Reason = http.StatusText(status)
 	}
 	if status >= 400 && status != http.StatusUnauthorized {
-		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "reason", e.Reason)
+		s.log.Debug("request refused", "method", r.Method, "path", e.Path, "status", status, "reason", e.Reason)
 	}
 	s.journal.add(e)
 }
@@ -342,7 +342,7 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
 	if s.journal == nil {
 		return dverr.BadRequest("The request journal is off (Config.JournalSize < 0).")
 	}
-	keep, err := journalFilter(r.URL.Query())
+	keep, err := journalFilter(r.URL.Query(), wire.BasePath(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,10 @@ func (s *Server) clearRequests(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func journalFilter(q url.Values) (func(*JournalEntry) bool, error) {
+// journalFilter makes the filter of GET /_emulator/requests. In an organisation served under the
+// path prefix base, entries keep the path the client sent (with the prefix) and the path filter
+// matches with or without it.
+func journalFilter(q url.Values, base string) (func(*JournalEntry) bool, error) {
 	method, path, caller := strings.ToUpper(q.Get("method")), q.Get("path"), strings.ToLower(q.Get("caller"))
 	var since time.Time
 	if v := q.Get("since"); v != "" {
@@ -384,7 +387,8 @@ func journalFilter(q url.Values) (func(*JournalEntry) bool, error) {
 		}
 	}
 	return func(e *JournalEntry) bool {
-		return (method == "" || e.Method == method) && strings.HasPrefix(e.Path, path) &&
+		pathOK := strings.HasPrefix(e.Path, path) || base != "" && strings.HasPrefix(strings.TrimPrefix(e.Path, base), path)
+		return (method == "" || e.Method == method) && pathOK &&
 			(caller == "" || e.Caller == caller) && !e.Time.Before(since) && statusOK(e.Status)
 	}, nil
 }

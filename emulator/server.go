@@ -45,13 +45,25 @@ type Server struct {
 	url     string         // of the plain HTTP listener
 	tlsURL  string         // of the HTTPS listener
 	servers []*http.Server // one per listener, sharing the router
+
+	// envs are the environments served beside this organisation under /env/{name}/; nil in an
+	// environment, which has none of its own.
+	envs *environments
+	// env names the environment this server is, "" for the default organisation.
+	env string
 }
 
 // New opens the database (creating it from the fixtures when it is new) and builds the handlers.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
+	return newServer(ctx, cfg, nil, "")
+}
+
+// newServer builds the default organisation (parent nil) or, served by parent, the environment
+// named env.
+func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBodyLimit),
-		limits: newLimiter(cfg.Limits, cfg.Clock)}
+		limits: newLimiter(cfg.Limits, cfg.Clock), env: env}
 	opts := store.Options{}
 	if cfg.DataDir != "" {
 		opts.Path = filepath.Join(cfg.DataDir, "dynlocal.sqlite")
@@ -78,6 +90,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("emulator: load fixtures: %w", err)
 		}
 	}
+	if parent != nil {
+		// One tenant serves every environment, as Entra serves every environment of a tenant:
+		// the same token endpoints, keys and app registrations.
+		s.idp = parent.idp
+		s.router = s.routes()
+		return s, nil
+	}
+	s.envs = newEnvironments(cfg.MaxEnvironments)
 	apps, err := s.applicationUsers(ctx)
 	if err != nil {
 		s.Close()
@@ -213,11 +233,14 @@ func (s *Server) Close() error {
 	if s.hooks != nil {
 		s.hooks.Close()
 	}
-	var err error
-	if s.store != nil {
-		err = s.store.Close()
+	var errs []error
+	if s.envs != nil {
+		errs = append(errs, s.envs.closeAll())
 	}
-	return err
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // resetToFixtures replaces the database with the fixtures, copied from the baseline of the set
@@ -248,7 +271,10 @@ func (s *Server) resetToFixtures(ctx context.Context) error {
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.SkipClean(true)
-	r.Use(s.logRequests)
+	if s.env == "" {
+		// An environment's requests are logged once, by the server that serves it.
+		r.Use(s.logRequests)
+	}
 	r.Methods(http.MethodGet, http.MethodHead).Path("/").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
@@ -264,9 +290,14 @@ func (s *Server) routes() *mux.Router {
 	direct := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveAPI(w, r, nil) })
 	api.PathPrefix("/").Handler(direct)
 	api.Path("").Handler(direct)
-	idp := r.NewRoute().Subrouter()
-	idp.Use(s.journalRequests, cors, s.injectFaults)
-	s.idp.Routes(idp)
+	if s.envs != nil {
+		// An environment has no identity endpoints of its own (its tenant's are at the root) and no
+		// environments of its own.
+		r.PathPrefix("/env/{env}/").Handler(s.handle(s.serveEnvironment))
+		idp := r.NewRoute().Subrouter()
+		idp.Use(s.journalRequests, cors, s.injectFaults)
+		s.idp.Routes(idp)
+	}
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return notFoundURL(r)
 	})

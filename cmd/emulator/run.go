@@ -65,6 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&tlsOpts.certFile, "tls-cert", env("DYNLOCAL_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS with instead of the development CA's; implies --tls (DYNLOCAL_TLS_CERT)")
 	fs.StringVar(&tlsOpts.keyFile, "tls-key", env("DYNLOCAL_TLS_KEY", ""), "PEM private key of --tls-cert (DYNLOCAL_TLS_KEY)")
 	limits := fs.String("limits", env("DYNLOCAL_LIMITS", "off"), "service protection limits: off, dataverse (6000 requests, 20 minutes of execution time per user in 5 minutes, 52 at once) or scale=F (those times F, the window included) (DYNLOCAL_LIMITS)")
+	envInt := func(name string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+			return v
+		}
+		return def
+	}
+	journalSize := fs.Int("journal-size", envInt("DYNLOCAL_JOURNAL_SIZE", 1000), "how many recent requests GET /_emulator/requests keeps; 0 turns the journal off (DYNLOCAL_JOURNAL_SIZE)")
+	maxEnvs := fs.Int("max-environments", envInt("DYNLOCAL_MAX_ENVIRONMENTS", 100), "most environments POST /_emulator/environments may create, each an in-memory organisation of about 10 MB (DYNLOCAL_MAX_ENVIRONMENTS)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -103,6 +111,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Logger:       logger,
 		ResetData:    *reset,
 	}
+	switch {
+	case *journalSize < 0 || *maxEnvs < 1:
+		fmt.Fprintf(stderr, "emulator: --journal-size must be 0 or more and --max-environments 1 or more\n")
+		return 2
+	case *journalSize == 0:
+		cfg.JournalSize = -1
+	default:
+		cfg.JournalSize = *journalSize
+	}
+	cfg.MaxEnvironments = *maxEnvs
 	lim, err := emulator.ParseLimits(*limits)
 	if err != nil {
 		fmt.Fprintf(stderr, "emulator: --%v\n", err)

@@ -240,3 +240,15 @@ func TestLimitsFlag(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// --journal-size and --max-environments refuse what cannot be meant.
+func TestJournalAndEnvironmentFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--journal-size", "-1"}, {"--max-environments", "0"}, {"--journal-size", "lots"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"--in-memory"}, args...), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), args[0]) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+	startAndStop(t, "--in-memory", "--journal-size", "0", "--max-environments", "3")
+}

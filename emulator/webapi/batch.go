@@ -236,12 +236,20 @@ func batchURL(outer *Request, target string) (*url.URL, string, error) {
 	case strings.Contains(t, "://"):
 		u, err = url.Parse(t)
 	case strings.HasPrefix(t, "/"):
-		u, err = url.Parse(wire.Origin(outer.R) + t)
+		u, err = url.Parse(wire.HostOrigin(outer.R) + t)
 	default:
 		u, err = url.Parse(outer.Base + t)
 	}
 	if err != nil {
 		return nil, "", dverr.BadRequest("The request target '%s' is not a valid URL.", target)
+	}
+	// In an organisation served under a path prefix, absolute and server-relative targets carry
+	// the prefix; the operation is served as the outer request is, without it.
+	if p := wire.BasePath(outer.R.Context()); p != "" {
+		if rest, ok := strings.CutPrefix(u.Path, p); ok && strings.HasPrefix(rest, "/") {
+			u.Path = rest
+			u.RawPath = strings.TrimPrefix(u.RawPath, p)
+		}
 	}
 	version := wire.APIVersion(u.Path)
 	if version == "" {
