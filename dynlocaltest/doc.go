@@ -40,17 +40,26 @@
 //
 // # Parallel tests and cost
 //
-// Every New is a separate organisation with its own database, listener and snapshots, so tests
-// that call t.Parallel never see each other's rows, and a test may start several organisations.
-// The first New of a fixture set in a test binary loads the set (about a second for the built-in
-// one); the emulator keeps the result as the process's baseline for that set, and every later New
-// copies it. On a 2-core machine a later New and its cleanup take about 6.5 ms, and the client's
-// first request, which fetches a token, about 4 ms more (BenchmarkNew). So a test that needs a
-// clean organisation can simply start one rather than share one and clean up after itself.
-// WithFixturesDir and WithFixturesFS read and expand the fixture files on every New (about 0.4 s
-// for a set the size of the built-in one); a package with many tests on one custom set loads it
-// once (fixtures.LoadDir in a sync.OnceValues) and passes it with WithFixtures.
+// Every New is a separate organisation with its own database and snapshots, so tests that call
+// t.Parallel never see each other's rows, and a test may start several organisations. The first
+// New of a fixture set in a test binary loads the set (about a second for the built-in one); the
+// emulator keeps the result as the process's baseline for that set, and every later New copies it.
+// On a 2-core machine a later New and its cleanup take about 6 ms, and the client's first request,
+// which fetches a token, about 3 ms more (BenchmarkNew). So a test that needs a clean organisation
+// can simply start one rather than share one and clean up after itself. WithFixturesDir and
+// WithFixturesFS read and expand the fixture files on every New (about 0.4 s for a set the size of
+// the built-in one); a package with many tests on one custom set loads it once (fixtures.LoadDir
+// in a sync.OnceValues) and passes it with WithFixtures.
 //
+// # One emulator for the package: Shared
+//
+// By default each New starts an emulator with a listener of its own. With the Shared option, the
+// tests of the binary share one emulator, started by the first of them, and each New creates an
+// environment in it: a separate organisation served under <emulator>/env/<test name>-<n>, made from
+// the same baseline in about 3 ms, and deleted by the test's cleanup. The isolation is the same;
+// a test sees its environment's URL in URL() and may share it with code under test as any org URL.
+// This is the in-process form of what a CI job does with a running emulator (POST
+// /_emulator/environments, see the README).
 // # Snapshots and reset
 //
 // Within a test, Snapshot saves the organisation's whole state under a name, Restore goes back to

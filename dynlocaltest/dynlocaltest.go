@@ -20,12 +20,17 @@ import (
 // t.Fatal, so, like t.Fatal itself, they must be called from the goroutine running that test; a
 // subtest should not call them on its parent's Org. The accessors may be called from any goroutine.
 type Org struct {
-	tb     testing.TB
-	cfg    emulator.Config
-	srv    *emulator.Server
-	url    string
-	hc     *http.Client
-	client *client.Client
+	tb       testing.TB
+	cfg      emulator.Config
+	srv      *emulator.Server
+	url      string
+	tokenURL string
+	hc       *http.Client
+	client   *client.Client
+
+	// shared is, for an Org made with Shared, the emulator that serves its environment env.
+	shared *emulator.Server
+	env    string
 }
 
 // shutdownTimeout bounds how long the cleanup waits for requests still running when the test ends
@@ -52,6 +57,9 @@ func New(tb testing.TB, opts ...Option) *Org {
 	if s.err != nil {
 		tb.Fatalf("dynlocaltest: %v", s.err)
 	}
+	if s.shared {
+		return newShared(tb, &s)
+	}
 	cfg := s.cfg
 	// The emulator fills in the same defaults; doing it here too lets Config and the client see
 	// the credentials the server accepts.
@@ -72,22 +80,24 @@ func New(tb testing.TB, opts ...Option) *Org {
 		srv.Close()
 		tb.Fatalf("dynlocaltest: %v", err)
 	}
-	o := &Org{
-		tb:  tb,
-		cfg: cfg,
-		srv: srv,
-		url: srv.URL(),
-		// A transport of its own, so that closing its idle connections at cleanup touches no
-		// other test's, and nothing else's closing breaks this one's.
-		hc: &http.Client{Transport: newTransport()},
-	}
-	tb.Cleanup(o.close)
+	o := &Org{tb: tb, cfg: cfg, srv: srv, url: srv.URL()}
+	o.tokenURL = o.url + "/" + cfg.TenantID + "/oauth2/v2.0/token"
+	o.start()
+	return o
+}
+
+// start gives o its HTTP client and client and registers its cleanup.
+func (o *Org) start() {
+	o.tb.Helper()
+	// A transport of its own, so that closing its idle connections at cleanup touches no other
+	// test's, and nothing else's closing breaks this one's.
+	o.hc = &http.Client{Transport: newTransport()}
+	o.tb.Cleanup(o.close)
 	c, err := o.newClient(nil)
 	if err != nil {
-		tb.Fatalf("dynlocaltest: %v", err)
+		o.tb.Fatalf("dynlocaltest: %v", err)
 	}
 	o.client = c
-	return o
 }
 
 // newTransport returns a copy of http.DefaultTransport.
@@ -98,8 +108,16 @@ func newTransport() *http.Transport {
 	return &http.Transport{}
 }
 
-// close stops the listener, letting running requests finish for a while, and closes the database.
+// close stops the listener, letting running requests finish for a while, and closes the database;
+// for a shared Org, it deletes the environment.
 func (o *Org) close() {
+	if o.shared != nil {
+		o.hc.CloseIdleConnections()
+		if err := o.shared.DeleteEnvironment(o.env); err != nil {
+			o.tb.Errorf("dynlocaltest: delete environment %s: %v", o.env, err)
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	// A request still running after the timeout loses its connection in Close below: the test is
@@ -138,8 +156,9 @@ func (o *Org) newClient(opts []client.Option) (*client.Client, error) {
 	return client.New(o.url, all...)
 }
 
-// URL returns the organisation's root URL, such as http://127.0.0.1:41234 (no trailing slash):
-// what client.New and other Dataverse clients take as the org URL.
+// URL returns the organisation's root URL, such as http://127.0.0.1:41234 (no trailing slash), or
+// for a Shared one http://127.0.0.1:41234/env/TestSync-3: what client.New and other Dataverse
+// clients take as the org URL.
 func (o *Org) URL() string { return o.url }
 
 // APIURL returns the Web API root, URL()+"/api/data/v9.2/", with the trailing slash, as
@@ -147,11 +166,14 @@ func (o *Org) URL() string { return o.url }
 func (o *Org) APIURL() string { return o.url + "/api/data/v" + client.DefaultAPIVersion + "/" }
 
 // TokenURL returns the OAuth 2.0 token endpoint of the organisation's tenant, where the client
-// credentials (and authorization code) grants are redeemed.
-func (o *Org) TokenURL() string { return o.url + "/" + o.cfg.TenantID + "/oauth2/v2.0/token" }
+// credentials (and authorization code) grants are redeemed; a token for the organisation is asked
+// with the scope URL()+"/.default". A Shared organisation's tenant is the shared emulator's, at its
+// root.
+func (o *Org) TokenURL() string { return o.tokenURL }
 
 // Server returns the emulator behind the organisation, for what this package does not wrap (its
-// Handler, WaitForWebhooks, Store). Do not close it: the test's cleanup does.
+// WaitForWebhooks, Store); for a Shared organisation, the environment's server, whose requests come
+// through the shared emulator's listener. Do not close it: the test's cleanup does.
 func (o *Org) Server() *emulator.Server { return o.srv }
 
 // Config returns the configuration the emulator was started with, after the options, with the

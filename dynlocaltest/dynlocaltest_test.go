@@ -129,6 +129,11 @@ func TestOrgsAreSeparate(t *testing.T) {
 // Parallel tests each start an organisation and write to it at the same time; none sees another's
 // rows.
 func TestParallelTestsAreIsolated(t *testing.T) {
+	t.Run("own emulators", func(t *testing.T) { parallelTestsAreIsolated(t) })
+	t.Run("shared emulator", func(t *testing.T) { parallelTestsAreIsolated(t, dynlocaltest.Shared()) })
+}
+
+func parallelTestsAreIsolated(t *testing.T, opts ...dynlocaltest.Option) {
 	const rows = 3
 	// As many tests as go test runs at once (-parallel, GOMAXPROCS by default), from 2 to 4. Each
 	// waits, after writing, until all have written, so that the counts below are taken while every
@@ -143,7 +148,7 @@ func TestParallelTestsAreIsolated(t *testing.T) {
 	for i := range tests {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Parallel()
-			dv := dynlocaltest.New(t)
+			dv := dynlocaltest.New(t, opts...)
 			c := dv.Client()
 			before, _, err := c.Count(context.Background(), "accounts", "")
 			if err != nil {
@@ -195,7 +200,12 @@ func parallelLimit(t *testing.T) int {
 
 func TestSnapshotRestoreReset(t *testing.T) {
 	t.Parallel()
-	dv := dynlocaltest.New(t)
+	t.Run("own emulator", func(t *testing.T) { t.Parallel(); snapshotRestoreReset(t) })
+	t.Run("shared emulator", func(t *testing.T) { t.Parallel(); snapshotRestoreReset(t, dynlocaltest.Shared()) })
+}
+
+func snapshotRestoreReset(t *testing.T, opts ...dynlocaltest.Option) {
+	dv := dynlocaltest.New(t, opts...)
 	c := dv.Client()
 	first := create(t, c, "First")
 	dv.Snapshot("first")
@@ -413,6 +423,12 @@ func TestFailures(t *testing.T) {
 		{"bad client option", func(t testing.TB) {
 			dynlocaltest.New(t).NewClient(client.WithAPIVersion("nine"))
 		}, "dynlocaltest: client: API version"},
+		{"Shared with WithClock", func(t testing.TB) {
+			dynlocaltest.New(t, dynlocaltest.WithClock(time.Now), dynlocaltest.Shared())
+		}, "dynlocaltest: Shared cannot be combined with WithClock"},
+		{"Shared with WithFixturesFS", func(t testing.TB) {
+			dynlocaltest.New(t, dynlocaltest.Shared(), dynlocaltest.WithFixturesFS(tinyFixtures))
+		}, "load the set once (fixtures.LoadDir) and pass it with WithFixtures"},
 		{"bad fault rule", func(t testing.TB) {
 			dynlocaltest.New(t).Inject(emulator.FaultRule{Response: &emulator.FaultResponse{Status: 99}})
 		}, "dynlocaltest: inject:"},
@@ -435,7 +451,12 @@ func TestFailures(t *testing.T) {
 // answer 503, a client that retries writes recovers, and the journal shows both attempts.
 func TestInjectAndJournal(t *testing.T) {
 	t.Parallel()
-	dv := dynlocaltest.New(t)
+	t.Run("own emulator", func(t *testing.T) { t.Parallel(); injectAndJournal(t) })
+	t.Run("shared emulator", func(t *testing.T) { t.Parallel(); injectAndJournal(t, dynlocaltest.Shared()) })
+}
+
+func injectAndJournal(t *testing.T, opts ...dynlocaltest.Option) {
+	dv := dynlocaltest.New(t, opts...)
 	c := dv.NewClient(client.WithRetry(client.RetryPolicy{MaxRetries: 2, RetryWrites: true}))
 	id := dv.Inject(emulator.FaultRule{
 		Match:    emulator.FaultMatch{Method: http.MethodPost, EntitySet: "accounts"},
@@ -470,4 +491,63 @@ func TestInjectAndJournal(t *testing.T) {
 		t.Errorf("faulted attempt: status %d fault %d reason %q, want 503, rule %d and a reason",
 			creates[1].Status, creates[1].Fault, creates[1].Reason, id)
 	}
+}
+
+// A Shared organisation is an environment of one emulator the test binary shares: its URL is under
+// /env/, its token is for that URL, and its cleanup removes it.
+func TestShared(t *testing.T) {
+	t.Parallel()
+	st := &stubT{name: "TestShared/with spaces#01"}
+	var a, b *dynlocaltest.Org
+	st.run(func(t testing.TB) {
+		a, b = dynlocaltest.New(t, dynlocaltest.Shared()), dynlocaltest.New(t, dynlocaltest.Shared())
+		if !strings.Contains(a.URL(), "/env/TestShared-with-spaces-01-") || a.URL() == b.URL() {
+			t.Errorf("URLs %s and %s, want distinct environments named after the test", a.URL(), b.URL())
+		}
+		root, _, _ := strings.Cut(a.URL(), "/env/")
+		if !strings.HasPrefix(b.URL(), root+"/env/") || a.TokenURL() != root+"/"+emulator.DefaultTenantID+"/oauth2/v2.0/token" {
+			t.Errorf("B at %s and token URL %s, want both on the shared emulator %s", b.URL(), a.TokenURL(), root)
+		}
+		if want := a.URL() + "/api/data/v9.2/"; a.APIURL() != want || a.Client().APIURL() != want {
+			t.Errorf("APIURL %s, client's %s, want %s", a.APIURL(), a.Client().APIURL(), want)
+		}
+		create(t, a.Client(), "Only in shared A")
+		if n := count(t, b.Client(), "Only in shared A"); n != 0 {
+			t.Errorf("B sees %d of A's accounts", n)
+		}
+		// A's token is for A: B's emulator refuses it.
+		resp := rawGet(t, b.APIURL()+"WhoAmI", a.Client())
+		if resp != http.StatusUnauthorized {
+			t.Errorf("A's token on B: %d, want 401", resp)
+		}
+	})
+	if st.Failed() {
+		t.Fatalf("%q", st.messages())
+	}
+	// The cleanup deleted both environments; the shared emulator answers 404 for them.
+	for _, o := range []*dynlocaltest.Org{a, b} {
+		resp, err := http.Get(o.URL() + "/_emulator/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s/_emulator/health after cleanup: %d, want 404", o.URL(), resp.StatusCode)
+		}
+	}
+}
+
+// rawGet sends GET url with the token of c and returns the status.
+func rawGet(t testing.TB, url string, c *client.Client) int {
+	t.Helper()
+	_, err := c.Do(context.Background(), &client.RawRequest{Method: http.MethodGet, Path: url})
+	var ae *client.Error
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &ae):
+		return ae.StatusCode
+	}
+	t.Fatal(err)
+	return 0
 }

@@ -3,11 +3,13 @@ package dynlocaltest_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dynlocal/dynlocal/client"
 	"github.com/dynlocal/dynlocal/dynlocaltest"
+	"github.com/dynlocal/dynlocal/emulator"
 )
 
 // The examples run their bodies through runTest (helpers_test.go), which stands in for go test:
@@ -84,4 +86,43 @@ func ExampleWithClock() {
 	})
 	// Output:
 	// createdon: 2025-03-14T15:09:26Z
+}
+
+// With Shared, the tests of a package share one emulator, each in an environment of its own.
+func ExampleShared() {
+	runTest(func(t testing.TB) {
+		dv := dynlocaltest.New(t, dynlocaltest.Shared()) // the environment is deleted when the test ends
+		_, _, err := dv.Client().CreateRecord(context.Background(), "accounts", client.Record{"name": "Contoso"}, nil)
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		fmt.Println("served under /env/:", strings.Contains(dv.URL(), "/env/Example-"))
+	})
+	// Output:
+	// served under /env/: true
+}
+
+// A fault rule makes the next create fail with 503; a client that retries writes recovers, and the
+// journal shows both attempts.
+func ExampleOrg_Inject() {
+	runTest(func(t testing.TB) {
+		dv := dynlocaltest.New(t)
+		dv.Inject(emulator.FaultRule{
+			Match:    emulator.FaultMatch{Method: "POST", EntitySet: "accounts"},
+			Response: &emulator.FaultResponse{Status: 503},
+			Times:    1,
+		})
+		c := dv.NewClient(client.WithRetry(client.RetryPolicy{MaxRetries: 1, RetryWrites: true}))
+		if _, _, err := c.CreateRecord(context.Background(), "accounts", client.Record{"name": "Contoso"}, nil); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		for _, e := range dv.Journal() {
+			if e.Method == "POST" && strings.HasSuffix(e.Path, "/accounts") {
+				fmt.Println(e.Method, e.Path, e.Status)
+			}
+		}
+	})
+	// Output:
+	// POST /api/data/v9.2/accounts 204
+	// POST /api/data/v9.2/accounts 503
 }

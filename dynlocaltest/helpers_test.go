@@ -15,6 +15,8 @@ import (
 type stubT struct {
 	testing.TB
 
+	name string // Name's answer; "Example" when empty
+
 	mu       sync.Mutex
 	failed   bool
 	fatal    bool
@@ -23,6 +25,13 @@ type stubT struct {
 }
 
 func (t *stubT) Helper() {}
+
+func (t *stubT) Name() string {
+	if t.name == "" {
+		return "Example"
+	}
+	return t.name
+}
 
 func (t *stubT) Cleanup(f func()) {
 	t.mu.Lock()

@@ -19,6 +19,12 @@ type settings struct {
 	// err is the first error an option met (a fixture directory that does not load); New fails
 	// the test with it.
 	err error
+	// shared is set by Shared. Shared cannot honour an option that changes the emulator itself
+	// (changed names it) nor fixtures read on every New (fixturesFrom names the option that set
+	// the fixtures last).
+	shared       bool
+	changed      string
+	fixturesFrom string
 }
 
 // fail remembers the first error of an option.
@@ -33,7 +39,10 @@ func (s *settings) fail(err error) {
 // that builds its set once, in a variable or a sync.OnceValues, and passes it to every New pays
 // for the expansion and the load once. Nil means the built-in set.
 func WithFixtures(set *fixtures.Set) Option {
-	return func(s *settings) { s.cfg.Fixtures = set }
+	return func(s *settings) {
+		s.fixturesFrom = "WithFixtures"
+		s.cfg.Fixtures = set
+	}
 }
 
 // WithFixturesDir starts the organisation from the fixture directory dir (fixtures.LoadDir: the
@@ -42,6 +51,7 @@ func WithFixtures(set *fixtures.Set) Option {
 // test when the directory does not load.
 func WithFixturesDir(dir string) Option {
 	return func(s *settings) {
+		s.fixturesFrom = "WithFixturesDir"
 		set, err := fixtures.LoadDir(dir)
 		if err != nil {
 			s.fail(err)
@@ -56,6 +66,7 @@ func WithFixturesDir(dir string) Option {
 // reads the files on every New, and New fails the test when they do not load.
 func WithFixturesFS(fsys fs.FS) Option {
 	return func(s *settings) {
+		s.fixturesFrom = "WithFixturesFS"
 		if fsys == nil {
 			s.fail(errors.New("WithFixturesFS(nil)"))
 			return
@@ -76,7 +87,10 @@ func WithFixturesFS(fsys fs.FS) Option {
 // real time: a clock that jumps further ahead than the token lifetime (an hour) needs a longer
 // one, WithConfig(func(c *emulator.Config) { c.TokenLifetime = 24 * time.Hour }) say.
 func WithClock(now func() time.Time) Option {
-	return func(s *settings) { s.cfg.Clock = now }
+	return func(s *settings) {
+		s.changed = "WithClock"
+		s.cfg.Clock = now
+	}
 }
 
 // WithConfig lets f change the emulator's configuration, for what the other options do not cover:
@@ -84,8 +98,26 @@ func WithClock(now func() time.Time) Option {
 // on disk), other credentials. f sees the configuration as the options before it left it.
 func WithConfig(f func(*emulator.Config)) Option {
 	return func(s *settings) {
+		s.changed = "WithConfig"
 		if f != nil {
 			f(&s.cfg)
 		}
 	}
+}
+
+// Shared makes New give the test an environment of an emulator that the whole test binary shares,
+// in place of an emulator of its own: the emulator starts (on a loopback port) with the first
+// Shared New of its fixture set and lives until the process ends; each Shared New creates an
+// environment in it (POST /_emulator/environments, in process), a separate organisation served
+// under URL()=<emulator>/env/<name>, and the test's cleanup deletes it. Everything an Org offers
+// works the same, and parallel tests are as isolated as with organisations of their own; what
+// changes is the cost (a few milliseconds less per test, one listener for the package) and that
+// the environment's name, derived from the test's name, shows in URL() and the emulator's log.
+//
+// Shared combines with WithFixtures (one shared emulator per set given) but not with the options
+// that change the emulator itself (WithClock, WithConfig) or read files on every New
+// (WithFixturesDir, WithFixturesFS: load the set once and pass it with WithFixtures); New fails
+// the test when it is given one of them.
+func Shared() Option {
+	return func(s *settings) { s.shared = true }
 }
