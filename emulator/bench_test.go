@@ -141,3 +141,32 @@ func BenchmarkReset(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEnvironment measures creating an environment through the admin API, answering its first
+// request and deleting it, on a server that has loaded the fixtures.
+func BenchmarkEnvironment(b *testing.B) {
+	srv, err := emulator.New(context.Background(), emulator.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	h := srv.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "http://127.0.0.1/_emulator/environments", strings.NewReader(`{"name":"bench"}`)))
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("create: %d %s", rec.Code, rec.Body)
+		}
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/env/bench/_emulator/health", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("health: %d", rec.Code)
+		}
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("DELETE", "http://127.0.0.1/_emulator/environments/bench", nil))
+		if rec.Code != http.StatusNoContent {
+			b.Fatalf("delete: %d", rec.Code)
+		}
+	}
+}
