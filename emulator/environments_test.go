@@ -292,3 +292,23 @@ func TestEnvironmentDeleteWhileServing(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// A webhook registered in an environment fires for that environment's writes only.
+func TestEnvironmentWebhooks(t *testing.T) {
+	t.Parallel()
+	root := newEnv(t)
+	ev := createEnvironment(t, root, "hooks")
+	capt, hs := newHookCapture(t)
+	ev.register(t, hs.URL+"/hook", 4, "key", "Create", "account", 40, 0, nil) // synchronous
+	root.do("POST", "accounts", map[string]any{"name": "Not hooked"}).expect(t, 204)
+	id := idFromEntityID(t, ev.do("POST", "accounts", map[string]any{"name": "Hooked"}).expect(t, 204).Header)
+	capt.mu.Lock()
+	n := len(capt.calls)
+	capt.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d webhook calls, want 1 (the environment's create)", n)
+	}
+	if _, body := capt.last(); body["PrimaryEntityId"] != id {
+		t.Errorf("the call is for %v, want the environment's account %s", body["PrimaryEntityId"], id)
+	}
+}
