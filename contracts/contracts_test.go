@@ -3,6 +3,7 @@ package contracts
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -28,6 +29,44 @@ func TestSuites(t *testing.T) {
 	onDisk, err := filepath.Glob("suites/*.json")
 	if err != nil || len(onDisk) != len(suites) || len(suites) == 0 {
 		t.Fatalf("built-in suites %d, files %v (%v)", len(suites), onDisk, err)
+	}
+	for _, s := range suites {
+		t.Run(s.Name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := Run(context.Background(), s, target, Parallel(8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Failed() > 0 {
+				var buf bytes.Buffer
+				rep.WriteText(&buf)
+				t.Errorf("%d of %d cases failed:\n%s", rep.Failed(), len(rep.Cases), buf.String())
+			}
+		})
+	}
+}
+
+// TestSuitesInAnEnvironment runs every suite against an environment of the emulator
+// (/env/{name}/): each answer's URLs, the token audience, $batch targets, webhooks and the metadata
+// writes must work under the prefix as they do at the root.
+func TestSuitesInAnEnvironment(t *testing.T) {
+	t.Parallel()
+	root := startEmulator(t, nil)
+	resp, err := root.HTTPClient.Post(root.URL+"/_emulator/environments", "application/json", strings.NewReader(`{"name":"contracts"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ URL, TokenURL string }
+	err = json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated || env.URL != root.URL+"/env/contracts" {
+		t.Fatalf("create environment: %d %+v %v", resp.StatusCode, env, err)
+	}
+	target := root
+	target.URL, target.TokenURL = env.URL, env.TokenURL
+	suites, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, s := range suites {
 		t.Run(s.Name, func(t *testing.T) {
