@@ -255,7 +255,7 @@ func TestRetrieveErrors(t *testing.T) {
 		{"missing row", "accounts(00000000-0000-0000-0000-000000000001)", 404, "0x80040217", "Entity 'account' With Id = 00000000-0000-0000-0000-000000000001 Does Not Exist"},
 		{"bad guid", "accounts(not-a-guid)", 400, "0x0", ""},
 		{"unterminated key", "accounts(accountnumber='K-1)", 400, "0x0", ""},
-		{"undefined key", "accounts(name='X')", 400, "0x80060891", ""},
+		{"undefined key", "accounts(name='X')", 400, "0x80060888", "The key in the request URI is not valid for resource 'Microsoft.Dynamics.CRM.account'. Ensure that the names and number of key properties match the declared or alternate key properties for the resource 'Microsoft.Dynamics.CRM.account'."},
 		{"missing alternate key row", "accounts(accountnumber='nope')", 404, "0x80040217", "A record with the specified key values does not exist in account entity"},
 		{"unsupported option", "accounts(" + id + ")?$skip=1", 400, "0x0", "The query parameter $skip is not supported"},
 		{"collection expand ref", "accounts(" + id + ")?$expand=Account_Tasks/$ref", 400, "0x80060888", "Expand with $ref is only supported on lookup type navigation property."},

@@ -50,6 +50,9 @@ type metaPath struct {
 	// cast is a derived type the last segment casts to, without the namespace
 	// (PicklistAttributeMetadata).
 	cast string
+	// optionSet is OptionSet or GlobalOptionSet when the path goes on from a column cast to a
+	// choice type to its option set.
+	optionSet string
 }
 
 // entityNavs are the collection-valued navigation properties of EntityMetadata.
@@ -83,13 +86,23 @@ func parseMetaPath(rest string) (*metaPath, error) {
 	}
 	if len(segs) > 0 {
 		s := segs[0]
-		if !strings.HasPrefix(s.Name, crmNS) || s.HasParens || len(segs) > 1 {
+		if !strings.HasPrefix(s.Name, crmNS) || s.HasParens {
 			return nil, dverr.ResourceNotFound(s.Name)
 		}
 		p.cast = strings.TrimPrefix(s.Name, crmNS)
+		segs = segs[1:]
 	}
 	if p.set == "EntityDefinitions" && p.cast != "" && p.nav == "" {
-		return nil, dverr.ResourceNotFound(segs[0].Name)
+		return nil, dverr.ResourceNotFound(crmNS + p.cast)
+	}
+	if len(segs) > 0 {
+		// One column cast to its type may go on to its option set:
+		// Attributes(<id>)/Microsoft.Dynamics.CRM.PicklistAttributeMetadata/OptionSet.
+		s := segs[0]
+		if p.nav != "Attributes" || p.navKey == nil || p.cast == "" || !optionSetNavs[s.Name] || s.HasParens || len(segs) > 1 {
+			return nil, dverr.ResourceNotFound(s.Name)
+		}
+		p.optionSet = s.Name
 	}
 	return p, nil
 }
@@ -132,6 +145,8 @@ func (s *API) serveMetadata(req *webapi.Request, rest string) (*wire.Response, e
 			switch {
 			case m == http.MethodGet:
 				return s.getAttributes(req, p)
+			case p.optionSet != "":
+				// An option set reached through its column is only read here.
 			case m == http.MethodPost && p.navKey == nil && p.cast == "":
 				return s.createAttribute(req, p)
 			case m == http.MethodPut && p.navKey != nil:

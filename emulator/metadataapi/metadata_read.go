@@ -579,6 +579,9 @@ func (s *API) getAttributes(req *webapi.Request, p *metaPath) (*wire.Response, e
 	if err != nil {
 		return nil, err
 	}
+	if p.optionSet != "" {
+		return s.getAttributeOptionSet(req, p, declared)
+	}
 	allowed := []string{"$select", "$filter", "$expand"}
 	if p.navKey != nil {
 		allowed = []string{"$select", "$expand"}
@@ -637,6 +640,65 @@ func (s *API) getAttributes(req *webapi.Request, p *metaPath) (*wire.Response, e
 			items = append(items, o)
 		}
 		resp = metaListResponse(ctx, items)
+		return nil
+	})
+	return resp, err
+}
+
+// getAttributeOptionSet answers GET EntityDefinitions(...)/Attributes(...)/<cast>/OptionSet (or
+// GlobalOptionSet): the option set of a choice or yes/no column, reached through the cast to the
+// column's type, with $select. A column without one (GlobalOptionSet of a local choice) answers
+// 204, as a single-valued navigation property without a value does.
+// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api#retrieving-attributes
+func (s *API) getAttributeOptionSet(req *webapi.Request, p *metaPath, declared string) (*wire.Response, error) {
+	if !hasOptionSetNavs(declared) {
+		return nil, dverr.ResourceNotFound(p.optionSet)
+	}
+	opts, err := s.metaOptions(req, "$select")
+	if err != nil {
+		return nil, err
+	}
+	q, err := parseMetaQuery(opts, req.Query.Aliases(), optionSetMetaType, nil)
+	if err != nil {
+		return nil, err
+	}
+	var resp *wire.Response
+	err = s.InTx(req, false, func(tx *store.Tx) error {
+		e, err := findEntity(tx.Schema(), p.key)
+		if err != nil {
+			return err
+		}
+		a, err := findAttribute(e, p.navKey)
+		if err != nil {
+			return err
+		}
+		if !derivesFrom(attributeType(a), declared) {
+			return metadataNotFound("attribute", "attribute name and type", a.LogicalName+" ("+crmNS+declared+")")
+		}
+		doc, err := docObject(a.Doc())
+		if err != nil {
+			return err
+		}
+		set, _ := docValue(doc, "OptionSet").(json.RawMessage)
+		if len(set) == 0 || string(set) == "null" {
+			resp = wire.NewResponse(http.StatusNoContent)
+			return nil
+		}
+		so, err := docObject(set)
+		if err != nil {
+			return err
+		}
+		if p.optionSet == "GlobalOptionSet" {
+			var d struct {
+				IsGlobal bool `json:"IsGlobal"`
+			}
+			if err := json.Unmarshal(set, &d); err != nil || !d.IsGlobal {
+				resp = wire.NewResponse(http.StatusNoContent)
+				return nil
+			}
+		}
+		ctx := req.Base + "$metadata#" + entityKeyContext(p, e) + "/Attributes(" + a.MetadataID + ")/" + crmNS + p.cast + "/" + p.optionSet + metaSelectContext(q) + "/$entity"
+		resp = metaJSONResponse(wire.WithContext(ctx, metaProject(so, q.sel, nil, "")))
 		return nil
 	})
 	return resp, err

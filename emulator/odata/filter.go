@@ -197,6 +197,9 @@ func (b *binder) bind(n node) (operand, *dverr.Error) {
 	case *literalNode:
 		t := n.tok
 		if t.kind == tAlias {
+			if pn, ok := b.aliasPath(t); ok {
+				return b.path(pn)
+			}
 			var err *dverr.Error
 			if t, err = b.resolveAlias(t); err != nil {
 				return operand{}, err
@@ -271,12 +274,50 @@ func errListValue(pos int) *dverr.Error {
 	return dverr.BadRequest("A list of values is only allowed as the PropertyValues parameter of a Dataverse query function.").At(pos)
 }
 
-// resolveAlias returns the value of a parameter alias as a token positioned at the alias.
-func (b *binder) resolveAlias(t token) (token, *dverr.Error) {
+// aliasValue returns the raw value of a parameter alias, looked up with or without its @.
+func (b *binder) aliasValue(t token) (string, bool) {
 	raw, ok := b.aliases[t.text]
 	if !ok {
 		raw, ok = b.aliases[t.text[1:]]
 	}
+	return raw, ok
+}
+
+// aliasPath returns the property path a parameter alias stands for (@p1=revenue,
+// @p1=primarycontactid/fullname), its segments positioned at the alias. ok is false when the alias
+// has no value or its value is not a plain property path, which resolveAlias then reads as a
+// literal.
+func (b *binder) aliasPath(t token) (*pathNode, bool) {
+	raw, ok := b.aliasValue(t)
+	if !ok {
+		return nil, false
+	}
+	toks, err := tokenize(raw)
+	if err != nil {
+		return nil, false
+	}
+	p := &parser{src: raw, toks: toks}
+	first := p.peek()
+	if first.kind != tIdent || isNull(first) || isBoolLit(first) || p.peekAt(1).kind == tLParen {
+		return nil, false
+	}
+	n, perr := p.path()
+	if perr != nil || !p.at(tEOF) {
+		return nil, false
+	}
+	pn := n.(*pathNode)
+	if pn.lambda != nil {
+		return nil, false
+	}
+	for i := range pn.segs {
+		pn.segs[i].pos, pn.segs[i].end = t.pos, t.end
+	}
+	return pn, true
+}
+
+// resolveAlias returns the value of a parameter alias as a token positioned at the alias.
+func (b *binder) resolveAlias(t token) (token, *dverr.Error) {
+	raw, ok := b.aliasValue(t)
 	if !ok {
 		return token{kind: tIdent, text: "null", pos: t.pos, end: t.end}, nil
 	}

@@ -11,8 +11,9 @@ import (
 // value properties such as _primarycontactid_value, and paths through single-valued navigation
 // properties such as primarycontactid/fullname), each optionally followed by asc or desc. The
 // keys keep the order given; a repeated key is kept (it does not change the order). Choice columns
-// sort by their integer value, as in Dataverse.
-func ParseOrderBy(sch *model.Schema, e *model.Entity, text string) ([]model.Order, error) {
+// sort by their integer value, as in Dataverse. A key may be a parameter alias whose value is a
+// property path (@p1 with @p1=revenue); aliases holds their values as in ParseFilter.
+func ParseOrderBy(sch *model.Schema, e *model.Entity, text string, aliases map[string]string) ([]model.Order, error) {
 	p, err := newParser(text)
 	if err != nil {
 		return nil, err
@@ -40,10 +41,13 @@ func ParseOrderBy(sch *model.Schema, e *model.Entity, text string) ([]model.Orde
 			return nil, p.errSyntax(t.pos)
 		}
 	}
-	b := newBinder(sch, e, text, nil, noClock)
+	b := newBinder(sch, e, text, aliases, noClock)
 	out := make([]model.Order, 0, len(items))
 	for _, it := range items {
 		pn, ok := it.n.(*pathNode)
+		if ln, isLit := it.n.(*literalNode); isLit && ln.tok.kind == tAlias {
+			pn, ok = b.aliasPath(ln.tok)
+		}
 		if !ok || pn.lambda != nil {
 			return nil, errOrderByPrimitive().At(it.n.pos())
 		}

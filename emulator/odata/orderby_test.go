@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
@@ -47,7 +48,7 @@ func TestParseOrderBy(t *testing.T) {
 	for _, tt := range orderByTests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseOrderBy(sch, acct, tt.in)
+			got, err := ParseOrderBy(sch, acct, tt.in, nil)
 			if tt.msg != "" {
 				checkQueryErr(t, err, tt.msg, tt.pos)
 				return
@@ -62,6 +63,33 @@ func TestParseOrderBy(t *testing.T) {
 	}
 }
 
+// TestParseOrderByAliases checks parameter aliases that stand for a property, as Dataverse's
+// documented $orderby=@p1 asc,@p2 desc&@p1=revenue&@p2=name.
+func TestParseOrderByAliases(t *testing.T) {
+	t.Parallel()
+	sch := testSchema(t)
+	acct := entity(t, sch, "account")
+	aliases := map[string]string{"@p1": "revenue", "@p2": "name", "p3": "primarycontactid/fullname", "@lit": "'name'", "@nav": "primarycontactid", "@bad": "nothere"}
+	got, err := ParseOrderBy(sch, acct, "@p1 asc,@p2 desc,@p3", aliases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []model.Order{{Column: col("revenue")}, {Column: col("name"), Desc: true}, {Column: col("primarycontactid", "fullname")}}
+	if d := cmp.Diff(want, got, exprOpts); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	for _, tt := range []struct{ in, msg string }{
+		{"@lit", "The $orderby expression must evaluate to a single value of primitive type."},
+		{"@none", "The $orderby expression must evaluate to a single value of primitive type."},
+		{"@nav", "The $orderby expression must evaluate to a single value of primitive type."},
+		{"name,@bad", "Could not find a property named 'nothere' on type 'Microsoft.Dynamics.CRM.account'."},
+	} {
+		_, err := ParseOrderBy(sch, acct, tt.in, aliases)
+		pos := strings.IndexByte(tt.in, '@')
+		checkQueryErr(t, err, tt.msg, pos)
+	}
+}
+
 func FuzzParseOrderBy(f *testing.F) {
 	for _, tt := range orderByTests {
 		f.Add(tt.in)
@@ -69,7 +97,7 @@ func FuzzParseOrderBy(f *testing.F) {
 	sch := testSchema(f)
 	acct := entity(f, sch, "account")
 	f.Fuzz(func(t *testing.T, text string) {
-		keys, err := ParseOrderBy(sch, acct, text)
+		keys, err := ParseOrderBy(sch, acct, text, nil)
 		if err != nil {
 			checkFuzzErr(t, err, text)
 			return

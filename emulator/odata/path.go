@@ -385,6 +385,9 @@ func ResolvePath(sch *model.Schema, segs []Segment, isOperation func(string) boo
 		if err != nil {
 			return nil, err
 		}
+		if err := CheckKeyNames(e, k); err != nil {
+			return nil, err
+		}
 		r.Kind = KindEntity
 		r.Key = k
 	}

@@ -106,7 +106,7 @@ func ParseCollection(r Request, e *model.Entity, base model.Expr, opts Options) 
 		q.Filter = model.And{Terms: filters}
 	}
 	if v, ok := opts.Get("$orderby"); ok {
-		if q.Order, err = c.orderBy(r.Schema, e, v); err != nil {
+		if q.Order, err = c.orderBy(r.Schema, e, v, aliases); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +137,7 @@ func ParseCollection(r Request, e *model.Entity, base model.Expr, opts Options) 
 		return nil, err
 	}
 	if c.Apply == nil {
-		c.Columns = e.Shown(c.Select)
+		c.Columns = withRefLookups(e, e.Shown(c.Select), c.Expand)
 		q.Columns = withLookups(e, model.StoredOnly(c.Columns), c.Expand)
 	}
 	if v, ok := opts.Get("$skiptoken"); ok {
@@ -181,8 +181,8 @@ func (c *Collection) paging(maxPageSize, top int) error {
 
 // orderBy parses $orderby. With $apply only grouped columns can be sorted on: Dataverse answers an
 // order on an aggregate value with the OData library's SingleValueOpenPropertyAccess error.
-func (c *Collection) orderBy(sch *model.Schema, e *model.Entity, text string) ([]model.Order, error) {
-	order, err := ParseOrderBy(sch, e, text)
+func (c *Collection) orderBy(sch *model.Schema, e *model.Entity, text string, aliases map[string]string) ([]model.Order, error) {
+	order, err := ParseOrderBy(sch, e, text, aliases)
 	if !c.Aggregated() {
 		return order, err
 	}
@@ -242,8 +242,32 @@ func ParseRecord(r Request, e *model.Entity, opts Options) (*Record, error) {
 			return nil, err
 		}
 	}
-	rec.Columns = e.Shown(rec.Select)
+	rec.Columns = withRefLookups(e, e.Shown(rec.Select), rec.Expand)
 	return rec, nil
+}
+
+// withRefLookups adds to the columns a row shows the lookup property each nav/$ref expansion
+// follows (_primarycontactid_value beside primarycontactid/$ref), before the primary key, as
+// Dataverse answers.
+func withRefLookups(e *model.Entity, cols []*model.Attribute, expand []ExpandItem) []*model.Attribute {
+	for _, x := range expand {
+		if !x.Ref {
+			continue
+		}
+		a, ok := e.Attribute(x.Nav.Attribute)
+		if !ok || model.ContainsAttr(cols, a) {
+			continue
+		}
+		at := len(cols)
+		for i, c := range cols {
+			if c.IsPrimaryID {
+				at = i
+				break
+			}
+		}
+		cols = append(cols[:at:at], append([]*model.Attribute{a}, cols[at:]...)...)
+	}
+	return cols
 }
 
 // withLookups adds the lookup columns single-valued expansions need, shown or not.

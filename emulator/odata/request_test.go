@@ -33,6 +33,9 @@ var expandTests = []struct {
 	{name: "bad filter two levels down", in: "primarycontactid($expand=createdby($filter=x eq))", wantErr: dverr.CodeZero},
 	{name: "orderby on single-valued", in: "primarycontactid($orderby=fullname)", wantErr: dverr.CodeExpandNotSupported, pos: 0},
 	{name: "top on single-valued", in: "primarycontactid($top=1)", wantErr: dverr.CodeExpandNotSupported, pos: 0},
+	{name: "orderby on a collection with a nested expand", in: "primarycontactid,Account_Tasks($orderby=subject;$expand=regardingobjectid_account_task)", wantErr: dverr.CodeExpandNotSupported, pos: 17},
+	{name: "top on a collection with a nested expand", in: "Account_Tasks($top=1;$expand=regardingobjectid_account_task($select=name))", wantErr: dverr.CodeExpandNotSupported, pos: 0},
+	{name: "collection with a nested expand", in: "Account_Tasks($select=subject;$filter=subject eq 'x';$expand=regardingobjectid_account_task($select=name))", want: "Account_Tasks(subject|f|-|0)[regardingobjectid_account_task(name|-|-|0)]"},
 	{name: "unknown navigation", in: "nosuch", wantErr: dverr.CodeZero, pos: 0},
 	{name: "unknown nested option", in: "Account_Tasks($foo=1)", wantErr: dverr.CodeZero, pos: 14},
 	{name: "unclosed", in: "Account_Tasks($top=1", wantErr: dverr.CodeZero},
@@ -112,6 +115,37 @@ func TestParseExpand(t *testing.T) {
 				t.Errorf("ParseExpand(%q) (-want +got):\n%s", tt.in, diff)
 			}
 		})
+	}
+}
+
+// TestRefExpandShowsLookup checks that nav/$ref shows the lookup property it follows, before the
+// primary key, as in Dataverse's answer to $select=name&$expand=primarycontactid/$ref.
+func TestRefExpandShowsLookup(t *testing.T) {
+	t.Parallel()
+	sch := testSchema(t)
+	acct := entity(t, sch, "account")
+	for _, query := range []string{"$select=name&$expand=primarycontactid/$ref", "$select=name,accountid&$expand=primarycontactid/$ref"} {
+		opts, err := ParseOptions(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ParseRecord(Request{Schema: sch, Env: testEnv}, acct, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ParseCollection(Request{Schema: sch, Env: testEnv}, acct, nil, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cols := range [][]*model.Attribute{rec.Columns, c.Columns} {
+			var names []string
+			for _, a := range cols {
+				names = append(names, a.LogicalName)
+			}
+			if diff := cmp.Diff([]string{"name", "primarycontactid", "accountid"}, names); diff != "" {
+				t.Errorf("%s: columns (-want +got):\n%s", query, diff)
+			}
+		}
 	}
 }
 

@@ -162,7 +162,7 @@ func (p *expandParser) list(e *model.Entity, text string, offset int) ([]ExpandI
 					}
 					it.Filter, it.FilterText = f, v
 				case "$orderby":
-					o, err := ParseOrderBy(p.sch, target, v)
+					o, err := ParseOrderBy(p.sch, target, v, nil)
 					if err != nil {
 						return nil, shift(err, vpos)
 					}
@@ -189,7 +189,12 @@ func (p *expandParser) list(e *model.Entity, text string, offset int) ([]ExpandI
 		if nav.Kind == model.NavSingle && (it.Order != nil || it.Top > 0) {
 			return nil, errExpandSingle().At(pos)
 		}
-		it.Columns = target.Shown(it.Select)
+		if nav.Kind != model.NavSingle && len(it.Expand) > 0 && (it.Order != nil || it.Top > 0) {
+			// A collection expanded with a nested $expand is paged like the top-level rows, so
+			// Dataverse takes neither $orderby nor $top in it.
+			return nil, errExpandSingle().At(pos)
+		}
+		it.Columns = withRefLookups(target, target.Shown(it.Select), it.Expand)
 		if nav.Kind == model.NavCollection && it.Select != nil {
 			// Dataverse returns the lookup to the parent with each expanded row.
 			if la, ok := target.Attribute(nav.Attribute); ok && !model.ContainsAttr(it.Columns, la) {

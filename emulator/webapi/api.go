@@ -265,14 +265,19 @@ func (s *Handler) decoderFor(req *Request, tx *store.Tx) *decoder {
 
 // readJSONBody reads and parses a JSON object body.
 func readJSONBody(req *Request, set string) (*wire.Object, error) {
-	if ct := req.R.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
-		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
-	}
-	body, err := ReadBody(req.R)
+	body, err := readJSONBytes(req)
 	if err != nil {
 		return nil, err
 	}
 	return ParseObject(body, set)
+}
+
+// readJSONBytes reads a request body sent as JSON (or with no content type), bounded.
+func readJSONBytes(req *Request) ([]byte, error) {
+	if ct := req.R.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		return nil, dverr.New(http.StatusUnsupportedMediaType, dverr.CodeNone, "The content type '%s' is not supported; send application/json.", ct)
+	}
+	return ReadBody(req.R)
 }
 
 // contextURL builds @odata.context for a row or set with an optional select list.
@@ -307,18 +312,15 @@ func contextSelect(sel []*model.Attribute, expand []odata.ExpandItem) string {
 	return strings.Join(parts, ",")
 }
 
-// representation reads a row back for Prefer: return=representation and shapes it.
+// representation reads a row back for Prefer: return=representation and shapes it with the
+// columns and expansions rec asks for.
 func (s *Handler) representation(req *Request, tx *store.Tx, rec *odata.Record, e *model.Entity, id string, status int) (*wire.Response, error) {
-	row, ver, err := tx.Get(e, id, attrNames(rec.Columns))
-	if err != nil {
-		return nil, mapStoreErr(err, e, id)
-	}
-	body, err := newShaper(tx, req.Base, req.Prefer).row(e, row, ver, rec.Columns)
+	body, ver, err := s.shapeRecord(req, tx, e, id, rec)
 	if err != nil {
 		return nil, err
 	}
 	resp := wire.NewResponse(status)
-	resp.JSON = wire.WithContext(contextURL(req.Base, e.EntitySetName, rec.Select, nil, true), body)
+	resp.JSON = wire.WithContext(contextURL(req.Base, e.EntitySetName, rec.Select, rec.Expand, true), body)
 	resp.Header.Set("ETag", wire.ETag(ver))
 	resp.Header.Add("Preference-Applied", "return=representation")
 	if req.Prefer.Annotations != nil {

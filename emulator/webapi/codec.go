@@ -61,6 +61,47 @@ func ParseObject(body []byte, set string) (*wire.Object, error) {
 	return nil, payloadError(set, "Invalid JSON. "+jsonErrText(err, body))
 }
 
+// readEntityBody reads the body of a row write or of a reference ($ref): a JSON object, or a JSON
+// string whose text is one. Some clients (dataverse-ify) serialise the object twice and send the
+// string; Dataverse reads it as the object it holds.
+func readEntityBody(req *Request, set string) (*wire.Object, error) {
+	body, err := readJSONBytes(req)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEntityBody(body, set)
+}
+
+// ParseEntityBody is ParseObject for the body of a row write or a reference: a body that is a JSON
+// string holding a JSON object is read as that object. Anything else, a string holding anything but
+// one object included, gets ParseObject's answer for the body as sent.
+func ParseEntityBody(body []byte, set string) (*wire.Object, error) {
+	if inner, ok := stringifiedObject(body); ok {
+		if o, err := ParseObject(inner, set); err == nil {
+			return o, nil
+		}
+	}
+	return ParseObject(body, set)
+}
+
+// stringifiedObject returns the text of a body that is one JSON string whose text starts as an
+// object does.
+func stringifiedObject(body []byte) ([]byte, bool) {
+	t := bytes.TrimSpace(body)
+	if len(t) == 0 || t[0] != '"' {
+		return nil, false
+	}
+	var s string
+	if err := json.Unmarshal(t, &s); err != nil {
+		return nil, false
+	}
+	inner := bytes.TrimSpace([]byte(s))
+	if len(inner) == 0 || inner[0] != '{' {
+		return nil, false
+	}
+	return inner, true
+}
+
 func jsonErrText(err error, body []byte) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -349,6 +390,9 @@ func (d *decoder) resolveURL(value string) (*model.Entity, *odata.Key, error) {
 	}
 	k, err := odata.ParseKey(segs[0].Parens)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := odata.CheckKeyNames(e, k); err != nil {
 		return nil, nil, err
 	}
 	return e, k, nil

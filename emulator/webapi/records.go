@@ -20,7 +20,7 @@ func (s *Handler) createRecord(req *Request) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := readJSONBody(req, e.EntitySetName)
+	members, err := readEntityBody(req, e.EntitySetName)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,10 @@ func (s *Handler) upsertRecord(req *Request) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := readJSONBody(req, e.EntitySetName)
+	// The representation an update returns honours $select; Dataverse ignores $expand on PATCH
+	// (it is still checked, as every query option is).
+	rec.Columns, rec.Expand = e.Shown(rec.Select), nil
+	members, err := readEntityBody(req, e.EntitySetName)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func (s *Handler) reference(req *Request) (*wire.Response, error) {
 
 // readReferenceBody reads {"@odata.id": "<url>"} and resolves it for nav.
 func (s *Handler) readReferenceBody(req *Request, tx *store.Tx, nav *model.Nav) (entityRef, error) {
-	body, err := readJSONBody(req, req.Res.Entity.EntitySetName)
+	body, err := readEntityBody(req, req.Res.Entity.EntitySetName)
 	if err != nil {
 		return entityRef{}, err
 	}
