@@ -11,7 +11,9 @@ import (
 // A hand-written encoding because the standard ones (JSON, gob) spend more time decoding the
 // facts of a few thousand columns than a start may take.
 
-const packVersion = 1
+// Version 2 added each option's default status and invariant name; packs of version 1 (kept in a
+// data directory by an older build) still decode, their options without either.
+const packVersion = 2
 
 var errShortPack = errors.New("the pack is cut short or damaged")
 
@@ -44,6 +46,8 @@ func (p *attributePack) encode() []byte {
 			b = binary.AppendVarint(b, o.Value)
 			b = appendString(b, o.Label)
 			b = binary.AppendVarint(b, o.State)
+			b = binary.AppendVarint(b, o.DefaultStatus)
+			b = appendString(b, o.InvariantName)
 		}
 		b = binary.AppendUvarint(b, uint64(f.DocStart))
 		b = binary.AppendUvarint(b, uint64(f.DocLength))
@@ -119,9 +123,10 @@ func (r *packReader) bytes(n int) []byte {
 }
 
 func decodePack(b []byte) (*attributePack, error) {
-	if len(b) == 0 || b[0] != packVersion {
+	if len(b) == 0 || b[0] < 1 || b[0] > packVersion {
 		return nil, errors.New("unknown pack version")
 	}
+	version := b[0]
 	r := &packReader{b: b[1:]}
 	p := &attributePack{Columns: make([]attributeFacts, r.count())}
 	for i := range p.Columns {
@@ -151,7 +156,11 @@ func decodePack(b []byte) (*attributePack, error) {
 		if n := r.count(); n > 0 {
 			f.Options = make([]Option, n)
 			for j := range f.Options {
-				f.Options[j] = Option{Value: r.varint(), Label: r.string(), State: r.varint()}
+				o := Option{Value: r.varint(), Label: r.string(), State: r.varint(), DefaultStatus: -1}
+				if version >= 2 {
+					o.DefaultStatus, o.InvariantName = r.varint(), r.string()
+				}
+				f.Options[j] = o
 			}
 		}
 		f.DocStart, f.DocLength = int(r.uvarint()), int(r.uvarint())

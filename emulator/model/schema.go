@@ -42,6 +42,13 @@ type Option struct {
 	Label string
 	// State is the statecode a Status option belongs to; -1 for other option kinds.
 	State int64
+	// DefaultStatus is, for a State option, the statuscode its state takes when a write sets the
+	// state without a status (StateOptionMetadata.DefaultStatus); -1 for other option kinds and
+	// when the metadata gives none.
+	DefaultStatus int64
+	// InvariantName is a State option's name as Dataverse's messages spell it ("Active", "Won");
+	// empty for other option kinds.
+	InvariantName string
 }
 
 // Attribute is the part of a column's AttributeMetadata the emulator works with. The full Dataverse
@@ -420,9 +427,11 @@ type entityDoc struct {
 }
 
 type optionDoc struct {
-	Value int64  `json:"Value"`
-	Label *label `json:"Label"`
-	State *int64 `json:"State"`
+	Value         int64  `json:"Value"`
+	Label         *label `json:"Label"`
+	State         *int64 `json:"State"`
+	DefaultStatus *int64 `json:"DefaultStatus"`
+	InvariantName string `json:"InvariantName"`
 }
 
 type attributeDoc struct {
@@ -657,11 +666,14 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 	}
 	if d.OptionSet != nil {
 		for _, o := range d.OptionSet.Options {
-			st := int64(-1)
+			st, def := int64(-1), int64(-1)
 			if o.State != nil {
 				st = *o.State
 			}
-			a.Options = append(a.Options, Option{Value: o.Value, Label: o.Label.text(), State: st})
+			if o.DefaultStatus != nil {
+				def = *o.DefaultStatus
+			}
+			a.Options = append(a.Options, Option{Value: o.Value, Label: o.Label.text(), State: st, DefaultStatus: def, InvariantName: o.InvariantName})
 		}
 		if d.OptionSet.TrueOption != nil {
 			a.TrueLabel = d.OptionSet.TrueOption.Label.text()

@@ -494,7 +494,8 @@ func (w *writer) stampCreate(e *model.Entity, row model.Row) error {
 			return err
 		}
 	}
-	if err := w.stampState(e, row, true); err != nil {
+	id, _ := row[e.PrimaryIDAttribute].(string)
+	if err := w.stampState(e, row, id, true); err != nil {
 		return err
 	}
 	if err := w.stampCurrency(e, row); err != nil {
@@ -528,7 +529,7 @@ func (w *writer) stampUpdate(e *model.Entity, id string, row model.Row) error {
 			return err
 		}
 	}
-	if err := w.stampState(e, row, false); err != nil {
+	if err := w.stampState(e, row, id, false); err != nil {
 		return err
 	}
 	if _, money := moneyIn(e, row); money {
@@ -586,49 +587,6 @@ func (w *writer) stampOwner(e *model.Entity, row model.Row) error {
 		setIf(e, row, "owningbusinessunit", model.Lookup{ID: bu, Entity: "businessunit"}, true)
 	}
 	return nil
-}
-
-// stampState keeps statecode and statuscode consistent: a status implies its state, a state
-// without a status gets that state's default status.
-func (w *writer) stampState(e *model.Entity, row model.Row, creating bool) error {
-	sa, hasState := e.Attribute("statecode")
-	ua, hasStatus := e.Attribute("statuscode")
-	if !hasState || !hasStatus {
-		return nil
-	}
-	status, statusGiven := row["statuscode"].(int64)
-	state, stateGiven := row["statecode"].(int64)
-	switch {
-	case statusGiven:
-		for _, o := range ua.Options {
-			if o.Value == status && o.State >= 0 {
-				if stateGiven && state != o.State {
-					return dverr.New(http.StatusBadRequest, "0x80040278", "%d is not a valid status code for state code %s.%s on %s.", status, sa.SchemaName, stateName(sa, state), e.LogicalName)
-				}
-				row["statecode"] = o.State
-			}
-		}
-	case stateGiven || creating:
-		if !stateGiven {
-			state = 0
-			if len(sa.Options) > 0 {
-				state = sa.Options[0].Value
-			}
-			row["statecode"] = state
-		}
-		for _, o := range ua.Options {
-			if o.State == state {
-				row["statuscode"] = o.Value
-				break
-			}
-		}
-	}
-	return nil
-}
-
-func stateName(a *model.Attribute, v int64) string {
-	l, _ := a.OptionLabel(v)
-	return l
 }
 
 func moneyIn(e *model.Entity, row model.Row) (string, bool) {
