@@ -256,6 +256,9 @@ type Entity struct {
 	IsIntersect          bool
 	IsCustom             bool
 	DisplayName          string
+	// ChangeTracking is EntityMetadata.ChangeTrackingEnabled: the table's changes can be read
+	// with delta links.
+	ChangeTracking bool
 
 	// Attributes in metadata order. Raw (below) is the entity's own document; each attribute and
 	// key keeps its document in its own Raw.
@@ -421,6 +424,7 @@ type entityDoc struct {
 	IsActivity           bool              `json:"IsActivity"`
 	IsIntersect          bool              `json:"IsIntersect"`
 	IsCustomEntity       bool              `json:"IsCustomEntity"`
+	ChangeTracking       bool              `json:"ChangeTrackingEnabled"`
 	DisplayName          *label            `json:"DisplayName"`
 	Attributes           []json.RawMessage `json:"Attributes,omitempty"`
 	Keys                 []json.RawMessage `json:"Keys,omitempty"`
@@ -567,6 +571,7 @@ func newEntity(d *entityDoc, doc json.RawMessage, attrs []*Attribute, keyDocs []
 		IsActivity:           d.IsActivity,
 		IsIntersect:          d.IsIntersect,
 		IsCustom:             d.IsCustomEntity,
+		ChangeTracking:       d.ChangeTracking,
 		DisplayName:          d.DisplayName.text(),
 		attrs:                map[string]*Attribute{},
 		navs:                 map[string]*Nav{},

@@ -165,6 +165,11 @@ func (s *Store) restore(ctx context.Context, db *sql.DB, sch *model.Schema) erro
 	if err := backup(ctx, dst, src); err != nil {
 		return fmt.Errorf("store: restore: %w", err)
 	}
+	// The copied history is not this database's: delta tokens issued since the copy was made stop
+	// being answerable.
+	if err := branch(ctx, dst); err != nil {
+		return err
+	}
 	if sch == nil {
 		if sch, err = loadSchema(ctx, dst); err != nil {
 			return err

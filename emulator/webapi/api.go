@@ -105,7 +105,12 @@ func (s *Handler) dispatch(req *Request) (*wire.Response, error) {
 	case odata.KindEntitySet:
 		switch {
 		case res.Count && m == http.MethodGet:
+			if _, ok := req.Query.Get("$deltatoken"); ok {
+				return s.countChanges(req, res.Entity)
+			}
 			return s.countRecords(req, res.Entity, nil)
+		case m == http.MethodGet && isChangeRequest(req):
+			return s.listChanges(req, res.Entity)
 		case m == http.MethodGet:
 			if fx, ok := req.Query.Get("fetchXml"); ok {
 				return s.fetchRecords(req, res.Entity, fx)
