@@ -188,6 +188,9 @@ func (s *Handler) operation(req *Request) (*wire.Response, error) {
 	case "WhoAmI":
 		return s.whoAmI(req)
 	}
+	if m := bulkMessage(req.Res.Operation); m != "" && req.Res.Bound {
+		return s.bulk(req, m)
+	}
 	if s.isOperation(req.Res.Operation) {
 		return s.cfg.Metadata.Operation(req)
 	}

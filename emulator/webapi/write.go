@@ -29,6 +29,10 @@ type writer struct {
 	newID func() string
 	// noHooks turns webhook steps off (fixture loading, system jobs).
 	noHooks bool
+	// bulk is set while the rows of a CreateMultiple, UpdateMultiple or UpsertMultiple call are
+	// written: the steps on the bulk message run once for the call, so a row runs only its
+	// single-row steps.
+	bulk bool
 	// host, correlation and operationID describe the operation to webhook endpoints.
 	host        string
 	correlation string
@@ -52,6 +56,9 @@ func (w *writer) steps(message string, e *model.Entity, changed model.Row) ([]*w
 		return nil, nil
 	}
 	steps, err := w.s.hooks.Matching(w.tx, message, e.LogicalName, changed)
+	if err == nil && !w.bulk {
+		steps, err = w.mergeBulkSteps(steps, message, e, changed)
+	}
 	if err != nil || len(steps) == 0 {
 		return nil, err
 	}

@@ -26,6 +26,10 @@ func (h *Dispatcher) context(w *Invocation, st *Step, op *Operation) ([]byte, er
 	if op.Message == "Create" && st.Stage == StagePostOperation {
 		output = append(output, kv("id", op.ID))
 	}
+	bulk := IsBulk(st.Message)
+	if bulk {
+		input, output = h.bulkParameters(w, st, op)
+	}
 	images := func(pre bool, row model.Row) []any {
 		list := []any{}
 		if row == nil || (pre && st.Stage < StagePostOperation && op.Message == "Create") {
@@ -52,7 +56,7 @@ func (h *Dispatcher) context(w *Invocation, st *Step, op *Operation) ([]byte, er
 		o.Set("IsInTransaction", st.Mode == ModeSync)
 		o.Set("IsOfflinePlayback", false)
 		o.Set("IsolationMode", 1)
-		o.Set("MessageName", op.Message)
+		o.Set("MessageName", st.Message)
 		o.Set("Mode", st.Mode)
 		o.Set("OperationCreatedOn", wcfDate(now))
 		o.Set("OperationId", w.OperationID)
@@ -67,7 +71,7 @@ func (h *Dispatcher) context(w *Invocation, st *Step, op *Operation) ([]byte, er
 	parent.Set("ParentContext", nil)
 	parent.Set("PostEntityImages", []any{})
 	parent.Set("PreEntityImages", []any{})
-	parent.Set("PrimaryEntityId", op.ID)
+	parent.Set("PrimaryEntityId", op.primaryID())
 	parent.Set("PrimaryEntityName", e.LogicalName)
 	parent.Set("RequestId", w.CorrelationID)
 	parent.Set("SecondaryEntityName", "none")
@@ -76,8 +80,14 @@ func (h *Dispatcher) context(w *Invocation, st *Step, op *Operation) ([]byte, er
 	parent.Set("UserId", w.UserID)
 	ctx.Set("ParentContext", parent)
 	ctx.Set("PostEntityImages", images(false, op.Post))
+	if bulk {
+		ctx.Set("PostEntityImagesCollection", h.imageCollections(w, st, op, false))
+	}
 	ctx.Set("PreEntityImages", images(true, op.Pre))
-	ctx.Set("PrimaryEntityId", op.ID)
+	if bulk {
+		ctx.Set("PreEntityImagesCollection", h.imageCollections(w, st, op, true))
+	}
+	ctx.Set("PrimaryEntityId", op.primaryID())
 	ctx.Set("PrimaryEntityName", e.LogicalName)
 	ctx.Set("RequestId", nil)
 	ctx.Set("SecondaryEntityName", "none")

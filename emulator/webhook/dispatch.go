@@ -137,6 +137,9 @@ type Operation struct {
 	Target  model.Row // the attributes written (Create, Update)
 	Pre     model.Row // the row before (Update, Delete)
 	Post    model.Row // the row after (Create, Update)
+	// Rows are the rows of a bulk call (CreateMultiple, UpdateMultiple, UpsertMultiple), each with
+	// its ID, Target, Pre and Post; ID is then empty. Nil for a single-row operation.
+	Rows []*Operation
 }
 
 // Run calls the steps of a stage for an operation. Synchronous steps are called now and their
@@ -150,7 +153,7 @@ func (h *Dispatcher) Run(w *Invocation, steps []*Step, stages []int, op *Operati
 		if err != nil {
 			return err
 		}
-		d := &delivery{step: st, op: op.Message, entity: op.Entity.LogicalName, id: op.ID, body: body,
+		d := &delivery{step: st, op: st.Message, entity: op.Entity.LogicalName, id: op.ID, body: body,
 			host: w.Host, correlation: w.CorrelationID}
 		if st.Mode == ModeAsync && st.Stage == StagePostOperation {
 			w.Tx.OnCommit(func() { h.enqueue(d) })

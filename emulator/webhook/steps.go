@@ -79,7 +79,7 @@ func (h *Dispatcher) Matching(tx *store.Tx, message, entity string, changed mode
 		if st.Message != message || st.Entity != "" && st.Entity != entity {
 			continue
 		}
-		if message == "Update" && len(st.Filtering) > 0 {
+		if (message == "Update" || message == MessageUpdateMultiple) && len(st.Filtering) > 0 {
 			hit := false
 			for _, a := range st.Filtering {
 				if _, ok := changed[a]; ok {
