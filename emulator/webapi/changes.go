@@ -406,9 +406,10 @@ func changeLink(req *Request, name, value string) string {
 	if name == "$skiptoken" {
 		// A page of a delta keeps its $deltatoken; the initial answer's pages need none.
 		if v, ok := req.Query.Get("$deltatoken"); ok {
-			parts = append(parts, "$deltatoken="+url.QueryEscape(v))
+			parts = append(parts, "$deltatoken="+strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
 		}
 	}
-	parts = append(parts, name+"="+url.QueryEscape(value))
+	// Spaces as %20, as Dataverse writes its tokens ("919042%2108%2f22%2f2017%2008%3a10%3a44").
+	parts = append(parts, name+"="+strings.ReplaceAll(url.QueryEscape(value), "+", "%20"))
 	return wire.Origin(req.R) + req.R.URL.EscapedPath() + "?" + strings.Join(parts, "&")
 }
