@@ -156,11 +156,10 @@ func errBadDeltaToken(v string) error {
 
 // changeRequest is a parsed change tracking request.
 type changeRequest struct {
-	cols    []*model.Attribute // the columns each row shows
-	sel     []*model.Attribute // the $select list, for the context URL
-	token   *deltaToken        // nil for the initial request
-	pos     *changePos         // nil on the first page
-	rawSkip bool
+	cols  []*model.Attribute // the columns each row shows
+	sel   []*model.Attribute // the $select list, for the context URL
+	token *deltaToken        // nil for the initial request
+	pos   *changePos         // nil on the first page
 }
 
 // parseChangeRequest checks the query options of a change tracking request and reads its token,
