@@ -285,15 +285,6 @@ func readDefinition(req *webapi.Request, set string) (json.RawMessage, error) {
 	return body, nil
 }
 
-// isMetadataOperation reports whether name is a metadata function or action the emulator serves.
-func isMetadataOperation(name string) bool {
-	switch name {
-	case "RetrieveTotalRecordCount", "RetrieveMetadataChanges", "PublishXml", "PublishAllXml":
-		return true
-	}
-	return false
-}
-
 // metadataOperation runs a metadata function or action.
 func (s *API) metadataOperation(req *webapi.Request) (*wire.Response, error) {
 	switch req.Res.Operation {
@@ -345,8 +336,6 @@ func (s *API) Serve(req *webapi.Request, path string) (*wire.Response, error) {
 	return s.serveMetadata(req, path)
 }
 
-// IsOperation reports whether name is a metadata function or action.
-func (s *API) IsOperation(name string) bool { return isMetadataOperation(name) }
 
 // Operation answers a metadata function or action.
 func (s *API) Operation(req *webapi.Request) (*wire.Response, error) {

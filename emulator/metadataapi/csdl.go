@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
+	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 	"github.com/dynlocal/dynlocal/fixtures"
@@ -28,8 +29,17 @@ func (s *API) csdl(req *webapi.Request) (*wire.Response, error) {
 	if err := req.Query.Allow(s.cfg.Loose); err != nil {
 		return nil, err
 	}
+	var ops []*webapi.Operation
+	err := s.InTx(req, false, func(tx *store.Tx) error {
+		var err error
+		ops, err = req.Operations(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	resp := wire.NewResponse(http.StatusOK)
-	resp.Text = buildCSDL(s.store.Schema())
+	resp.Text = buildCSDL(s.store.Schema(), ops)
 	resp.ContentType = "application/xml"
 	return resp, nil
 }
@@ -129,8 +139,8 @@ func attributeTypeNamesSorted() []string {
 	return out
 }
 
-// buildCSDL renders the CSDL document for a schema.
-func buildCSDL(sch *model.Schema) string {
+// buildCSDL renders the CSDL document for a schema and the operations the Web API serves.
+func buildCSDL(sch *model.Schema, ops []*webapi.Operation) string {
 	w := &csdlWriter{}
 	w.b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
 	w.elem("edmx:Edmx", false, "Version", "4.0", "xmlns:edmx", "http://docs.oasis-open.org/odata/ns/edmx")
@@ -139,9 +149,9 @@ func buildCSDL(sch *model.Schema) string {
 	entities := sch.Entities()
 	w.entityTypes(entities)
 	w.metadataTypes()
-	w.complexTypes()
-	w.operations()
-	w.container(entities)
+	w.complexTypes(ops)
+	w.operations(ops)
+	w.container(entities, ops)
 	w.close("Schema")
 	w.close("edmx:DataServices")
 	w.close("edmx:Edmx")
@@ -258,7 +268,7 @@ func (w *csdlWriter) metadataTypes() {
 }
 
 // complexTypes writes the complex types of the functions' answers and parameters.
-func (w *csdlWriter) complexTypes() {
+func (w *csdlWriter) complexTypes(ops []*webapi.Operation) {
 	w.elem("ComplexType", false, "Name", "WhoAmIResponse")
 	for _, p := range []string{"BusinessUnitId", "UserId", "OrganizationId"} {
 		w.elem("Property", true, "Name", p, "Type", "Edm.Guid", "Nullable", "false")
@@ -284,32 +294,63 @@ func (w *csdlWriter) complexTypes() {
 	w.elem("Property", true, "Name", "DeletedMetadata", "Type", "mscrm.DeletedMetadataCollection")
 	w.close("ComplexType")
 
+	// The response types the operations define.
+	for _, op := range ops {
+		if op.Response == nil || op.Returns == "" {
+			continue
+		}
+		w.elem("ComplexType", false, "Name", strings.TrimPrefix(op.Returns, "mscrm."))
+		for _, p := range op.Response {
+			w.elem("Property", true, "Name", p.Name, "Type", p.Type)
+		}
+		w.close("ComplexType")
+	}
 }
 
-// operations writes the functions and actions.
-func (w *csdlWriter) operations() {
-	w.elem("Function", false, "Name", "WhoAmI")
-	w.elem("ReturnType", true, "Type", "mscrm.WhoAmIResponse", "Nullable", "false")
-	w.close("Function")
-	w.elem("Function", false, "Name", "RetrieveTotalRecordCount")
-	w.elem("Parameter", true, "Name", "EntityNames", "Type", "Collection(Edm.String)", "Nullable", "false")
-	w.elem("ReturnType", true, "Type", "mscrm.RetrieveTotalRecordCountResponse", "Nullable", "false")
-	w.close("Function")
-	w.elem("Function", false, "Name", "RetrieveMetadataChanges")
-	w.elem("Parameter", true, "Name", "Query", "Type", "mscrm.EntityQueryExpression")
-	w.elem("Parameter", true, "Name", "ClientVersionStamp", "Type", "Edm.String")
-	w.elem("ReturnType", true, "Type", "mscrm.RetrieveMetadataChangesResponse", "Nullable", "false")
-	w.close("Function")
-	w.elem("Action", false, "Name", "PublishXml")
-	w.elem("Parameter", true, "Name", "ParameterXml", "Type", "Edm.String", "Nullable", "false")
-	w.close("Action")
-	w.elem("Action", true, "Name", "PublishAllXml")
-
+// operations writes the functions and actions: a bound one's first parameter is what it is bound
+// to (entity, or entityset for a collection), as in Dataverse's document.
+func (w *csdlWriter) operations(ops []*webapi.Operation) {
+	for _, op := range ops {
+		kind := "Function"
+		if op.Kind == webapi.Action {
+			kind = "Action"
+		}
+		bound := ""
+		if op.Binding != webapi.Unbound {
+			bound = "true"
+		}
+		empty := op.Binding == webapi.Unbound && len(op.Params) == 0 && op.Returns == ""
+		w.elem(kind, empty, "Name", op.Name, "IsBound", bound)
+		if empty {
+			continue
+		}
+		target := "mscrm.crmbaseentity"
+		if op.Entity != "" {
+			target = "mscrm." + op.Entity
+		}
+		switch op.Binding {
+		case webapi.BoundEntity:
+			w.elem("Parameter", true, "Name", "entity", "Type", target, "Nullable", "false")
+		case webapi.BoundCollection:
+			w.elem("Parameter", true, "Name", "entityset", "Type", "Collection("+target+")", "Nullable", "false")
+		}
+		for _, p := range op.Params {
+			nullable := "false"
+			if p.Optional {
+				nullable = ""
+			}
+			w.elem("Parameter", true, "Name", p.Name, "Type", p.Type, "Nullable", nullable)
+		}
+		if op.Returns != "" {
+			w.elem("ReturnType", true, "Type", op.Returns, "Nullable", "false")
+		}
+		w.close(kind)
+	}
 }
 
 // container writes the entity container: an entity set per table with its navigation bindings,
 // the metadata sets, and the function and action imports.
-func (w *csdlWriter) container(entities []*model.Entity) {
+func (w *csdlWriter) container(entities []*model.Entity, ops []*webapi.Operation) {
 	w.elem("EntityContainer", false, "Name", "System")
 	for _, e := range entities {
 		navs := e.Navs()
@@ -329,11 +370,15 @@ func (w *csdlWriter) container(entities []*model.Entity) {
 	w.elem("EntitySet", true, "Name", "EntityDefinitions", "EntityType", "mscrm.EntityMetadata")
 	w.elem("EntitySet", true, "Name", "RelationshipDefinitions", "EntityType", "mscrm.RelationshipMetadataBase")
 	w.elem("EntitySet", true, "Name", "GlobalOptionSetDefinitions", "EntityType", "mscrm.OptionSetMetadataBase")
-	w.elem("FunctionImport", true, "Name", "WhoAmI", "Function", "mscrm.WhoAmI")
-	w.elem("FunctionImport", true, "Name", "RetrieveTotalRecordCount", "Function", "mscrm.RetrieveTotalRecordCount")
-	w.elem("FunctionImport", true, "Name", "RetrieveMetadataChanges", "Function", "mscrm.RetrieveMetadataChanges")
-	w.elem("ActionImport", true, "Name", "PublishXml", "Action", "mscrm.PublishXml")
-	w.elem("ActionImport", true, "Name", "PublishAllXml", "Action", "mscrm.PublishAllXml")
+	for _, op := range ops {
+		switch {
+		case op.Binding != webapi.Unbound:
+		case op.Kind == webapi.Function:
+			w.elem("FunctionImport", true, "Name", op.Name, "Function", "mscrm."+op.Name)
+		default:
+			w.elem("ActionImport", true, "Name", op.Name, "Action", "mscrm."+op.Name)
+		}
+	}
 	w.close("EntityContainer")
 
 }

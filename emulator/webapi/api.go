@@ -23,6 +23,8 @@ type Request struct {
 	Prefer wire.Prefer
 	Query  odata.Options
 	Res    *odata.Resource
+	// h is the handler serving the request.
+	h *Handler
 	// expandPage is the page size of expanded collections (a nested $expand with
 	// odata.maxpagesize), 0 when they are not paged.
 	expandPage int
@@ -47,15 +49,6 @@ func (s *Handler) InTx(req *Request, write bool, fn func(*store.Tx) error) error
 	return InTx(s.store, req, write, fn)
 }
 
-// operations are the unbound functions and actions the emulator serves, by name.
-func (s *Handler) isOperation(name string) bool {
-	switch name {
-	case "WhoAmI":
-		return true
-	}
-	return s.cfg.Metadata != nil && s.cfg.Metadata.IsOperation(name)
-}
-
 // Serve handles a request under /api/data/v9.x/ once authenticated: c is who it acts as, cs the
 // $batch change set it is an operation of (nil for a standalone request or a $batch operation
 // outside a change set). Errors are returned for the caller to render.
@@ -69,7 +62,7 @@ func (s *Handler) Serve(w http.ResponseWriter, r *http.Request, c Caller, cs *Ch
 	if err != nil {
 		return err
 	}
-	req := &Request{R: r, Ctx: r.Context(), Base: wire.APIBase(r), Caller: c, Prefer: wire.ParsePrefer(r.Header), Query: q, cs: cs}
+	req := &Request{R: r, Ctx: r.Context(), Base: wire.APIBase(r), Caller: c, Prefer: wire.ParsePrefer(r.Header), Query: q, cs: cs, h: s}
 	var resp *wire.Response
 	switch {
 	case rest == "":
@@ -180,21 +173,6 @@ func (s *Handler) serviceDocument(req *Request) (*wire.Response, error) {
 	resp := wire.NewResponse(http.StatusOK)
 	resp.JSON = body
 	return resp, nil
-}
-
-// operation serves functions and actions.
-func (s *Handler) operation(req *Request) (*wire.Response, error) {
-	switch req.Res.Operation {
-	case "WhoAmI":
-		return s.whoAmI(req)
-	}
-	if m := bulkMessage(req.Res.Operation); m != "" && req.Res.Bound {
-		return s.bulk(req, m)
-	}
-	if s.isOperation(req.Res.Operation) {
-		return s.cfg.Metadata.Operation(req)
-	}
-	return nil, dverr.ResourceNotFound(req.Res.Operation)
 }
 
 // whoAmI answers the WhoAmI function (GET only; POST gets Dataverse's 404).

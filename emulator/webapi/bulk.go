@@ -25,16 +25,6 @@ import (
 // crmNamespace qualifies the names of Dataverse's actions and types.
 const crmNamespace = "Microsoft.Dynamics.CRM."
 
-// bulkMessage returns the bulk message a bound operation names (CreateMultiple, UpdateMultiple or
-// UpsertMultiple), or "" for any other operation.
-func bulkMessage(operation string) string {
-	name, ok := strings.CutPrefix(operation, crmNamespace)
-	if ok && webhook.IsBulk(name) {
-		return name
-	}
-	return ""
-}
-
 // bulkRow is one of a bulk call's Targets, decoded and resolved before anything is written.
 type bulkRow struct {
 	plan *writePlan

@@ -38,9 +38,8 @@ type Extension interface {
 	Serves(path string) bool
 	// Serve answers a request for such a path.
 	Serve(req *Request, path string) (*wire.Response, error)
-	// IsOperation reports whether name is a function or action the extension serves.
-	IsOperation(name string) bool
-	// Operation answers a call of such a function or action.
+	// Operation answers a call of one of the extension's functions and actions (the
+	// operations registered with Serve delegating to it).
 	Operation(req *Request) (*wire.Response, error)
 	// EntitySets are the extension's entity sets, which the service document lists too.
 	EntitySets() []string
@@ -53,6 +52,7 @@ type Handler struct {
 	store *store.Store
 	hooks Hooks
 	log   *slog.Logger
+	ops   *operationRegistry
 }
 
 // Hooks is what the write path asks of webhook dispatch (a *webhook.Dispatcher): the steps
@@ -68,5 +68,5 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, store: cfg.Store, hooks: cfg.Hooks, log: log}
+	return &Handler{cfg: cfg, store: cfg.Store, hooks: cfg.Hooks, log: log, ops: newOperationRegistry()}
 }
