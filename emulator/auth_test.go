@@ -38,7 +38,7 @@ func TestRefusedTokenIsLogged(t *testing.T) {
 	other := e.clientCredentialsToken("https://org.crm.dynamics.com/.default")
 	req, _ := http.NewRequest("GET", e.api+"WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+other)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestRefusedTokenIsLogged(t *testing.T) {
 	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("status %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-	resp, err = http.Get(e.api + "WhoAmI")
+	resp, err = testClient.Get(e.api + "WhoAmI")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestLoopbackNamesShareTokens(t *testing.T) {
 	tok := e.clientCredentialsToken("http://localhost:" + port + "/.default")
 	req, _ := http.NewRequest("GET", e.api+"WhoAmI", nil) // e.api is http://127.0.0.1:port
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestLoopbackNamesShareTokens(t *testing.T) {
 	// Another port is another emulator.
 	tok = e.clientCredentialsToken("http://localhost:1/.default")
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // addFault posts a fault rule and returns its id.
 func addFault(t *testing.T, e *env, rule string) int64 {
 	t.Helper()
-	resp, err := http.Post(e.url+"/_emulator/faults", "application/json", strings.NewReader(rule))
+	resp, err := testClient.Post(e.url+"/_emulator/faults", "application/json", strings.NewReader(rule))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestFaultOnTheNextCreates(t *testing.T) {
 	}
 	e.do("POST", "accounts", map[string]any{"name": "x"}).expect(t, 204)
 	e.do("GET", "accounts?$top=1", nil).expect(t, 200)
-	resp, _ := http.Get(e.url + "/_emulator/faults")
+	resp, _ := testClient.Get(e.url + "/_emulator/faults")
 	var list struct{ Value []emulator.FaultRule }
 	json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
@@ -117,7 +117,7 @@ func TestFaultKinds(t *testing.T) {
 	breq, _ := http.NewRequest("POST", e.api+"$batch", strings.NewReader(body))
 	breq.Header.Set("Authorization", "Bearer "+e.token)
 	breq.Header.Set("Content-Type", "multipart/mixed; boundary=b")
-	resp, err := http.DefaultClient.Do(breq)
+	resp, err := testClient.Do(breq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestFaultKinds(t *testing.T) {
 	}
 
 	for _, bad := range []string{`{"match": {}}`, `{"response": {"status": 200}}`, `{"action": "explode"}`, `{"latencyMs": 5, "nope": 1}`} {
-		resp, err := http.Post(e.url+"/_emulator/faults", "application/json", strings.NewReader(bad))
+		resp, err := testClient.Post(e.url+"/_emulator/faults", "application/json", strings.NewReader(bad))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +165,7 @@ func TestFaultKinds(t *testing.T) {
 		}
 	}
 	req, _ = http.NewRequest("DELETE", e.url+"/_emulator/faults", nil)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 204 {
+	if resp, err := testClient.Do(req); err != nil || resp.StatusCode != 204 {
 		t.Fatalf("DELETE: %v %v", resp, err)
 	}
 	e.do("GET", "WhoAmI", nil).expect(t, 200)

@@ -34,6 +34,11 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testClient sends the tests' requests. It has a transport of its own: httptest.Server.Close
+// closes the idle connections of http.DefaultTransport, which breaks a request another test is
+// sending on one of them at that moment ("http: CloseIdleConnections called").
+var testClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+
 // env is an in-process emulator behind an httptest server, with a token for the app user.
 type env struct {
 	t     *testing.T
@@ -78,7 +83,7 @@ func (e *env) clientCredentialsToken(scope string) string {
 		"client_secret": {emulator.DefaultClientSecret},
 		"scope":         {scope},
 	}
-	resp, err := http.PostForm(e.url+"/"+emulator.DefaultTenantID+"/oauth2/v2.0/token", form)
+	resp, err := testClient.PostForm(e.url+"/"+emulator.DefaultTenantID+"/oauth2/v2.0/token", form)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -177,7 +182,7 @@ func (e *env) do(method, path string, body any, headers ...string) result {
 		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // the status of the answer.
 func tokenFor(t *testing.T, base, clientID, secret, scope string) (string, int) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/"+emulator.DefaultTenantID+"/oauth2/v2.0/token", url.Values{
+	resp, err := testClient.PostForm(base+"/"+emulator.DefaultTenantID+"/oauth2/v2.0/token", url.Values{
 		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}, "scope": {scope},
 	})
 	if err != nil {
@@ -35,7 +35,7 @@ func whoAmI(t *testing.T, base, token string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/api/data/v9.2/WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestClientIDsAndApps(t *testing.T) {
 	// The app's user is an application user row that names it.
 	req, _ := http.NewRequest("GET", base+"/api/data/v9.2/systemusers("+user+")?$select=applicationid,accessmode", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

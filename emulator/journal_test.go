@@ -14,7 +14,7 @@ import (
 // journal reads GET /_emulator/requests with a query string.
 func journal(t *testing.T, e *env, query string) []emulator.JournalEntry {
 	t.Helper()
-	resp, err := http.Get(e.url + "/_emulator/requests" + query)
+	resp, err := testClient.Get(e.url + "/_emulator/requests" + query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestJournalShowsWhyATokenWasRefused(t *testing.T) {
 	tok := e.clientCredentialsToken("http://localhost:1/.default")
 	req, _ := http.NewRequest("GET", e.api+"WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestJournalShowsWhyATokenWasRefused(t *testing.T) {
 	if en.Headers["Authorization"] != "Bearer (redacted)" || strings.Contains(fmt.Sprint(en), tok) {
 		t.Errorf("the entry shows the token: %+v", en.Headers)
 	}
-	resp, _ = http.Get(e.api + "WhoAmI")
+	resp, _ = testClient.Get(e.api + "WhoAmI")
 	resp.Body.Close()
 	if got := journal(t, e, "?status=401"); len(got) != 2 || !strings.Contains(got[0].Reason, "no bearer token") {
 		t.Errorf("no token: %+v", got)
@@ -72,7 +72,7 @@ func TestJournal(t *testing.T) {
 	req, _ := http.NewRequest("POST", e.api+"$batch", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	req.Header.Set("Content-Type", "multipart/mixed; boundary=b1")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +121,11 @@ func TestJournal(t *testing.T) {
 	if got := journal(t, e, "?caller="+emulator.DefaultAppUserID); len(got) < 3 {
 		t.Errorf("caller filter: %d entries", len(got))
 	}
-	if resp, _ := http.Get(e.url + "/_emulator/requests?status=abc"); resp.StatusCode != 400 {
+	if resp, _ := testClient.Get(e.url + "/_emulator/requests?status=abc"); resp.StatusCode != 400 {
 		t.Errorf("a bad filter: %d", resp.StatusCode)
 	}
 	req, _ = http.NewRequest("DELETE", e.url+"/_emulator/requests", nil)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 204 {
+	if resp, err := testClient.Do(req); err != nil || resp.StatusCode != 204 {
 		t.Fatalf("DELETE: %v %v", resp, err)
 	}
 	if got := journal(t, e, ""); len(got) != 0 {

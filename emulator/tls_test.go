@@ -211,7 +211,7 @@ func TestListenTLS(t *testing.T) {
 	tok := clientCredentialsTokenAt(t, hc, base)
 	req, _ := http.NewRequest(http.MethodGet, plain+"/api/data/v9.2/WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -311,7 +311,7 @@ func TestSyncWebhookFollowsTheRequest(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	done := make(chan error, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
