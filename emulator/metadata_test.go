@@ -755,12 +755,6 @@ func TestCSDL(t *testing.T) {
 	e.do("POST", "$metadata", "{}").expect(t, http.StatusMethodNotAllowed)
 }
 
-func metaSorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
-}
-
 func TestMetadataCreateColumns(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
