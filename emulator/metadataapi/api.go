@@ -336,7 +336,6 @@ func (s *API) Serve(req *webapi.Request, path string) (*wire.Response, error) {
 	return s.serveMetadata(req, path)
 }
 
-
 // Operation answers a metadata function or action.
 func (s *API) Operation(req *webapi.Request) (*wire.Response, error) {
 	return s.metadataOperation(req)
