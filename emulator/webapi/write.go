@@ -33,6 +33,9 @@ type writer struct {
 	// written: the steps on the bulk message run once for the call, so a row runs only its
 	// single-row steps.
 	bulk bool
+	// closing is set while a close message (WinOpportunity, LoseOpportunity) writes a state that
+	// a plain write may not set (closingStates).
+	closing bool
 	// host, correlation and operationID describe the operation to webhook endpoints.
 	host        string
 	correlation string
