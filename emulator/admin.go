@@ -23,6 +23,7 @@ import (
 //	PUT    /_emulator/snapshots/{name}    save the current state (POST works too)
 //	POST   /_emulator/snapshots/{name}/restore
 //	GET    /_emulator/webhooks/deliveries     recent webhook calls and their answers
+//	GET    /_emulator/emails              emails SendEmail sent; DELETE clears the list
 //	GET    /_emulator/requests            the request journal; DELETE clears it
 //	POST   /_emulator/faults              add a fault rule; GET lists them, DELETE clears them
 //	DELETE /_emulator/faults/{id}
@@ -37,6 +38,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodPut, http.MethodPost).Path("/snapshots/{name}").Handler(s.handle(s.saveSnapshot))
 	r.Methods(http.MethodPost).Path("/snapshots/{name}/restore").Handler(s.handle(s.restoreSnapshot))
 	r.Methods(http.MethodGet).Path("/webhooks/deliveries").Handler(s.handle(s.webhookDeliveries))
+	r.Methods(http.MethodGet, http.MethodDelete).Path("/emails").Handler(s.handle(s.sentEmails))
 	r.Methods(http.MethodGet).Path("/requests").Handler(s.handle(s.listRequests))
 	r.Methods(http.MethodDelete).Path("/requests").Handler(s.handle(s.clearRequests))
 	r.Methods(http.MethodPost).Path("/faults").Handler(s.handle(s.addFault))
