@@ -79,6 +79,7 @@ func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Se
 	md := metadataapi.New(metadataapi.Config{Store: st, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
 	s.web = webapi.New(webapi.Config{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
 		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation, Metadata: md})
+	s.web.AddOperationSource(s.web.CustomAPISource())
 	if len(st.Schema().Entities()) > 0 && !cfg.ResetData {
 		if err := s.checkFixtures(ctx); err != nil {
 			s.Close()

@@ -90,6 +90,9 @@ type Receiver struct {
 	onError func(ctx context.Context, ev *Event, err error)
 	running sync.WaitGroup
 
+	// operation, when set (NewOperationReceiver), answers each event with output parameters.
+	operation OperationHandler
+
 	// equal compares a received secret with the expected one; tests wrap it to see that every
 	// configured secret is compared.
 	equal func(got, want string) bool
@@ -243,6 +246,10 @@ func (wr *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ev.SizeExceeded = sizeExceeded(ev.Headers.Get("x-ms-dynamics-msg-size-exceeded"))
 
+	if wr.operation != nil {
+		wr.serveOperation(w, r.Context(), ev)
+		return
+	}
 	if wr.slots == nil {
 		if err := wr.call(r.Context(), ev); err != nil {
 			// The reason stays on this side: Dataverse stores response bodies in its system jobs.

@@ -339,6 +339,9 @@ func (w *writer) create(p *writePlan) (string, error) {
 	if err := w.stampCreate(e, row); err != nil {
 		return "", err
 	}
+	if err := w.customAPIRules(e, "", row); err != nil {
+		return "", err
+	}
 	steps, err := w.steps("Create", e, row)
 	if err != nil {
 		return "", err
@@ -384,6 +387,9 @@ func (w *writer) update(p *writePlan, id string) error {
 	}
 	w.forgetOwners(e)
 	if err := w.stampUpdate(e, id, p.Row); err != nil {
+		return err
+	}
+	if err := w.customAPIRules(e, id, p.Row); err != nil {
 		return err
 	}
 	steps, err := w.steps("Update", e, p.Row)

@@ -192,6 +192,9 @@ type delivery struct {
 	body        []byte
 	host        string
 	correlation string
+	// answerLimit bounds the endpoint's answer read (4 KiB when 0): a custom API's main operation
+	// answers with its output parameters.
+	answerLimit int64
 }
 
 func (h *Dispatcher) enqueue(d *delivery) {
@@ -332,7 +335,11 @@ func (h *Dispatcher) post(ctx context.Context, d *delivery) (int, string, error)
 		return 0, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	limit := d.answerLimit
+	if limit <= 0 {
+		limit = 4096
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
 	return resp.StatusCode, string(b), nil
 }
 
