@@ -150,6 +150,14 @@ func (s *API) createAttribute(req *webapi.Request, p *metaPath) (*wire.Response,
 				rels = append(rels, rel)
 			}
 		}
+		if kind := strings.TrimSuffix(a.TypeName, "Type"); kind == "File" || kind == "Image" {
+			extra, err := fixtures.FileColumnCompanions(fixtures.FileColumnOptions{Entity: e.LogicalName, Custom: e.IsCustom,
+				Kind: kind, Name: a.LogicalName, SchemaName: a.SchemaName, Column: nextColumnNumber(e) + 1, NewID: s.cfg.NewID, Now: s.cfg.Clock()})
+			if err != nil {
+				return err
+			}
+			docs = append(docs, extra...)
+		}
 		if err := tx.PutMetadata([]json.RawMessage{entityDocWith(e, docs)}, rels); err != nil {
 			return err
 		}
@@ -273,6 +281,9 @@ func (s *API) deleteAttribute(req *webapi.Request, p *metaPath) (*wire.Response,
 					return metadataRefused("The attribute '%s' cannot be deleted because the alternate key '%s' uses it.", a.LogicalName, k.LogicalName)
 				}
 			}
+		}
+		if err := deleteFileColumn(tx, e, a); err != nil {
+			return err
 		}
 		return tx.DeleteAttribute(e.LogicalName, a.LogicalName)
 	})

@@ -348,9 +348,11 @@ type Resource struct {
 	// (contact_customer_accounts(<id>)/$ref).
 	Nav    *model.Nav
 	NavKey *Key
-	// Ref is set when the path ends in /$ref; Count when it ends in /$count.
+	// Ref is set when the path ends in /$ref; Count when it ends in /$count; Value when a
+	// property is followed by /$value (its raw value, as file and image columns are downloaded).
 	Ref   bool
 	Count bool
+	Value bool
 	// Operation names a function or action; Params is the raw text between its parentheses.
 	Operation string
 	Params    string
@@ -422,6 +424,10 @@ func ResolvePath(sch *model.Schema, segs []Segment, isOperation func(string) boo
 		// A lookup's logical name is its navigation property on the wire; the column itself is
 		// addressed as _name_value.
 		if a, ok := e.Attribute(s.Name); ok && !s.HasParens && !a.IsLookup() {
+			if i == len(rest)-2 && rest[i+1].Name == "$value" && !rest[i+1].HasParens {
+				r.Kind, r.Property, r.Value = KindProperty, a, true
+				return r, nil
+			}
 			if i != len(rest)-1 {
 				return nil, dverr.ResourceNotFound(rest[i+1].Name)
 			}

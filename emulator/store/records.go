@@ -281,6 +281,9 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 	if err := t.tombstone(e, id); err != nil {
 		return err
 	}
+	if err := t.deleteFiles(e.LogicalName, id, "", "", false); err != nil {
+		return err
+	}
 	// An activity's pointer row goes first: its relationships (activitypointer_activity_parties,
 	// which cascades) decide what happens to the activity's parties, which the activity type's
 	// own relationships to them would otherwise only unlink.

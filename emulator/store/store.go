@@ -137,6 +137,9 @@ func (s *Store) init(ctx context.Context) error {
 	if err := initChanges(ctx, s.writer); err != nil {
 		return err
 	}
+	if err := initFiles(ctx, s.writer); err != nil {
+		return err
+	}
 	for _, c := range [][2]string{{"_meta_entity", "attrs BLOB"}, {"_meta_relationship", "facts TEXT"}} {
 		if err := addColumn(ctx, s.writer, c[0], c[1]); err != nil {
 			return err

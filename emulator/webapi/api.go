@@ -122,6 +122,9 @@ func (s *Handler) dispatch(req *Request) (*wire.Response, error) {
 			return s.deleteRecord(req)
 		}
 	case odata.KindProperty:
+		if res.Value || m == http.MethodPatch || fileKind(res.Property) != "" {
+			return s.fileProperty(req)
+		}
 		switch m {
 		case http.MethodGet:
 			return s.getProperty(req)

@@ -56,6 +56,11 @@ func (s *shaper) columns(o *wire.Object, e *model.Entity, r model.Row, attrs []*
 	for _, a := range attrs {
 		v, present := r[a.LogicalName]
 		if !present {
+			if fileKind(a) != "" {
+				if err := s.fileValue(o, e, r, a); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if a.IsLookup() {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
@@ -15,6 +16,10 @@ type Response struct {
 	Text   string
 	// ContentType overrides the default for text bodies.
 	ContentType string
+	// Stream, when set, writes a body too big to hold (a file download) after the headers; the
+	// handler sets Content-Type and Content-Length. An error from it can no longer change the
+	// status, so it aborts the connection and the client sees a short body.
+	Stream func(w io.Writer) error
 }
 
 func NewResponse(status int) *Response { return &Response{Status: status, Header: http.Header{}} }
@@ -29,6 +34,11 @@ func (resp *Response) Write(w http.ResponseWriter) {
 	switch {
 	case resp.JSON != nil:
 		WriteJSON(w, resp.Status, resp.JSON)
+	case resp.Stream != nil:
+		w.WriteHeader(resp.Status)
+		if err := resp.Stream(w); err != nil {
+			panic(http.ErrAbortHandler)
+		}
 	case resp.Text != "":
 		ct := resp.ContentType
 		if ct == "" {
