@@ -305,3 +305,20 @@ func TestCustomAPIRegistrationRules(t *testing.T) {
 	e.do("POST", "customapis", map[string]any{"uniquename": "test_Bad", "bindingtype": 1, "boundentitylogicalname": "nosuch", "name": "x", "displayname": "x", "description": "x"}).expect(t, 400)
 	e.do("GET", "customapis?"+escapeQuery("$filter=uniquename eq 'test_Bad'"), nil).expect(t, 200)
 }
+
+// A private custom API is served at its URL but kept out of $metadata.
+func TestCustomAPIPrivateHiddenFromMetadata(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.defineCustomAPI(t, map[string]any{"uniquename": "new_Hidden", "bindingtype": 0, "isfunction": true, "isprivate": true}, nil,
+		[]map[string]any{{"uniquename": "Out", "type": 10}})
+	e.defineCustomAPI(t, map[string]any{"uniquename": "new_Shown", "bindingtype": 0, "isfunction": true}, nil,
+		[]map[string]any{{"uniquename": "Out", "type": 10}})
+	if body := e.do("GET", "new_Hidden()", nil).expect(t, 200).JSON(t); !strings.HasSuffix(body["@odata.context"].(string), "#Microsoft.Dynamics.CRM.new_HiddenResponse") {
+		t.Errorf("the private API's answer: %v", body)
+	}
+	doc := string(e.do("GET", "$metadata", nil).expect(t, 200).Body)
+	if strings.Contains(doc, "new_Hidden") || !strings.Contains(doc, `<Function Name="new_Shown">`) {
+		t.Errorf("$metadata lists the private API, or not the public one")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -1373,4 +1374,26 @@ func TestPublishActions(t *testing.T) {
 	e.do("POST", "PublishXml", map[string]any{}).expect(t, 400)
 	e.do("POST", "PublishXml", map[string]any{"Other": 1, "ParameterXml": "<x/>"}).expect(t, 400)
 	e.do("GET", "PublishAllXml", nil).expectError(t, 404, "", "No HTTP resource was found that matches the request URI '"+e.api+"PublishAllXml'.")
+}
+
+// Every type $metadata refers to in the mscrm namespace is defined in it: operation parameters and
+// answers included, so that a client that reads the document can resolve them.
+func TestCSDLTypesAreDefined(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	doc := string(e.do("GET", "$metadata", nil).expect(t, 200).Body)
+	refs := regexp.MustCompile(`Type="(?:Collection\()?mscrm\.([A-Za-z_0-9]+)\)?"`).FindAllStringSubmatch(doc, -1)
+	defined := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<(?:EntityType|ComplexType|EnumType) Name="([^"]+)"`).FindAllStringSubmatch(doc, -1) {
+		defined[m[1]] = true
+	}
+	missing := map[string]bool{}
+	for _, r := range refs {
+		if !defined[r[1]] {
+			missing[r[1]] = true
+		}
+	}
+	if len(refs) == 0 || len(missing) > 0 {
+		t.Errorf("%d type references; undefined: %v", len(refs), missing)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
@@ -38,8 +39,14 @@ func (s *API) csdl(req *webapi.Request) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	shown := ops[:0:0]
+	for _, op := range ops {
+		if !op.Hidden {
+			shown = append(shown, op)
+		}
+	}
 	resp := wire.NewResponse(http.StatusOK)
-	resp.Text = buildCSDL(s.store.Schema(), ops)
+	resp.Text = buildCSDL(s.store.Schema(), shown)
 	resp.ContentType = "application/xml"
 	return resp, nil
 }
@@ -294,6 +301,30 @@ func (w *csdlWriter) complexTypes(ops []*webapi.Operation) {
 	w.elem("Property", true, "Name", "DeletedMetadata", "Type", "mscrm.DeletedMetadataCollection")
 	w.close("ComplexType")
 
+	// The types the operations' parameters and answers refer to.
+	for _, t := range webapi.OperationTypes() {
+		if t.Enum {
+			flags := ""
+			if t.IsFlags {
+				flags = "true"
+			}
+			w.elem("EnumType", false, "Name", t.Name, "IsFlags", flags)
+			for _, m := range t.Members {
+				w.elem("Member", true, "Name", m.Name, "Value", strconv.FormatInt(m.Value, 10))
+			}
+			w.close("EnumType")
+			continue
+		}
+		if len(t.Properties) == 0 {
+			w.elem("ComplexType", true, "Name", t.Name, "OpenType", "true")
+			continue
+		}
+		w.elem("ComplexType", false, "Name", t.Name, "OpenType", "true")
+		for _, p := range t.Properties {
+			w.elem("Property", true, "Name", p.Name, "Type", p.Type)
+		}
+		w.close("ComplexType")
+	}
 	// The response types the operations define.
 	for _, op := range ops {
 		if op.Response == nil || op.Returns == "" {

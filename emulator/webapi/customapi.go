@@ -150,7 +150,9 @@ func (c *customAPICache) operations(s *Handler, tx *store.Tx) ([]*Operation, err
 
 // operation builds the registry's Operation for a custom API.
 func (d *customAPI) operation() *Operation {
-	op := &Operation{Name: d.Name, Kind: Action, Binding: d.Binding, Entity: d.Entity}
+	// A private custom API is served but kept out of $metadata, as Dataverse keeps it out of its
+	// metadata and discovery documents.
+	op := &Operation{Name: d.Name, Kind: Action, Binding: d.Binding, Entity: d.Entity, Hidden: d.Private}
 	if d.Function {
 		op.Kind = Function
 	}

@@ -76,6 +76,8 @@ type Operation struct {
 	// Response lists the properties of the return type when the operation defines that complex
 	// type ($metadata writes it); nil when the type is defined elsewhere.
 	Response []Param
+	// Hidden operations are served but left out of $metadata (private custom APIs).
+	Hidden bool
 	// Raw operations decode their own parameters (Args.Values stays nil); the registry still
 	// checks method and binding.
 	Raw bool
