@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dynlocal/dynlocal/client/webhook"
 )
 
 // Time limits of the steps. Each is far above what a warm machine needs, so that a hang fails the
@@ -57,6 +60,8 @@ func TestDynamicsWebAPI(t *testing.T) {
 		"DYNLOCAL_TENANT="+emu.tenant,
 		"DYNLOCAL_CLIENT_ID="+emu.clientID,
 		"DYNLOCAL_CLIENT_SECRET="+emu.clientSecret,
+		// A custom API's main operation implemented in Go, for test/custom-api.test.mjs.
+		"DYNLOCAL_GO_OPERATION_URL="+startShoutOperation(t),
 	)
 	// Every test file over http (test/https.test.mjs skips itself)...
 	t.Run("http", func(t *testing.T) {
@@ -366,4 +371,23 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// startShoutOperation serves, on loopback, a custom API main operation written with the Go
+// client's webhook receiver: it answers Shouted, the upper-case of the Text parameter (and refuses
+// an empty one with a message for the caller). It returns the endpoint's URL, whose step sends
+// the header x-shout-key.
+func startShoutOperation(t *testing.T) string {
+	t.Helper()
+	recv := webhook.NewOperationReceiver(webhook.Auth{Headers: map[string]string{"x-shout-key": "interop"}},
+		func(ctx context.Context, ev *webhook.Event) (map[string]any, error) {
+			text, _ := ev.InputParameters["Text"].(string)
+			if text == "" {
+				return nil, &webhook.OperationError{Message: "Nothing to shout."}
+			}
+			return map[string]any{"Shouted": strings.ToUpper(text)}, nil
+		})
+	hs := httptest.NewServer(recv)
+	t.Cleanup(hs.Close)
+	return hs.URL + "/shout"
 }

@@ -139,3 +139,55 @@ describe("custom APIs", () => {
     assert.equal(inputs(ctx).Target.Id, id);
   });
 });
+
+// The same with the main operation written in Go (client/webhook.NewOperationReceiver), which
+// interop_test.go serves and names in DYNLOCAL_GO_OPERATION_URL.
+const goOperation = process.env.DYNLOCAL_GO_OPERATION_URL;
+
+describe("a custom API implemented by a Go webhook receiver", { skip: goOperation ? false : "DYNLOCAL_GO_OPERATION_URL is not set" }, () => {
+  const api = newClient();
+  const cleanup = new Cleanup(api);
+  const name = `interop_Shout${tag()}`;
+
+  before(async () => {
+    await api.create({
+      collection: "customapis",
+      data: {
+        uniquename: name, name, displayname: name, description: "interop", bindingtype: 0, isfunction: false,
+        CustomAPIRequestParameters: [{ uniquename: "Text", name: "Text", displayname: "Text", description: "d", type: 10, isoptional: false }],
+        CustomAPIResponseProperties: [{ uniquename: "Shouted", name: "Shouted", displayname: "Shouted", description: "d", type: 10 }],
+      },
+    });
+    const endpoint = cleanup.add("serviceendpoints", await api.create({
+      collection: "serviceendpoints",
+      data: {
+        name: `go ${name}`, contract: 8, url: goOperation, authtype: 5, messageformat: 2,
+        authvalue: '<settings><setting name="x-shout-key" value="interop" /></settings>',
+      },
+    }));
+    const msgs = await api.retrieveMultiple({ collection: "sdkmessages", select: ["name"], filter: `name eq '${name}'` });
+    cleanup.add("sdkmessageprocessingsteps", await api.create({
+      collection: "sdkmessageprocessingsteps",
+      data: {
+        name: `main ${name}`, stage: 30, mode: 0, rank: 1, supporteddeployment: 0,
+        "sdkmessageid@odata.bind": `/sdkmessages(${msgs.value[0].sdkmessageid})`,
+        "eventhandler_serviceendpoint@odata.bind": `/serviceendpoints(${endpoint})`,
+      },
+    }));
+  });
+
+  after(() => cleanup.run());
+
+  it("answers what the Go handler returned", async () => {
+    const res = await api.callAction({ actionName: name, action: { Text: "hello" } });
+    assert.equal(res.Shouted, "HELLO");
+  });
+
+  it("fails the call with the Go handler's message", async () => {
+    await assert.rejects(api.callAction({ actionName: name, action: { Text: "" } }), (err) => {
+      assert.equal(err.status, 400);
+      assert.match(err.message, /Nothing to shout\./);
+      return true;
+    });
+  });
+});
