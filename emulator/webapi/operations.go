@@ -274,14 +274,17 @@ func (s *Handler) isOperation(name string) bool {
 // operation serves a call of a function or action: it finds the operation, checks the method,
 // the binding and the parameters, then runs it.
 func (s *Handler) operation(req *Request) (*wire.Response, error) {
-	var op *Operation
-	err := s.InTx(req, false, func(tx *store.Tx) error {
-		var err error
-		op, err = s.findOperation(tx, req.Res.Operation)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	// Built-in operations need no transaction to be found; data-defined ones are read in one.
+	op, _ := s.builtinOperation(strings.TrimPrefix(req.Res.Operation, crmNamespace))
+	if op == nil {
+		err := s.InTx(req, false, func(tx *store.Tx) error {
+			var err error
+			op, err = s.findOperation(tx, req.Res.Operation)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if op == nil || (op.Binding == Unbound) == req.Res.Bound {
 		return nil, dverr.ResourceNotFound(req.Res.Operation)
