@@ -170,6 +170,10 @@ func (s *Store) restore(ctx context.Context, db *sql.DB, sch *model.Schema) erro
 	if err := branch(ctx, dst); err != nil {
 		return err
 	}
+	// A snapshot or file made by an older build may lack the file tables.
+	if _, err := dst.ExecContext(ctx, filesDDL); err != nil {
+		return fmt.Errorf("store: restore: %w", err)
+	}
 	if sch == nil {
 		if sch, err = loadSchema(ctx, dst); err != nil {
 			return err
