@@ -124,7 +124,7 @@ func TestMetadataEntityDefinitions(t *testing.T) {
 	}{
 		{"or of names", "EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'account' or LogicalName eq 'contact'", []string{"account", "contact"}},
 		{"complex path", "EntityDefinitions?$select=LogicalName&$filter=IsCustomEntity eq true and IsCustomizable/Value eq true", []string{"msevtmgt_event"}},
-		{"function", "EntityDefinitions?$select=LogicalName&$filter=startswith(EntitySetName,'opportun')", []string{"opportunity"}},
+		{"function", "EntityDefinitions?$select=LogicalName&$filter=startswith(EntitySetName,'opportun')", []string{"opportunity", "opportunityclose"}},
 		{"number", "EntityDefinitions?$select=LogicalName&$filter=ObjectTypeCode eq 2", []string{"contact"}},
 	}
 	for _, tt := range tests {

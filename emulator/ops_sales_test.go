@@ -119,7 +119,7 @@ func TestWinLoseOpportunity(t *testing.T) {
 	}
 	won := newOpp()
 	e.do("POST", "WinOpportunity", map[string]any{"Status": 3, "OpportunityClose": map[string]any{
-		"subject": "Won", "actualrevenue": 1234.5, "actualend": "2026-03-01",
+		"subject": "Won", "actualrevenue": 1234.5, "actualend": "2026-03-01T00:00:00Z",
 		"opportunityid@odata.bind": "/opportunities(" + won + ")"}}).expect(t, http.StatusNoContent)
 	o := e.salesGet("opportunities(" + won + ")?$select=statecode,statuscode,actualvalue,actualclosedate")
 	if o["statecode"] != json.Number("1") || o["statuscode"] != json.Number("3") || o["actualclosedate"] != "2026-03-01" {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
@@ -56,7 +57,7 @@ func init() {
 		// Dataverse: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/closeincident
 		&Operation{
 			Name: "CloseIncident", Kind: Action,
-			// The documented type is mscrm.incidentresolution; the standard fixtures have no such
+			// The documented type is mscrm.incidentresolution; a fixture set may have no such
 			// table, so $metadata names the base type, which any table's row satisfies.
 			Params: []Param{{Name: "IncidentResolution", Type: "mscrm.crmbaseentity"}, {Name: "Status", Type: "Edm.Int32"}},
 			Serve:  func(s *Handler, req *Request, a *Args) (*wire.Response, error) { return s.salesCloseIncident(req, a) },
@@ -79,7 +80,7 @@ func init() {
 func salesCloseOpportunityOp(name string, state int64) *Operation {
 	return &Operation{
 		Name: name, Kind: Action,
-		// The documented type is mscrm.opportunityclose; as for CloseIncident, the standard fixtures
+		// The documented type is mscrm.opportunityclose; as for CloseIncident, a fixture set may
 		// lack the table, so $metadata names the base type.
 		Params: []Param{{Name: "OpportunityClose", Type: "mscrm.crmbaseentity"}, {Name: "Status", Type: "Edm.Int32"}},
 		Serve: func(s *Handler, req *Request, a *Args) (*wire.Response, error) {
@@ -428,7 +429,8 @@ func (s *Handler) salesCloseTarget(req *Request, tx *store.Tx, m map[string]any,
 }
 
 // salesCreateCloseActivity creates the close activity (opportunityclose, incidentresolution) from the
-// argument when the table exists. It returns whether it did.
+// argument when the table exists. It returns whether it did. The activity is created completed
+// (state 1 with that state's default status), as Dataverse creates it.
 func (s *Handler) salesCreateCloseActivity(req *Request, tx *store.Tx, w *writer, table string, m map[string]any) (bool, error) {
 	e, ok := tx.Schema().Entity(table)
 	if !ok {
@@ -442,6 +444,10 @@ func (s *Handler) salesCreateCloseActivity(req *Request, tx *store.Tx, w *writer
 	plan, err := s.salesDecodeEntity(req, tx, e, m, opCreate)
 	if err != nil {
 		return false, err
+	}
+	if _, ok := e.Attribute("statecode"); ok {
+		plan.Row["statecode"] = int64(1)
+		delete(plan.Row, "statuscode")
 	}
 	_, err = w.create(plan)
 	return true, err
@@ -488,6 +494,15 @@ func (s *Handler) salesCloseOpportunity(req *Request, a *Args, name string, stat
 			}
 		}
 		if v, ok := m["actualend"]; ok && v != nil {
+			// opportunityclose.actualend travels as a date and time; an actualclosedate that
+			// travels as a date takes its date part.
+			if a, ok := oe.Attribute("actualclosedate"); ok && a.Format == "DateOnly" {
+				if str, isStr := v.(string); isStr {
+					if t, err := time.Parse(time.RFC3339, str); err == nil {
+						v = t.UTC().Format(model.DateOnlyLayout)
+					}
+				}
+			}
 			if err := salesSetFromJSON(oe, upd, "actualclosedate", v); err != nil {
 				return err
 			}
