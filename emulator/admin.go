@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -70,6 +71,8 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	o.Set("time", s.cfg.Clock().UTC().Format(time.RFC3339))
 	o.Set("tenantId", s.cfg.TenantID)
 	o.Set("entitySets", len(s.store.Schema().Entities()))
+	// The process's goroutines, for soak runs that watch for leaks.
+	o.Set("goroutines", runtime.NumGoroutine())
 	wire.WriteJSON(w, http.StatusOK, o)
 	return nil
 }
