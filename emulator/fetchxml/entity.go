@@ -250,6 +250,12 @@ func (p *parser) attribute(n *xmlquery.Node, ent *model.Entity, link *model.Link
 	if p.f.Aggregate {
 		return p.aggregateAttribute(n, attrs, a, link)
 	}
+	if !a.ValidForRead {
+		// Dataverse ignores a column not valid for read in a column set and returns no data for
+		// it (RetrieveMultipleRequest.Query); conditions, orders and groupings on it are refused
+		// when the query is compiled.
+		return nil
+	}
 	for _, k := range []string{"aggregate", "groupby", "dategrouping", "distinct"} {
 		if _, ok := attrs[k]; ok {
 			return fail(p.pos(n), codeInvalidAggregate, "The '%s' attribute of an attribute element is only allowed in aggregate queries (fetch aggregate='true').", k)

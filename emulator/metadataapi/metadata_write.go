@@ -330,8 +330,15 @@ func (s *API) createEntity(req *webapi.Request) (*wire.Response, error) {
 		if err != nil {
 			return err
 		}
+		if err := checkEntityNames(e); err != nil {
+			return err
+		}
 		for _, o := range sch.Entities() {
 			switch {
+			case strings.EqualFold(o.LogicalName, e.LogicalName), strings.EqualFold(o.SchemaName, e.SchemaName):
+				return metadataDuplicate("An entity with the name '%s' already exists. Choose a different schema name.", e.SchemaName)
+			case strings.EqualFold(o.EntitySetName, e.EntitySetName):
+				return metadataDuplicate("The entity set name '%s' is already used by the entity '%s'.", e.EntitySetName, o.LogicalName)
 			case o.LogicalName == e.LogicalName:
 				return metadataDuplicate("An entity with the name '%s' already exists. Choose a different schema name.", e.SchemaName)
 			case o.EntitySetName == e.EntitySetName:

@@ -53,6 +53,17 @@ func compile(q *model.Query) (*compiler, string, error) {
 	if q.Entity == nil {
 		return nil, "", errors.New("store: query without an entity")
 	}
+	if err := checkReadable(q); err != nil {
+		return nil, "", err
+	}
+	c, sql, err := compileSQL(q)
+	if err == nil && len(c.args) > maxVariables {
+		return nil, "", errQueryTooLarge()
+	}
+	return c, sql, err
+}
+
+func compileSQL(q *model.Query) (*compiler, string, error) {
 	c := &compiler{q: q, links: map[*model.Link]string{}, paths: map[string]string{}}
 	root := scope{alias: c.alias(), entity: q.Entity}
 	// Links first, so their aliases are fixed before filters refer to them.
@@ -321,13 +332,13 @@ func sqlValue(a *model.Attribute, v any) (any, error) {
 func (c *compiler) expr(s scope, e model.Expr) (string, error) {
 	switch x := e.(type) {
 	case model.And:
-		return c.list(s, x.Terms, " AND ", "1")
+		return c.list(s, flatten(x.Terms, false), " AND ", "1")
 	case *model.And:
-		return c.list(s, x.Terms, " AND ", "1")
+		return c.list(s, flatten(x.Terms, false), " AND ", "1")
 	case model.Or:
-		return c.list(s, x.Terms, " OR ", "0")
+		return c.list(s, flatten(x.Terms, true), " OR ", "0")
 	case *model.Or:
-		return c.list(s, x.Terms, " OR ", "0")
+		return c.list(s, flatten(x.Terms, true), " OR ", "0")
 	case model.Not:
 		w, err := c.expr(s, x.X)
 		return "NOT (" + w + ")", err
@@ -374,7 +385,7 @@ func (c *compiler) list(s scope, terms []model.Expr, sep, empty string) (string,
 		}
 		parts[i] = "(" + w + ")"
 	}
-	return strings.Join(parts, sep), nil
+	return joinBalanced(parts, sep), nil
 }
 
 func (c *compiler) compare(s scope, x *model.Compare) (string, error) {
@@ -454,17 +465,26 @@ func (c *compiler) in(s scope, x *model.In) (string, error) {
 		}
 		return "0", nil
 	}
-	marks := make([]string, len(x.Values))
+	vals := make([]any, len(x.Values))
 	for i, v := range x.Values {
 		sv, err := sqlValue(x.Column.Attr, v)
 		if err != nil {
 			return "", err
 		}
-		marks[i] = c.arg(sv)
+		vals[i] = sv
 	}
 	op := " IN ("
 	if x.Negate {
 		op = " NOT IN ("
+	}
+	if len(vals) > inlineInValues {
+		if list, ok := jsonList(vals); ok {
+			return l + op + "SELECT value FROM json_each(" + c.arg(list) + "))", nil
+		}
+	}
+	marks := make([]string, len(vals))
+	for i, v := range vals {
+		marks[i] = c.arg(v)
 	}
 	return l + op + strings.Join(marks, ", ") + ")", nil
 }

@@ -55,7 +55,7 @@ func (t *Tx) Scan(q *model.Query, fn func(ResultRow) error) (*Result, error) {
 	}
 	rows, err := t.tx.QueryContext(t.ctx, query, c.args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: select %s: %w", q.Entity.LogicalName, err)
+		return nil, fmt.Errorf("store: select %s: %w", q.Entity.LogicalName, limitError(err))
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
@@ -291,7 +291,7 @@ func (t *Tx) CountRows(q *model.Query, limit int) (int64, error) {
 	}
 	var n int64
 	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM ("+inner+")", c.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count %s: %w", q.Entity.LogicalName, err)
+		return 0, fmt.Errorf("store: count %s: %w", q.Entity.LogicalName, limitError(err))
 	}
 	return n, nil
 }

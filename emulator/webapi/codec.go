@@ -497,6 +497,9 @@ func decodeValue(e *model.Entity, a *model.Attribute, raw json.RawMessage) (any,
 			if err != nil {
 				return nil, convertError(raw, "Edm.Date")
 			}
+			if err := checkDateRange(a, t); err != nil {
+				return nil, err
+			}
 			return t, nil
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
@@ -506,6 +509,9 @@ func decodeValue(e *model.Entity, a *model.Attribute, raw json.RawMessage) (any,
 			if err != nil {
 				return nil, convertError(raw, "Edm.DateTimeOffset")
 			}
+		}
+		if err := checkDateRange(a, t.UTC()); err != nil {
+			return nil, err
 		}
 		return t.UTC().Truncate(time.Second), nil
 	}

@@ -330,6 +330,9 @@ func (w *writer) create(p *writePlan) (string, error) {
 		p.Row[d.Nav.Attribute] = model.Lookup{ID: id, Entity: d.Plan.Entity.LogicalName}
 	}
 	id := p.ID
+	if err := checkRecordID(e, id); err != nil {
+		return "", err
+	}
 	if id == "" {
 		id = w.newID()
 	}
