@@ -5,7 +5,8 @@
 // requests and change sets of requests, keeping each request line's target exactly as sent
 // (relative, server-relative, absolute or a $n Content-ID reference, raw spaces and quotes
 // included); Write renders the results as a batchresponse_ multipart body with changesetresponse_
-// parts. Running the operations, resolving $n references and deciding what a failure means for the
+// parts. Reader reads the same parts one at a time from a stream, holding about one part in memory,
+// for bodies too large to hold whole; Parse is a Reader over a byte slice. Running the operations, resolving $n references and deciding what a failure means for the
 // rest of the batch belong to the emulator, which passes each request through its ordinary handler.
 //
 // Malformed bodies are answered with *dverr.Error values carrying status 400 and the message the

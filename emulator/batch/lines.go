@@ -30,25 +30,36 @@ func (p *parser) count(pos int) *dverr.Error {
 // ok is false at the end of the body.
 func (p *parser) readLine() (line []byte, at int, ok bool) {
 	at = p.pos
-	if at >= len(p.body) {
+	line, next, ok := p.lineAt(at)
+	if !ok {
 		return nil, at, false
 	}
-	line, next := lineAt(p.body, at)
 	p.pos = next
 	return line, at, true
 }
 
-// lineAt returns the line starting at i without its CRLF or LF, and the offset after its ending.
-func lineAt(body []byte, i int) (line []byte, next int) {
-	j := bytes.IndexByte(body[i:], '\n')
-	if j < 0 {
-		return body[i:], len(body)
+// lineAt returns the line starting at offset i without its CRLF or LF, and the offset after its
+// ending, reading more of the body as needed; ok is false when i is at the end of the body. The
+// line is valid until the next call to release.
+func (p *parser) lineAt(i int) (line []byte, next int, ok bool) {
+	from := i // where the search for '\n' goes on
+	for {
+		if j := bytes.IndexByte(p.buf[from-p.base:], '\n'); j >= 0 {
+			line = p.buf[i-p.base : from-p.base+j]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			return line, from + j + 1, true
+		}
+		from = p.end()
+		if p.eof {
+			if i >= from {
+				return nil, from, false
+			}
+			return p.buf[i-p.base:], from, true
+		}
+		p.more()
 	}
-	line = body[i : i+j]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, i + j + 1
 }
 
 // firstNonEmptyLine skips blank lines, as the OData library does before a request line.
@@ -103,14 +114,16 @@ func isDelim(line []byte, dashBoundary string) (next, end bool) {
 // line. It returns the line's offset, the offset after its line ending, and its kind; start is -1
 // when there is none.
 func (p *parser) nextDelim(from int) (start, end int, kind delim) {
-	for i := from; i < len(p.body); {
-		line, next := lineAt(p.body, i)
+	for i := from; ; {
+		line, next, ok := p.lineAt(i)
+		if !ok {
+			return -1, p.end(), notDelim
+		}
 		if k := p.classify(line); k != notDelim {
 			return i, next, k
 		}
 		i = next
 	}
-	return -1, len(p.body), notDelim
 }
 
 // headers reads a header block up to the blank line that ends it. With stopAtDelim a delimiter
@@ -122,7 +135,7 @@ func (p *parser) headers(stopAtDelim bool) (h http.Header, stop delim, err *dver
 	for {
 		line, at, ok := p.readLine()
 		if !ok {
-			return nil, notDelim, errUnexpectedEnd(len(p.body))
+			return nil, notDelim, errUnexpectedEnd(p.end())
 		}
 		if len(line) == 0 {
 			return h, notDelim, nil

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,16 +49,21 @@ func (p Part) IsChangeSet() bool { return p.Request == nil }
 // body where the problem was found, or 0 for a problem with contentType), or 415 when the body is
 // not multipart at all (a JSON batch, for one).
 func Parse(contentType string, body []byte) ([]Part, error) {
-	boundary, err := batchBoundary(contentType)
+	r, err := NewReader(contentType, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{body: body, batch: "--" + boundary}
-	parts, err := p.parse()
-	if err != nil {
-		return nil, err
+	parts := []Part{}
+	for {
+		part, err := r.Next()
+		if err == io.EOF {
+			return parts, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, part)
 	}
-	return parts, nil
 }
 
 // batchBoundary checks the batch's Content-Type and returns its boundary.
@@ -168,9 +174,11 @@ const (
 	changeSetEnd
 )
 
-// parser walks a batch body from front to back, keeping the boundaries in scope.
+// parser walks a batch body from front to back, keeping the boundaries in scope. It reads the
+// body as it goes and holds only what the part being read needs (see window.go); offsets are from
+// the start of the body.
 type parser struct {
-	body  []byte
+	window
 	pos   int
 	batch string // "--" + the batch boundary
 	cs    string // "--" + the current change set's boundary, "" outside change sets
@@ -180,39 +188,11 @@ type parser struct {
 	ops, csOps int
 }
 
-func (p *parser) parse() ([]Part, *dverr.Error) {
-	// Everything before the first delimiter is preamble, a leading blank line included. A UTF-8
-	// byte order mark is skipped, as the OData library's encoding detection does.
-	from := 0
-	if bytes.HasPrefix(p.body, []byte("\xEF\xBB\xBF")) {
-		from = 3
-	}
-	kind, err := p.skipTo(from)
-	if err != nil {
-		return nil, err
-	}
-	parts := []Part{}
-	for kind == batchNext {
-		// Change sets count as parts too, so that empty ones cannot pile up without limit.
-		if len(parts) == MaxOperations {
-			return nil, errBatchTooLarge(p.pos)
-		}
-		var part Part
-		part, kind, err = p.part()
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, part)
-	}
-	// What follows the closing delimiter is epilogue and ignored.
-	return parts, nil
-}
-
 // skipTo moves past the first delimiter line at or after from and returns its kind.
 func (p *parser) skipTo(from int) (delim, *dverr.Error) {
 	start, end, kind := p.nextDelim(from)
 	if start < 0 {
-		return notDelim, errUnexpectedEnd(len(p.body))
+		return notDelim, errUnexpectedEnd(p.end())
 	}
 	p.pos, p.delimAt = end, start
 	return kind, nil
@@ -301,6 +281,7 @@ func (p *parser) changeSet(boundary string) ([]*Request, delim, *dverr.Error) {
 			seen[id] = true
 		}
 		reqs = append(reqs, req)
+		p.release(p.pos)
 	}
 	if kind != changeSetEnd {
 		return nil, notDelim, errChangeSetNotClosed(p.delimAt, boundary)
@@ -317,7 +298,7 @@ func (p *parser) operation(start int, partHeader http.Header) (*Request, delim, 
 	}
 	line, lineAt, ok := p.firstNonEmptyLine()
 	if !ok {
-		return nil, notDelim, errUnexpectedEnd(len(p.body))
+		return nil, notDelim, errUnexpectedEnd(p.end())
 	}
 	method, target, err := requestLine(lineAt, line)
 	if err != nil {
@@ -345,29 +326,29 @@ func (p *parser) operation(start int, partHeader http.Header) (*Request, delim, 
 			return nil, notDelim, errContentLength(bodyAt, cl[0])
 		}
 		end := bodyAt + int(n)
-		if end > len(p.body) {
+		if p.fill(end); end > p.end() {
 			return nil, notDelim, errContentLengthMismatch(bodyAt, int(n))
 		}
 		dStart, dEnd, kind := p.nextDelim(end)
 		if dStart < 0 {
 			if s, _, _ := p.nextDelim(bodyAt); s < 0 {
-				return nil, notDelim, errUnexpectedEnd(len(p.body))
+				return nil, notDelim, errUnexpectedEnd(p.end())
 			}
 			return nil, notDelim, errContentLengthMismatch(bodyAt, int(n))
 		}
-		if len(bytes.Trim(p.body[end:dStart], " \t\r\n")) != 0 {
+		if len(bytes.Trim(p.slice(end, dStart), " \t\r\n")) != 0 {
 			return nil, notDelim, errContentLengthMismatch(bodyAt, int(n))
 		}
-		req.Body = clone(p.body[bodyAt:end])
+		req.Body = clone(p.slice(bodyAt, end))
 		p.pos, p.delimAt = dEnd, dStart
 		return req, kind, nil
 	}
 	dStart, dEnd, kind := p.nextDelim(bodyAt)
 	if dStart < 0 {
-		return nil, notDelim, errUnexpectedEnd(len(p.body))
+		return nil, notDelim, errUnexpectedEnd(p.end())
 	}
 	// The line ending before a delimiter belongs to the delimiter, not to the body.
-	b := p.body[bodyAt:dStart]
+	b := p.slice(bodyAt, dStart)
 	if bytes.HasSuffix(b, []byte("\r\n")) {
 		b = b[:len(b)-2]
 	} else if bytes.HasSuffix(b, []byte("\n")) {

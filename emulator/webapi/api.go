@@ -62,6 +62,9 @@ func (s *Handler) Serve(w http.ResponseWriter, r *http.Request, c Caller, cs *Ch
 	if err != nil {
 		return err
 	}
+	if err := wire.CheckPrefer(r.Header); err != nil {
+		return err
+	}
 	req := &Request{R: r, Ctx: r.Context(), Base: wire.APIBase(r), Caller: c, Prefer: wire.ParsePrefer(r.Header), Query: q, cs: cs, h: s}
 	var resp *wire.Response
 	switch {

@@ -2,7 +2,7 @@ package webapi
 
 import (
 	"bytes"
-	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,9 +14,6 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
-// maxBatchBytes bounds a $batch body (1,000 operations with sizeable bodies).
-const maxBatchBytes = 128 << 20
-
 // serveBatch runs a $batch request: each operation through the same handler as a standalone
 // request, with the batch's caller; each change set inside one transaction, committed only when
 // every operation in it succeeds. Without Prefer: odata.continue-on-error processing stops at the
@@ -27,18 +24,25 @@ func (s *Handler) serveBatch(w http.ResponseWriter, req *Request) error {
 	if req.R.Method != http.MethodPost {
 		return wire.MethodNotAllowed(req.R)
 	}
-	body, err := readBatchBody(req.R)
+	if req.R.ContentLength > maxBatchBytes {
+		return errBatchTooLarge()
+	}
+	parts, err := spoolBatch(req.R)
 	if err != nil {
 		return err
 	}
-	parts, err := batch.Parse(req.R.Header.Get("Content-Type"), body)
-	if err != nil {
-		return err
-	}
+	defer parts.close()
 	cont := req.Prefer.ContinueOnError
 	var out []batch.ResponsePart
 	failed := false
-	for _, p := range parts {
+	for {
+		p, err := parts.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return batchReadError(err)
+		}
 		if p.IsChangeSet() {
 			resps, ok, err := s.runChangeSet(req, p.ChangeSet)
 			if err != nil {
@@ -79,20 +83,6 @@ func (s *Handler) serveBatch(w http.ResponseWriter, req *Request) error {
 	}
 	w.Write(buf.Bytes())
 	return nil
-}
-
-func readBatchBody(r *http.Request) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, maxBatchBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, dverr.New(http.StatusRequestEntityTooLarge, dverr.CodeNone, "The $batch request body is larger than %d bytes.", maxBatchBytes)
-		}
-		return nil, dverr.BadRequest("The request body could not be read: %v", err)
-	}
-	_ = n
-	return buf.Bytes(), nil
 }
 
 // ChangeSet is what the operations of one $batch change set share: the transaction they all run

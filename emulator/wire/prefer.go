@@ -2,6 +2,7 @@ package wire
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,10 +34,9 @@ func ParsePrefer(h http.Header) Prefer {
 			case "odata.include-annotations":
 				v := strings.Trim(val, `"`)
 				p.AnnotationsRaw = v
-				for _, pat := range strings.Split(v, ",") {
-					if pat = strings.TrimSpace(pat); pat != "" {
-						p.Annotations = append(p.Annotations, pat)
-					}
+				if p.addAnnotations(v) {
+					// Patterns past the bound were dropped: echo only those kept.
+					p.AnnotationsRaw = strings.Join(p.Annotations, ",")
 				}
 			case "odata.maxpagesize":
 				if n, err := strconv.Atoi(strings.Trim(val, `"`)); err == nil && n > 0 {
@@ -50,6 +50,24 @@ func ParsePrefer(h http.Header) Prefer {
 		}
 	}
 	return p
+}
+
+// addAnnotations adds the comma-separated patterns of v, skipping repeats and keeping at most
+// MaxAnnotationPatterns in all, so that WantsAnnotation compares a term with a bounded number of
+// patterns. It reports whether any pattern was dropped for the bound (CheckPrefer refuses such a
+// header first; this keeps the parse bounded whoever calls it).
+func (p *Prefer) addAnnotations(v string) (dropped bool) {
+	for pat := range strings.SplitSeq(v, ",") {
+		pat = strings.TrimSpace(pat)
+		if pat == "" || slices.Contains(p.Annotations, pat) {
+			continue
+		}
+		if len(p.Annotations) == MaxAnnotationPatterns {
+			return true
+		}
+		p.Annotations = append(p.Annotations, pat)
+	}
+	return false
 }
 
 // WantsAnnotation reports whether the include-annotations preference covers term (for example
