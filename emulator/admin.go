@@ -38,6 +38,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/snapshots").Handler(s.handle(s.listSnapshots))
 	r.Methods(http.MethodPut, http.MethodPost).Path("/snapshots/{name}").Handler(s.handle(s.saveSnapshot))
 	r.Methods(http.MethodPost).Path("/snapshots/{name}/restore").Handler(s.handle(s.restoreSnapshot))
+	r.Methods(http.MethodDelete).Path("/snapshots/{name}").Handler(s.handle(s.deleteSnapshot))
 	r.Methods(http.MethodGet).Path("/webhooks/deliveries").Handler(s.handle(s.webhookDeliveries))
 	r.Methods(http.MethodGet, http.MethodDelete).Path("/emails").Handler(s.handle(s.sentEmails))
 	r.Methods(http.MethodGet).Path("/requests").Handler(s.handle(s.listRequests))
@@ -108,8 +109,21 @@ func snapshotErr(err error, name string) error {
 		return dverr.BadRequest("Invalid snapshot name '%s': use 1 to 64 letters, digits, '.', '_' or '-'.", name)
 	case errors.Is(err, store.ErrNoSnapshot):
 		return dverr.New(http.StatusNotFound, dverr.CodeNone, "No snapshot named '%s'.", name)
+	case errors.Is(err, store.ErrBadSnapshot):
+		// The snapshot was checked before anything was copied: the data is as it was.
+		return dverr.New(http.StatusConflict, dverr.CodeNone,
+			"Snapshot '%s' is damaged or incomplete and was not restored; the data is unchanged. Delete it with DELETE /_emulator/snapshots/%s.", name, name)
 	}
 	return err
+}
+
+func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	if err := s.store.DeleteSnapshot(name); err != nil {
+		return snapshotErr(err, name)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) saveSnapshot(w http.ResponseWriter, r *http.Request) error {

@@ -95,24 +95,17 @@ func (s *Store) Snapshot(ctx context.Context, name string) error {
 	}
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	db, closeAfter, err := s.snapshotDB(name, true)
+	if s.opts.SnapshotDir != "" {
+		if err := s.snapshotToFile(ctx, name); err != nil {
+			return fmt.Errorf("store: snapshot %s: %w", name, err)
+		}
+		return nil
+	}
+	db, _, err := s.snapshotDB(name, true)
 	if err != nil {
 		return fmt.Errorf("store: snapshot %s: %w", name, err)
 	}
-	if closeAfter {
-		defer db.Close()
-	}
-	src, err := s.writer.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("store: snapshot %s: %w", name, err)
-	}
-	defer src.Close()
-	dst, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("store: snapshot %s: %w", name, err)
-	}
-	defer dst.Close()
-	if err := backup(ctx, dst, src); err != nil {
+	if err := s.copyInto(ctx, db); err != nil {
 		return fmt.Errorf("store: snapshot %s: %w", name, err)
 	}
 	return nil
@@ -132,7 +125,12 @@ func (s *Store) Restore(ctx context.Context, name string) error {
 	if closeAfter {
 		defer db.Close()
 	}
-	return s.restoreFrom(ctx, db)
+	// Check the whole snapshot before the copy starts, so a damaged one leaves the data as it is.
+	sch, err := verifySnapshot(ctx, db)
+	if err != nil {
+		return fmt.Errorf("store: restore %s: %w", name, err)
+	}
+	return s.restore(ctx, db, sch)
 }
 
 // RestoreFrom replaces the whole database with the contents of another store (for example one

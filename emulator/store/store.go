@@ -116,6 +116,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if opts.SnapshotDir != "" {
+		cleanSnapshotTemps(opts.SnapshotDir)
+	}
 	return s, nil
 }
 
