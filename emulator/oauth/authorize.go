@@ -11,8 +11,10 @@ import (
 
 // handleAuthorize serves GET /{tenant}/oauth2/v2.0/authorize. There is no login page:
 // Config.HumanUser is signed in at once and the browser goes straight back to redirect_uri
-// with a code. Errors travel the same way once redirect_uri is known to be an absolute http(s)
-// URL; before that they get an error page, so the endpoint never redirects anywhere unchecked.
+// with a code. Errors travel the same way once redirect_uri is known to be an allowed URL (a
+// loopback one or one of Config.RedirectURIs); before that they get an error page, so the
+// endpoint never redirects anywhere unchecked. The code is worth nothing without the client
+// secret or the PKCE verifier, which the token endpoint asks for.
 //
 // Entra: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
@@ -31,6 +33,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	target, e := parseRedirectURI(redirectURI)
 	if e != nil {
 		s.writeErrorPage(w, r, e)
+		return
+	}
+	if !s.redirectAllowed(target) {
+		s.writeErrorPage(w, r, errRedirectMismatch(redirectURI, q.Get("client_id")))
 		return
 	}
 	mode := q.Get("response_mode")
@@ -101,7 +107,7 @@ func (s *Server) authorize(q url.Values, redirectURI string) (string, *aadError)
 	now := s.cfg.Now()
 	code := s.cfg.NewID()
 	s.storeCode(code, &authCode{
-		grant:       grant{user: s.cfg.HumanUser, scope: scope, nonce: q.Get("nonce")},
+		grant:       grant{user: s.cfg.HumanUser, scope: scope, nonce: q.Get("nonce"), clientID: s.cfg.ClientID},
 		redirectURI: redirectURI,
 		challenge:   challenge,
 		method:      method,

@@ -12,7 +12,10 @@
 // is in each token's header and the public key is published as a JWKS. The key is Config's (the
 // emulator keeps one in its data directory, so tokens survive a restart) or a new one.
 // Authorization codes and refresh tokens are kept in memory: codes are single-use and last ten
-// minutes, refresh tokens are rotated on every use.
+// minutes, refresh tokens are rotated on every use. Since nobody types a password, a code is
+// sent only to a loopback or configured redirect URI, and is redeemed only with the client
+// secret or the PKCE verifier; a refresh token works only for its client, with the secret when
+// the code was redeemed with it.
 //
 // Entra: https://learn.microsoft.com/entra/identity-platform/v2-protocols
 package oauth

@@ -5,15 +5,19 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // grant is what the signed-in user allowed the client: the scopes, and the nonce to put in the
-// id token.
+// id token. clientID is the client it was issued to; confidential is set once that client has
+// redeemed it with its secret, which it then needs for every refresh.
 type grant struct {
-	user  User
-	scope scopeSet
-	nonce string
+	user         User
+	scope        scopeSet
+	nonce        string
+	clientID     string
+	confidential bool
 }
 
 // authCode is an issued authorization code. A redeemed code is kept until it expires so that a
@@ -50,9 +54,10 @@ func (s *Server) storeRefresh(token string, g *refreshGrant, now time.Time) {
 	s.refresh[token] = g
 }
 
-// redeemCode checks a code redemption and, when it is good, marks the code used. A failed
-// attempt leaves the code as it was, so the client can correct its request.
-func (s *Server) redeemCode(code, redirectURI, verifier string, now time.Time) (grant, *aadError) {
+// redeemCode checks a code redemption by clientID, authenticated when it sent its secret, and,
+// when it is good, marks the code used. A failed attempt leaves the code as it was, so the
+// client can correct its request.
+func (s *Server) redeemCode(code, redirectURI, verifier, clientID string, authenticated bool, now time.Time) (grant, *aadError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.codes[code]
@@ -65,6 +70,9 @@ func (s *Server) redeemCode(code, redirectURI, verifier string, now time.Time) (
 	case !now.Before(c.expires):
 		return grant{}, errBadGrant(70008, "The provided authorization code or refresh token has expired due to inactivity. "+
 			"Send a new interactive authorization request for this user and resource.")
+	case !strings.EqualFold(c.clientID, clientID):
+		return grant{}, errBadGrant(70000, fmt.Sprintf("Provided grant is invalid or malformed. "+
+			"The authorization code was issued to another client than '%s'.", clientID))
 	case c.redirectURI != redirectURI:
 		return grant{}, errBadGrant(500112, fmt.Sprintf("The reply address '%s' does not match the reply address '%s' "+
 			"provided when requesting Authorization code.", redirectURI, c.redirectURI))
@@ -72,19 +80,31 @@ func (s *Server) redeemCode(code, redirectURI, verifier string, now time.Time) (
 	if e := checkPKCE(c.challenge, c.method, verifier); e != nil {
 		return grant{}, e
 	}
+	if c.challenge == "" && !authenticated {
+		return grant{}, errNeedSecret()
+	}
 	c.redeemed = true
-	return c.grant, nil
+	g := c.grant
+	g.confidential = authenticated
+	return g, nil
 }
 
-// takeRefresh looks up a refresh token and, when it is good, removes it: refresh tokens are
-// rotated, so each works once.
-func (s *Server) takeRefresh(token string, now time.Time) (grant, *aadError) {
+// takeRefresh looks up a refresh token for clientID, authenticated when it sent its secret,
+// and, when it is good, removes it: refresh tokens are rotated, so each works once. A request
+// the client can correct (the secret left out) leaves the token as it was.
+func (s *Server) takeRefresh(token, clientID string, authenticated bool, now time.Time) (grant, *aadError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, ok := s.refresh[token]
-	if !ok {
+	switch {
+	case !ok:
 		return grant{}, errBadGrant(70000, "Provided grant is invalid or malformed. The refresh token is unknown or was "+
 			"already used; refresh tokens are rotated, so send the one from the latest token response.")
+	case !strings.EqualFold(g.clientID, clientID):
+		return grant{}, errBadGrant(70000, fmt.Sprintf("Provided grant is invalid or malformed. "+
+			"The refresh token was issued to another client than '%s'.", clientID))
+	case g.confidential && !authenticated:
+		return grant{}, errNeedSecret()
 	}
 	delete(s.refresh, token)
 	if !now.Before(g.expires) {
@@ -133,6 +153,12 @@ func checkPKCE(challenge, method, verifier string) *aadError {
 		return errBadGrant(501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
 	}
 	return nil
+}
+
+// errNeedSecret is Entra's answer to a confidential client that did not authenticate.
+func errNeedSecret() *aadError {
+	return &aadError{http.StatusUnauthorized, "invalid_client", 7000218,
+		"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
 }
 
 func errBadGrant(aadsts int, msg string) *aadError {

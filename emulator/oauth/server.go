@@ -41,6 +41,11 @@ type Config struct {
 	SigningKey *rsa.PrivateKey
 	// HumanUser is the user the authorize endpoint signs in without a login page.
 	HumanUser User
+	// RedirectURIs are the redirect URIs the authorize endpoint sends codes to besides loopback
+	// ones (http://localhost, http://127.0.0.1 and http://[::1], any port and path), which it
+	// always accepts. Each is an absolute http or https URL without a fragment, matched exactly
+	// except that the port of a loopback URL does not count.
+	RedirectURIs []string
 	// TokenLifetime is how long access and id tokens last; 0 means one hour (expires_in 3599).
 	TokenLifetime time.Duration
 	// Now is the clock; nil means time.Now.
@@ -102,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = newUUID
+	}
+	if err := checkRedirectURIs(cfg.RedirectURIs); err != nil {
+		return nil, err
 	}
 	for _, a := range cfg.Apps {
 		if a.ClientID == "" || a.ClientSecret == "" || a.User.ObjectID == "" {

@@ -98,10 +98,10 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *aadError) {
 // authenticateClient checks the client id and, when one is sent or needSecret is set, the
 // secret. The credentials come from the form (client_secret_post) or from HTTP Basic
 // (client_secret_basic), whose user and password are form-urlencoded first (RFC 6749
-// section 2.3.1).
-func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret bool) (App, *aadError) {
+// section 2.3.1). It also reports whether the client proved itself with its secret.
+func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret bool) (App, bool, *aadError) {
 	if form.Has("client_assertion") || form.Has("client_assertion_type") {
-		return App{}, errMalformed("dynlocal accepts client secrets only; client_assertion is not supported.")
+		return App{}, false, errMalformed("dynlocal accepts client secrets only; client_assertion is not supported.")
 	}
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if user, pass, ok := r.BasicAuth(); ok {
@@ -109,11 +109,11 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret
 		bp, err2 := url.QueryUnescape(pass)
 		switch {
 		case err1 != nil || err2 != nil:
-			return App{}, errMalformed("The client credentials in the Authorization header are not form-urlencoded (RFC 6749 section 2.3.1).")
+			return App{}, false, errMalformed("The client credentials in the Authorization header are not form-urlencoded (RFC 6749 section 2.3.1).")
 		case bp != "" && secret != "":
-			return App{}, errMalformed("The client sent a secret both in the Authorization header and in the body; use one.")
+			return App{}, false, errMalformed("The client sent a secret both in the Authorization header and in the body; use one.")
 		case bu != "" && id != "" && bu != id:
-			return App{}, errMalformed("The client_id in the body is not the client in the Authorization header.")
+			return App{}, false, errMalformed("The client_id in the body is not the client in the Authorization header.")
 		}
 		if bu != "" {
 			id = bu
@@ -123,21 +123,20 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, needSecret
 		}
 	}
 	if id == "" {
-		return App{}, errMissing("client_id")
+		return App{}, false, errMissing("client_id")
 	}
 	app, ok := s.app(id)
 	switch {
 	case !ok:
-		return App{}, s.errUnknownClient(id)
+		return App{}, false, s.errUnknownClient(id)
 	case secret == "" && needSecret:
-		return App{}, &aadError{http.StatusUnauthorized, "invalid_client", 7000218,
-			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+		return App{}, false, errNeedSecret()
 	case secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(app.ClientSecret)) != 1:
-		return App{}, &aadError{http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
+		return App{}, false, &aadError{http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
 				"not the client secret ID, for a secret added to app '%s'.", app.ClientID)}
 	}
-	return app, nil
+	return app, secret != "", nil
 }
 
 // app returns the registration of a client id: Config's own, or one of Config.Apps.
@@ -155,7 +154,7 @@ func (s *Server) app(id string) (App, bool) {
 
 // clientCredentials issues an app-only token for Config.AppUser.
 func (s *Server) clientCredentials(r *http.Request, form url.Values) (*tokenResponse, error) {
-	app, e := s.authenticateClient(r, form, true)
+	app, _, e := s.authenticateClient(r, form, true)
 	if e != nil {
 		return nil, e
 	}
@@ -170,9 +169,12 @@ func (s *Server) clientCredentials(r *http.Request, form url.Values) (*tokenResp
 	return &tokenResponse{TokenType: "Bearer", ExpiresIn: s.expiresIn(), ExtExpiresIn: s.expiresIn(), AccessToken: at}, nil
 }
 
-// authorizationCode redeems a code from the authorize endpoint.
+// authorizationCode redeems a code from the authorize endpoint. The client proves it is the
+// one the code was issued to with its secret (a confidential client) or with the PKCE verifier
+// of the code's challenge (a public client); a code with no challenge needs the secret.
 func (s *Server) authorizationCode(r *http.Request, form url.Values) (*tokenResponse, error) {
-	if _, e := s.authenticateClient(r, form, false); e != nil {
+	app, authenticated, e := s.authenticateClient(r, form, false)
+	if e != nil {
 		return nil, e
 	}
 	for _, p := range []string{"code", "redirect_uri"} {
@@ -181,7 +183,7 @@ func (s *Server) authorizationCode(r *http.Request, form url.Values) (*tokenResp
 		}
 	}
 	now := s.cfg.Now()
-	g, e := s.redeemCode(form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"), now)
+	g, e := s.redeemCode(form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"), app.ClientID, authenticated, now)
 	if e != nil {
 		return nil, e
 	}
@@ -190,9 +192,12 @@ func (s *Server) authorizationCode(r *http.Request, form url.Values) (*tokenResp
 
 // refreshToken redeems a refresh token for new tokens and a new refresh token. A scope, when
 // sent, replaces the one first granted (refresh tokens in Entra work for any consented
-// resource); offline access carries over either way.
+// resource); offline access carries over either way. A refresh token is for the client it was
+// issued to, and a confidential client (one that redeemed its code with the secret) must send
+// the secret again.
 func (s *Server) refreshToken(r *http.Request, form url.Values) (*tokenResponse, error) {
-	if _, e := s.authenticateClient(r, form, false); e != nil {
+	app, authenticated, e := s.authenticateClient(r, form, false)
+	if e != nil {
 		return nil, e
 	}
 	rt := form.Get("refresh_token")
@@ -208,7 +213,7 @@ func (s *Server) refreshToken(r *http.Request, form url.Values) (*tokenResponse,
 		scope = &ss
 	}
 	now := s.cfg.Now()
-	g, e := s.takeRefresh(rt, now)
+	g, e := s.takeRefresh(rt, app.ClientID, authenticated, now)
 	if e != nil {
 		return nil, e
 	}
