@@ -15,14 +15,15 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
-// adminRoutes registers the admin API. It needs no token: it is served only on the emulator's own
-// listener, which binds to loopback by default.
+// adminRoutes registers the admin API. It is guarded by guardAdmin (guard.go): no requests from
+// other origins' pages, and Config.AdminToken when set.
 //
 //	GET    /_emulator/health              {"status":"ok", ...}
 //	POST   /_emulator/reset               back to the fixtures
 //	GET    /_emulator/snapshots           {"value":["name", ...]}
 //	PUT    /_emulator/snapshots/{name}    save the current state (POST works too)
 //	POST   /_emulator/snapshots/{name}/restore
+//	DELETE /_emulator/snapshots/{name}
 //	GET    /_emulator/webhooks/deliveries     recent webhook calls and their answers
 //	GET    /_emulator/emails              emails SendEmail sent; DELETE clears the list
 //	GET    /_emulator/requests            the request journal; DELETE clears it

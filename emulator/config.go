@@ -50,8 +50,24 @@ type Config struct {
 	ResetData bool
 	// TenantID, ClientID and ClientSecret are the development app registration's credentials.
 	TenantID, ClientID, ClientSecret string
-	// OrgURL, when set, is accepted as token audience in addition to the origin of each request.
+	// RedirectURIs are the redirect URIs the sign-in (authorize) endpoint sends codes to beside
+	// the loopback ones (http://localhost, http://127.0.0.1 and http://[::1], any port and
+	// path), which it always accepts; any other gets Entra's AADSTS50011 error page.
+	RedirectURIs []string
+	// OrgURL, when set, is accepted as token audience in addition to the origin of each request,
+	// and its host as a Host header.
 	OrgURL string
+	// Hosts are further host names (or addresses) requests may carry in their Host header, beside
+	// the loopback names, the listeners' addresses and OrgURL's host; any other Host is answered
+	// 421 Misdirected Request, which keeps web pages from reaching the emulator by DNS rebinding.
+	Hosts []string
+	// AdminToken, when set, must be sent as "Authorization: Bearer <token>" with every request to
+	// the admin API (/_emulator/ and /env/{name}/_emulator/) but GET /_emulator/health. Listen and
+	// ListenTLS refuse an address that is not loopback without it.
+	AdminToken string
+	// MaxConnections bounds the connections the listeners hold open at once (default 4096); a few
+	// more are kept for health checks, and connections beyond those are answered 503.
+	MaxConnections int
 	// Apps are further application registrations, each signing in as an application user of its
 	// own, beside the development app (ClientID).
 	Apps []App
@@ -114,6 +130,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = defaultMaxConnections
 	}
 	if c.MaxEnvironments <= 0 {
 		c.MaxEnvironments = defaultMaxEnvironments

@@ -40,6 +40,10 @@ type Server struct {
 	hooks   *webhook.Dispatcher
 	web     *webapi.Handler
 	router  *mux.Router
+	handler http.Handler // router behind the Host check (guard.go)
+	hosts   *hostSet     // the names the emulator answers to
+	conns   *connLimiter // open connections of the listeners (connlimit.go)
+	root    *Server      // the default organisation: s itself, or an environment's parent
 
 	mu      sync.Mutex
 	url     string         // of the plain HTTP listener
@@ -63,7 +67,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // named env.
 func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBodyLimit),
-		limits: newLimiter(cfg.Limits, cfg.Clock), env: env}
+		limits: newLimiter(cfg.Limits, cfg.Clock), env: env, root: parent}
+	if parent == nil {
+		s.root = s
+		s.hosts = newHostSet(cfg)
+		s.conns = &connLimiter{max: int64(cfg.MaxConnections)}
+	}
 	opts := store.Options{}
 	if cfg.DataDir != "" {
 		opts.Path = filepath.Join(cfg.DataDir, "dynlocal.sqlite")
@@ -75,7 +84,10 @@ func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Se
 	}
 	s.store = st
 	s.hooks = webhook.New(webhook.Config{Store: st, Timeout: cfg.WebhookTimeout, Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log,
-		InsertJob: func(ctx context.Context, row model.Row) error { return s.web.InsertSystemJob(ctx, row) }})
+		InsertJob: func(ctx context.Context, row model.Row) error { return s.web.InsertSystemJob(ctx, row) },
+		UpdateJob: func(ctx context.Context, id string, row model.Row) error { return s.web.UpdateSystemJob(ctx, id, row) },
+		DeleteJob: func(ctx context.Context, id string) error { return s.web.DeleteSystemJob(ctx, id) },
+		Self:      s.webhookSelf})
 	md := metadataapi.New(metadataapi.Config{Store: st, Loose: cfg.Loose, Clock: cfg.Clock, NewID: cfg.NewID})
 	s.web = webapi.New(webapi.Config{Store: st, Hooks: s.hooks, Loose: cfg.Loose, AggregateLimit: cfg.AggregateLimit,
 		Clock: cfg.Clock, NewID: cfg.NewID, Log: s.log, Operation: s.serveOperation, Metadata: md})
@@ -91,6 +103,7 @@ func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Se
 			return nil, fmt.Errorf("emulator: load fixtures: %w", err)
 		}
 	}
+	s.hooks.Start()
 	if parent != nil {
 		// One tenant serves every environment, as Entra serves every environment of a tenant:
 		// the same token endpoints, keys and app registrations.
@@ -115,6 +128,7 @@ func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Se
 		ClientSecret:  cfg.ClientSecret,
 		AppUser:       oauth.User{SystemUserID: DefaultAppUserID, ObjectID: DefaultAppUserObjectID, Name: "# dynlocal-app"},
 		Apps:          apps,
+		RedirectURIs:  cfg.RedirectURIs,
 		HumanUser:     oauth.User{SystemUserID: DefaultHumanUserID, ObjectID: DefaultHumanUserObjectID, Name: "Dana Developer", Username: DefaultHumanUserName},
 		SigningKey:    key,
 		TokenLifetime: cfg.TokenLifetime,
@@ -126,6 +140,7 @@ func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Se
 		return nil, err
 	}
 	s.router = s.routes()
+	s.handler = s.guardHost(s.router)
 	return s, nil
 }
 
@@ -133,19 +148,22 @@ func newServer(ctx context.Context, cfg Config, parent *Server, env string) (*Se
 func (s *Server) Store() *store.Store { return s.store }
 
 // Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.router }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Listen starts serving plain HTTP on addr (for example "127.0.0.1:0") in the background and
-// sets URL.
+// sets URL. An IPv4 address listens on IPv4 only. An address that is not loopback needs
+// Config.AdminToken (ErrAdminTokenRequired); on an unspecified one (0.0.0.0) URL is the loopback
+// URL of the same port.
 func (s *Server) Listen(addr string) error {
-	l, err := net.Listen("tcp", addr)
+	l, err := s.listen(addr, false)
 	if err != nil {
 		return fmt.Errorf("emulator: listen: %w", err)
 	}
 	srv := s.newHTTPServer()
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)
-	s.url = "http://" + l.Addr().String()
+	s.url = reachableURL("http", l.Addr())
+	s.hooks.AddListenAddr(l.Addr().String())
 	s.mu.Unlock()
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -163,7 +181,7 @@ func (s *Server) ListenTLS(addr string, cfg *tls.Config) error {
 	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
 		return errors.New("emulator: listen tls: the TLS configuration has no certificate")
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := s.listen(addr, true)
 	if err != nil {
 		return fmt.Errorf("emulator: listen tls: %w", err)
 	}
@@ -174,7 +192,8 @@ func (s *Server) ListenTLS(addr string, cfg *tls.Config) error {
 	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelInfo)
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)
-	s.tlsURL = "https://" + l.Addr().String()
+	s.tlsURL = reachableURL("https", l.Addr())
+	s.hooks.AddListenAddr(l.Addr().String())
 	s.mu.Unlock()
 	go func() {
 		if err := srv.ServeTLS(l, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -184,8 +203,25 @@ func (s *Server) ListenTLS(addr string, cfg *tls.Config) error {
 	return nil
 }
 
+// listen opens a listener on addr whose connections count against the connection limit, and
+// adds the names it is reached by to those the Host check accepts.
+func (s *Server) listen(addr string, isTLS bool) (net.Listener, error) {
+	l, err := net.Listen(listenNetwork(addr), addr)
+	if err != nil {
+		return nil, err
+	}
+	if !isLoopbackAddr(l.Addr()) && s.cfg.AdminToken == "" {
+		l.Close()
+		return nil, fmt.Errorf("%s: %w", l.Addr(), ErrAdminTokenRequired)
+	}
+	s.hosts.addListener(l.Addr())
+	return &limitListener{Listener: l, lim: s.conns, tls: isTLS}, nil
+}
+
+// newHTTPServer is an http.Server for one listener, with the timeouts of connlimit.go.
 func (s *Server) newHTTPServer() *http.Server {
-	return &http.Server{Handler: s.router, ReadHeaderTimeout: 30 * time.Second}
+	return &http.Server{Handler: s.handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: requestTimeout,
+		WriteTimeout: requestTimeout, IdleTimeout: idleTimeout, ConnContext: connContext}
 }
 
 // URL is the base URL of the plain HTTP listener, once Listen has been called.
@@ -284,6 +320,7 @@ func (s *Server) routes() *mux.Router {
 		}
 	})
 	admin := r.PathPrefix("/_emulator/").Subrouter()
+	admin.Use(s.guardAdmin)
 	s.adminRoutes(admin)
 	api := r.PathPrefix("/api/data/{version:v9\\.[012]}").Subrouter()
 	cors := s.corsMiddleware() // the Web API and the identity endpoints, not the admin API

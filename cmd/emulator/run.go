@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", env("DYNLOCAL_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DYNLOCAL_LOG_LEVEL)")
 	orgURL := fs.String("org-url", env("DYNLOCAL_ORG_URL", ""), "another URL tokens may be asked for, such as https://org.crm.dynamics.com when a hosts entry or proxy points that name here (DYNLOCAL_ORG_URL)")
 	apps := fs.StringArray("app", envList("DYNLOCAL_APPS"), "another application registration as client-id:secret, signing in as an application user of its own; repeatable (DYNLOCAL_APPS, comma-separated)")
+	redirectURIs := fs.StringArray("redirect-uri", envList("DYNLOCAL_REDIRECT_URIS"), "another redirect URI the sign-in endpoint may send codes to, beside http://localhost, http://127.0.0.1 and http://[::1] on any port and path; repeatable (DYNLOCAL_REDIRECT_URIS, comma-separated)")
 	corsOrigins := fs.StringSlice("cors-origins", envList("DYNLOCAL_CORS_ORIGINS"), "browser origins allowed to call the Web API, such as http://localhost:3000, or * for any; default the loopback origins (DYNLOCAL_CORS_ORIGINS, comma-separated)")
 	var tlsOpts tlsOptions
 	fs.BoolVar(&tlsOpts.on, "tls", envBool("DYNLOCAL_TLS"), "also serve HTTPS on --tls-addr, with a certificate from a local development CA made on first use (DYNLOCAL_TLS)")
@@ -73,6 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	journalSize := fs.Int("journal-size", envInt("DYNLOCAL_JOURNAL_SIZE", 1000), "how many recent requests GET /_emulator/requests keeps; 0 turns the journal off (DYNLOCAL_JOURNAL_SIZE)")
 	maxEnvs := fs.Int("max-environments", envInt("DYNLOCAL_MAX_ENVIRONMENTS", 100), "most environments POST /_emulator/environments may create, each an in-memory organisation of about 10 MB (DYNLOCAL_MAX_ENVIRONMENTS)")
+	hosts := fs.StringArray("host", envList("DYNLOCAL_HOSTS"), "another host name requests may be addressed to (their Host header), beside localhost, the listen addresses, --org-url's and --tls-host's; repeatable (DYNLOCAL_HOSTS, comma-separated)")
+	adminToken := fs.String("admin-token", env("DYNLOCAL_ADMIN_TOKEN", ""), "token the admin API (/_emulator/) requires as 'Authorization: Bearer <token>', health excepted; required when --addr or --tls-addr is not loopback (DYNLOCAL_ADMIN_TOKEN)")
+	maxConns := fs.Int("max-connections", envInt("DYNLOCAL_MAX_CONNECTIONS", 4096), "most connections held open at once; a few more are kept for /_emulator/health, and others are answered 503 (DYNLOCAL_MAX_CONNECTIONS)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -96,6 +101,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 2
 	}
+	if *maxConns < 1 {
+		fmt.Fprintf(stderr, "emulator: --max-connections must be 1 or more\n")
+		return 2
+	}
+	exposed := []string{}
+	for _, a := range []string{*addr, tlsOpts.addr} {
+		if a == tlsOpts.addr && !tlsOpts.on {
+			continue
+		}
+		if !loopbackAddr(a) {
+			exposed = append(exposed, a)
+		}
+	}
+	if len(exposed) > 0 && *adminToken == "" {
+		fmt.Fprintf(stderr, "emulator: listening on %s, which is not loopback, needs --admin-token (or DYNLOCAL_ADMIN_TOKEN): "+
+			"a secret the admin API (/_emulator/) then requires as 'Authorization: Bearer <token>'. "+
+			"Or listen on loopback only: --addr 127.0.0.1:8080.\n", strings.Join(exposed, " and "))
+		return 2
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "emulator: --log-level: %v\n", err)
@@ -103,13 +127,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := emulator.Config{
-		TenantID:     *tenant,
-		ClientID:     *clientID,
-		ClientSecret: *secret,
-		OrgURL:       strings.TrimRight(*orgURL, "/"),
-		Loose:        *loose,
-		Logger:       logger,
-		ResetData:    *reset,
+		TenantID:       *tenant,
+		ClientID:       *clientID,
+		ClientSecret:   *secret,
+		OrgURL:         strings.TrimRight(*orgURL, "/"),
+		Loose:          *loose,
+		Logger:         logger,
+		ResetData:      *reset,
+		AdminToken:     *adminToken,
+		MaxConnections: *maxConns,
+		Hosts:          append(append([]string{}, *hosts...), tlsOpts.hosts...),
 	}
 	switch {
 	case *journalSize < 0 || *maxEnvs < 1:
@@ -135,6 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Apps = append(cfg.Apps, emulator.App{ClientID: id, ClientSecret: sec})
 	}
+	cfg.RedirectURIs = *redirectURIs
 	if fs.Changed("cors-origins") || os.Getenv("DYNLOCAL_CORS_ORIGINS") != "" {
 		cfg.CORSOrigins = append([]string{}, *corsOrigins...)
 	}
@@ -186,6 +214,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	u := srv.URL()
+	if len(exposed) > 0 {
+		fmt.Fprintf(stderr, "emulator: WARNING: listening on %s, which other machines can reach: anyone who can connect "+
+			"may use the Web API with the development credentials. The admin API needs the admin token.\n", strings.Join(exposed, " and "))
+	}
 	setName, tables, err := srv.FixtureSet(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, prefixed(err))
@@ -197,6 +229,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	storage := "in memory"
 	if cfg.DataDir != "" {
 		storage = cfg.DataDir
+	}
+	shownSecret := *secret
+	if shownSecret != emulator.DefaultClientSecret {
+		shownSecret = "(yours, from --client-secret or DYNLOCAL_CLIENT_SECRET; not shown)"
 	}
 	var banner strings.Builder
 	fmt.Fprintf(&banner, `dynlocal Dataverse emulator ready in %s
@@ -210,7 +246,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   Data:           %s
   Fixtures:       %s (%d tables)
   Admin:          %s/_emulator/health
-`, time.Since(start).Round(time.Millisecond), u, u, *tenant, u, *tenant, *tenant, *clientID, *secret, u, storage, setName, tables, u)
+`, time.Since(start).Round(time.Millisecond), u, u, *tenant, u, *tenant, *tenant, *clientID, shownSecret, u, storage, setName, tables, u)
+	if *adminToken != "" {
+		banner.WriteString("  Admin token:    required by /_emulator/ as 'Authorization: Bearer <token>' (health excepted)\n")
+	}
+	for _, o := range otherURLs(*addr, u) {
+		fmt.Fprintf(&banner, "  Also at:        %s/api/data/v9.2/\n", o)
+	}
 	if tlsSet != nil {
 		banner.WriteString(tlsSet.banner(srv.TLSURL(), *tenant))
 	}
@@ -269,7 +311,7 @@ func flagHint(fs *pflag.FlagSet, err error) string {
 }
 
 // flagAliases are flags other emulators have, mapped to ours.
-var flagAliases = map[string]string{"port": "addr", "host": "addr", "listen": "addr", "inmemory": "in-memory", "memory": "in-memory", "db": "data", "data-dir": "data"}
+var flagAliases = map[string]string{"port": "addr", "listen": "addr", "inmemory": "in-memory", "memory": "in-memory", "db": "data", "data-dir": "data"}
 
 // editDistance is the Levenshtein distance between a and b.
 func editDistance(a, b string) int {
@@ -321,6 +363,47 @@ func versionString() string {
 	out := "dynlocal " + version + " " + info.GoVersion
 	if rev != "" {
 		out += "\nrevision " + rev + modified + when
+	}
+	return out
+}
+
+// loopbackAddr reports whether a listener on addr (host:port) is reachable only from this
+// machine: its host is localhost or a loopback address. An empty host means every interface. An
+// addr that is no address counts as loopback here: listening on it fails, with its own message.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// otherURLs are the URLs other machines reach a listener on addr by, beside its URL u: the
+// machine's addresses when addr is unspecified (0.0.0.0, ::, or no host), never an unspecified
+// address itself.
+func otherURLs(addr, u string) []string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(u, "http://"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range emulator.InterfaceAddrs(ip != nil && ip.To4() != nil) {
+		if a.IsLinkLocalUnicast() {
+			continue // needs a zone to be dialled
+		}
+		out = append(out, "http://"+net.JoinHostPort(a.String(), port))
 	}
 	return out
 }

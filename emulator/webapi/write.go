@@ -345,6 +345,9 @@ func (w *writer) create(p *writePlan) (string, error) {
 	if err := w.customAPIRules(e, "", row); err != nil {
 		return "", err
 	}
+	if err := w.checkEndpointURL(e, row); err != nil {
+		return "", err
+	}
 	steps, err := w.steps("Create", e, row)
 	if err != nil {
 		return "", err
@@ -393,6 +396,9 @@ func (w *writer) update(p *writePlan, id string) error {
 		return err
 	}
 	if err := w.customAPIRules(e, id, p.Row); err != nil {
+		return err
+	}
+	if err := w.checkEndpointURL(e, p.Row); err != nil {
 		return err
 	}
 	steps, err := w.steps("Update", e, p.Row)

@@ -51,6 +51,8 @@ type DeliveryRecord struct {
 	Error      string    `json:"error,omitempty"`
 	Succeeded  bool      `json:"succeeded"`
 	DurationMS int64     `json:"durationMs"`
+	// err is the last attempt's error, when it had no answer.
+	err error
 }
 
 // Dispatcher holds the step cache, the asynchronous queue and the recent deliveries.
@@ -64,11 +66,18 @@ type Dispatcher struct {
 	steps  []*Step
 	recent []DeliveryRecord
 
-	queue chan *delivery
-	// pending counts asynchronous deliveries queued or in progress (their system job included);
-	// idle is closed, and replaced, whenever it drops to zero.
-	pending int
-	idle    chan struct{}
+	// The asynchronous queue is the asyncoperation table (queue.go): running holds the jobs being
+	// delivered, busy how many of them each endpoint has, waiting the retries whose timer runs,
+	// enqueuing the jobs being written; changed is closed, and replaced, on every change of those.
+	running   map[string]bool
+	busy      map[string]int
+	waiting   int
+	enqueuing int
+	changed   chan struct{}
+	wake      chan struct{}
+	seq       int64
+	started   bool
+	listen    []string // the emulator's listen addresses (AddListenAddr)
 	// ctx bounds the asynchronous workers' deliveries and system jobs; close cancels it.
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -90,22 +99,42 @@ type Config struct {
 	Log   *slog.Logger
 	// InsertJob writes a system job (an asyncoperation row) with its system columns.
 	InsertJob func(ctx context.Context, row model.Row) error
+	// UpdateJob changes columns of a system job, DeleteJob removes one (a succeeded job of a step
+	// that deletes its jobs automatically).
+	UpdateJob func(ctx context.Context, id string, row model.Row) error
+	DeleteJob func(ctx context.Context, id string) error
+	// Workers bounds the asynchronous deliveries in progress (8 when 0), PerEndpoint those to one
+	// endpoint (2 when 0), so a slow endpoint holds at most PerEndpoint workers.
+	Workers, PerEndpoint int
+	// RetryDelay is the wait before retry n (1, 2, ...) of an asynchronous delivery; nil uses
+	// defaultRetryDelay.
+	RetryDelay func(n int) time.Duration
+	// Self returns the addresses (host:port) the emulator listens on; webhooks may not target them.
+	Self func() []string
 }
 
 // New starts a dispatcher and its asynchronous workers; Close stops them.
 func New(cfg Config) *Dispatcher {
-	h := &Dispatcher{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, queue: make(chan *delivery, 1024)}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.PerEndpoint <= 0 {
+		cfg.PerEndpoint = 2
+	}
+	if cfg.RetryDelay == nil {
+		cfg.RetryDelay = defaultRetryDelay
+	}
+	h := &Dispatcher{cfg: cfg, running: map[string]bool{}, busy: map[string]int{}, changed: make(chan struct{}),
+		wake: make(chan struct{}, 1)}
+	h.client = &http.Client{Timeout: cfg.Timeout, Transport: h.transport()}
+	h.seq = cfg.Clock().UnixNano()
 	// The workers outlive every request: their context is the server's own, ended by close.
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	for i := 0; i < 4; i++ {
-		h.workers.Add(1)
-		go h.worker()
-	}
 	return h
 }
 
-// Close stops the workers and cancels the deliveries in flight; queued deliveries that have not
-// started are dropped.
+// Close stops the workers and cancels the deliveries in flight. Their system jobs stay pending (or
+// in progress) in the store, and a dispatcher started on the same data takes them up again.
 func (h *Dispatcher) Close() {
 	h.cancel()
 	h.workers.Wait()
@@ -159,7 +188,7 @@ func (h *Dispatcher) Run(w *Invocation, steps []*Step, stages []int, op *Operati
 			w.Tx.OnCommit(func() { h.enqueue(d) })
 			continue
 		}
-		rec := h.deliver(w.Ctx, d)
+		rec := h.deliver(w.Ctx, d, 2)
 		if !rec.Succeeded {
 			return dverr.New(http.StatusBadRequest, "0x80040265",
 				"An error occurred while calling the webhook '%s' of the step '%s': %s", st.Endpoint.Name, st.Name, describeFailure(rec))
@@ -197,70 +226,10 @@ type delivery struct {
 	answerLimit int64
 }
 
-func (h *Dispatcher) enqueue(d *delivery) {
-	h.mu.Lock()
-	h.pending++
-	h.mu.Unlock()
-	select {
-	case h.queue <- d:
-		return
-	case <-h.ctx.Done():
-	default:
-		// A full queue never blocks a request; the failure is recorded like any other.
-		h.record(DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: d.step.ID, StepName: d.step.Name, Message: d.op, Entity: d.entity,
-			RecordID: d.id, Mode: "async", URL: redactedURL(d.step.Endpoint.URL), Error: "delivery queue full"})
-	}
-	h.done()
-}
-
-// done marks one asynchronous delivery finished.
-func (h *Dispatcher) done() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.pending--
-	if h.pending == 0 && h.idle != nil {
-		close(h.idle)
-		h.idle = nil
-	}
-}
-
-// Wait returns once no asynchronous delivery is queued or in progress (their system jobs written),
-// or when ctx ends. Deliveries queued after it returns are not waited for.
-func (h *Dispatcher) Wait(ctx context.Context) error {
-	h.mu.Lock()
-	if h.pending == 0 {
-		h.mu.Unlock()
-		return nil
-	}
-	if h.idle == nil {
-		h.idle = make(chan struct{})
-	}
-	idle := h.idle
-	h.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (h *Dispatcher) worker() {
-	defer h.workers.Done()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case d := <-h.queue:
-			rec := h.deliver(h.ctx, d)
-			h.recordJob(d, rec)
-			h.done()
-		}
-	}
-}
-
-// deliver posts the execution context, retrying once on 502, 503 and 504 as Dataverse does.
-func (h *Dispatcher) deliver(ctx context.Context, d *delivery) DeliveryRecord {
+// deliver posts the execution context, up to maxAttempts times while the endpoint answers 502,
+// 503 or 504 (Dataverse makes one more attempt on those: synchronous calls pass 2; asynchronous
+// jobs pass 1 and retry as jobs, after a delay).
+func (h *Dispatcher) deliver(ctx context.Context, d *delivery, maxAttempts int) DeliveryRecord {
 	st := d.step
 	mode := "sync"
 	if st.Mode == ModeAsync {
@@ -269,11 +238,11 @@ func (h *Dispatcher) deliver(ctx context.Context, d *delivery) DeliveryRecord {
 	rec := DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: st.ID, StepName: st.Name, Message: d.op, Entity: d.entity, RecordID: d.id,
 		Mode: mode, URL: redactedURL(st.Endpoint.URL)}
 	start := time.Now()
-	for attempt := 1; attempt <= 2; attempt++ {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		rec.Attempts = attempt
 		status, resp, err := h.post(ctx, d)
 		rec.Status, rec.Response = status, resp
-		rec.Error = ""
+		rec.Error, rec.err = "", err
 		if err != nil {
 			rec.Error = err.Error()
 		}
@@ -297,7 +266,10 @@ func (h *Dispatcher) post(ctx context.Context, d *delivery) (int, string, error)
 	ep := d.step.Endpoint
 	u, err := url.Parse(ep.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return 0, "", fmt.Errorf("invalid endpoint URL")
+		return 0, "", permanentError{errors.New("invalid endpoint URL")}
+	}
+	if err := h.refuseTarget(u); err != nil {
+		return 0, "", permanentError{err}
 	}
 	header := http.Header{}
 	q := u.Query()
@@ -331,6 +303,10 @@ func (h *Dispatcher) post(ctx context.Context, d *delivery) (int, string, error)
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		var se selfTargetError
+		if errors.As(err, &se) {
+			err = permanentError{se}
 		}
 		return 0, "", err
 	}
@@ -397,40 +373,4 @@ func (h *Dispatcher) Deliveries() []DeliveryRecord {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]DeliveryRecord(nil), h.recent...)
-}
-
-// recordJob writes the system job of an asynchronous delivery into asyncoperations: failed jobs
-// always, succeeded ones unless the step deletes them automatically.
-func (h *Dispatcher) recordJob(d *delivery, rec DeliveryRecord) {
-	if rec.Succeeded && d.step.AsyncAutoDelete {
-		return
-	}
-	now := h.cfg.Clock().UTC().Truncate(time.Second)
-	status, state := int64(30), int64(3)
-	msg := ""
-	if !rec.Succeeded {
-		status = 31
-		msg = describeFailure(rec)
-	}
-	row := model.Row{
-		"asyncoperationid":  h.cfg.NewID(),
-		"name":              d.step.Name,
-		"operationtype":     int64(1),
-		"owningextensionid": model.Lookup{ID: d.step.ID, Entity: "sdkmessageprocessingstep"},
-		"primaryentitytype": d.entity,
-		"correlationid":     d.correlation,
-		"startedon":         now,
-		"completedon":       now,
-		"statecode":         state,
-		"statuscode":        status,
-		"depth":             int64(1),
-		"retrycount":        int64(rec.Attempts - 1),
-	}
-	if msg != "" {
-		row["message"] = msg
-		row["friendlymessage"] = msg
-	}
-	if err := h.cfg.InsertJob(h.ctx, row); err != nil && h.ctx.Err() == nil {
-		h.cfg.Log.Error("record webhook job", slog.Any("err", err))
-	}
 }
