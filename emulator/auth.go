@@ -40,8 +40,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, cs *webapi.Cha
 // serveOperation is the handler chain of one $batch operation: the one standalone requests take,
 // with the change set passed along.
 func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet) {
-	s.journalPart(w, r, func(w http.ResponseWriter, r *http.Request) {
-		if s.applyFault(w, r, true) {
+	s.journalPart(w, r, cs, func(w http.ResponseWriter, r *http.Request) {
+		if s.applyFault(w, r, cs, true) {
 			return
 		}
 		if err := s.serveAPI(w, r, cs); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
@@ -230,7 +231,7 @@ func resourceName(path string) string {
 // injectFaults applies the fault rules to the requests it serves.
 func (s *Server) injectFaults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.applyFault(w, r, false) {
+		if !s.applyFault(w, r, nil, false) {
 			next.ServeHTTP(w, r)
 		}
 	})
@@ -238,8 +239,15 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 
 // applyFault acts on a request as the first matching rule says, and reports whether it answered
 // (or dropped) it, so that it must not be served.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, batchPart bool) bool {
-	rule := s.faults.pick(r, batchPart)
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet, batchPart bool) bool {
+	var rule *FaultRule
+	if cs != nil {
+		// A change set may run more than once (webapi.ChangeSet): its operation is picked for a
+		// rule once, or a counted rule would be used up by runs the client never sees.
+		rule, _ = cs.Remember("fault", func() any { return s.faults.pick(r, batchPart) }).(*FaultRule)
+	} else {
+		rule = s.faults.pick(r, batchPart)
+	}
 	if rule == nil {
 		return false
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/oauth"
+	"github.com/dynlocal/dynlocal/emulator/webapi"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
@@ -179,12 +180,13 @@ func (s *Server) journalRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		note := &journalNote{id: s.journal.newID()}
 		r = r.WithContext(context.WithValue(r.Context(), journalKey{}, note))
-		s.serveJournaled(w, r, note, 0, func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(w, r) })
+		s.serveJournaled(w, r, note, 0, s.journal.add, func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(w, r) })
 	})
 }
 
-// journalPart records one $batch part, linked to its batch.
-func (s *Server) journalPart(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
+// journalPart records one $batch part, linked to its batch. A change set's part is recorded once
+// the change set is over, from the run whose answers the client gets (webapi.ChangeSet).
+func (s *Server) journalPart(w http.ResponseWriter, r *http.Request, cs *webapi.ChangeSet, serve func(http.ResponseWriter, *http.Request)) {
 	outer := noteOf(r.Context())
 	if s.journal == nil || outer == nil {
 		serve(w, r)
@@ -192,10 +194,14 @@ func (s *Server) journalPart(w http.ResponseWriter, r *http.Request, serve func(
 	}
 	note := &journalNote{id: s.journal.newID()}
 	r = r.WithContext(context.WithValue(r.Context(), journalKey{}, note))
-	s.serveJournaled(w, r, note, outer.id, serve)
+	add := s.journal.add
+	if cs != nil {
+		add = func(e JournalEntry) { cs.AfterRun(func() { s.journal.add(e) }) }
+	}
+	s.serveJournaled(w, r, note, outer.id, add, serve)
 }
 
-func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *journalNote, batchID int64, serve func(http.ResponseWriter, *http.Request)) {
+func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *journalNote, batchID int64, add func(JournalEntry), serve func(http.ResponseWriter, *http.Request)) {
 	start := time.Now()
 	limit := s.journal.bodyLimit
 	var reqBody limitedBuffer
@@ -243,7 +249,7 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 	if status >= 400 && status != http.StatusUnauthorized {
 		s.log.Debug("request refused", "method", r.Method, "path", e.Path, "status", status, "reason", e.Reason)
 	}
-	s.journal.add(e)
+	add(e)
 }
 
 // limitedBuffer keeps the first limit bytes written to it.

@@ -361,7 +361,20 @@ type Tx struct {
 	touched      map[string]bool
 	onCommit     []func()
 	memo         map[string]any
+	values       map[any]any
 }
+
+// SetValue keeps v under key for as long as the transaction lives, so that code running in it can
+// find state its caller owns (Value reads it back). Unlike Memo, values are never cleared.
+func (t *Tx) SetValue(key, v any) {
+	if t.values == nil {
+		t.values = map[any]any{}
+	}
+	t.values[key] = v
+}
+
+// Value returns what SetValue kept under key, or nil.
+func (t *Tx) Value(key any) any { return t.values[key] }
 
 // Memo is a scratch map that lives as long as the transaction, for callers to cache what they
 // derive from rows they read in it (it is only valid while nothing they depend on changes).

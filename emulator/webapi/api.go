@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/dynlocal/dynlocal/emulator/odata"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
@@ -34,14 +35,48 @@ type Request struct {
 
 // InTx runs fn in the request's transaction on st: its change set's when it is an operation of a
 // $batch change set, else a new transaction that commits when fn succeeds.
+//
+// A write's fn may run more than once: when it meets synchronous webhook steps, the run is rolled
+// back, the endpoints are called with nothing held and fn runs again (settledWrite). So fn must
+// set, not accumulate, what it hands out through its closure.
 func InTx(st *store.Store, req *Request, write bool, fn func(*store.Tx) error) error {
 	if req.cs != nil {
 		return fn(req.cs.tx)
 	}
-	if write {
-		return st.Write(req.Ctx, fn)
+	if !write {
+		return st.Read(req.Ctx, fn)
 	}
-	return st.Read(req.Ctx, fn)
+	if req.h != nil && req.h.store == st {
+		return req.h.settledWrite(req.Ctx, fn)
+	}
+	return st.Write(req.Ctx, fn)
+}
+
+// errRunAgain rolls back a run whose synchronous webhook calls are still to be made.
+var errRunAgain = errors.New("webapi: synchronous webhook calls pending")
+
+// settledWrite runs fn in a write transaction that is never held while a synchronous webhook is
+// called: a run that meets steps whose calls are not made yet is rolled back, the calls are made,
+// and fn runs again until a run needs no new call (webhook.Ledger describes the protocol).
+func (s *Handler) settledWrite(ctx context.Context, fn func(*store.Tx) error) error {
+	l := webhook.NewLedger(s.cfg.NewID, s.cfg.Clock)
+	for {
+		l.Begin()
+		err := s.store.Write(ctx, func(tx *store.Tx) error {
+			tx.SetValue(ledgerKey{}, l)
+			err := fn(tx)
+			if l.Pending() {
+				// Whatever fn made of the run (it may have failed later, or succeeded), nothing
+				// of it stands until the calls are made.
+				return errRunAgain
+			}
+			return err
+		})
+		if !l.Pending() {
+			return err
+		}
+		l.Settle(ctx)
+	}
 }
 
 // InTx runs fn in the request's transaction.
@@ -79,7 +114,7 @@ func (s *Handler) Serve(w http.ResponseWriter, r *http.Request, c Caller, cs *Ch
 		if perr != nil {
 			return perr
 		}
-		res, perr := odata.ResolvePath(s.store.Schema(), segs, s.isOperation)
+		res, perr := odata.ResolvePath(s.store.Schema(), segs, s.isOperation(req))
 		if perr != nil {
 			return perr
 		}

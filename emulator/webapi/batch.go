@@ -11,6 +11,7 @@ import (
 	"github.com/dynlocal/dynlocal/emulator/batch"
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/store"
+	"github.com/dynlocal/dynlocal/emulator/webhook"
 	"github.com/dynlocal/dynlocal/emulator/wire"
 )
 
@@ -87,28 +88,83 @@ func (s *Handler) serveBatch(w http.ResponseWriter, req *Request) error {
 
 // ChangeSet is what the operations of one $batch change set share: the transaction they all run
 // in, and the URLs of the rows earlier operations wrote, by Content-ID.
+//
+// A change set whose operations meet synchronous webhook steps runs more than once (runChangeSet):
+// what the chain around an operation does once per operation, whatever the runs, goes through
+// Remember and AfterRun.
 type ChangeSet struct {
 	tx   *store.Tx
 	refs changeSetRefs
+	// part is the index of the operation running.
+	part int
+	// memo keeps what Remember computed, across runs.
+	memo map[changeSetMemoKey]any
+	// after is what AfterRun deferred in this run.
+	after []func()
+}
+
+type changeSetMemoKey struct {
+	part int
+	name string
 }
 
 // Tx is the change set's transaction.
 func (cs *ChangeSet) Tx() *store.Tx { return cs.tx }
+
+// Remember returns what f returned the first time it was called under name for the running
+// operation, in this run or an earlier one, calling it only the first time.
+func (cs *ChangeSet) Remember(name string, f func() any) any {
+	k := changeSetMemoKey{cs.part, name}
+	if v, ok := cs.memo[k]; ok {
+		return v
+	}
+	v := f()
+	cs.memo[k] = v
+	return v
+}
+
+// AfterRun defers f until the change set is over; f is dropped with a run that is made again,
+// so it runs only for the run whose answers the client gets.
+func (cs *ChangeSet) AfterRun(f func()) { cs.after = append(cs.after, f) }
 
 // changeSetRefs maps Content-IDs of a change set to the URLs of the rows their operations wrote.
 type changeSetRefs map[string]string
 
 // runChangeSet runs the operations of a change set in one transaction. It reports whether all
 // succeeded; on failure the transaction is rolled back and the last response is the failure.
+// When operations meet synchronous webhook steps the run is rolled back, the endpoints are called
+// with nothing held, and the change set runs again (webhook.Ledger), until a run needs no new call.
 func (s *Handler) runChangeSet(req *Request, ops []*batch.Request) ([]*batch.Response, bool, error) {
+	l := webhook.NewLedger(s.cfg.NewID, s.cfg.Clock)
+	memo := map[changeSetMemoKey]any{}
+	for {
+		l.Begin()
+		cs := &ChangeSet{refs: changeSetRefs{}, memo: memo}
+		resps, ok, err := s.runChangeSetOnce(req, ops, cs, l)
+		if l.Pending() {
+			l.Settle(req.Ctx)
+			continue
+		}
+		for _, f := range cs.after {
+			f()
+		}
+		return resps, ok, err
+	}
+}
+
+// runChangeSetOnce is one run of runChangeSet; it commits only when every operation succeeded and
+// no webhook call is pending.
+func (s *Handler) runChangeSetOnce(req *Request, ops []*batch.Request, cs *ChangeSet, l *webhook.Ledger) ([]*batch.Response, bool, error) {
 	tx, err := s.store.Begin(req.Ctx, true)
 	if err != nil {
 		return nil, false, err
 	}
 	defer tx.Rollback()
-	cs := &ChangeSet{tx: tx, refs: changeSetRefs{}}
+	tx.SetValue(ledgerKey{}, l)
+	cs.tx = tx
 	var resps []*batch.Response
-	for _, op := range ops {
+	for i, op := range ops {
+		cs.part = i
 		resp := s.runOperation(req, op, cs)
 		resps = append(resps, resp)
 		if resp.Status >= 400 {
@@ -119,6 +175,9 @@ func (s *Handler) runChangeSet(req *Request, ops []*batch.Request) ([]*batch.Res
 				cs.refs[op.ContentID] = u
 			}
 		}
+	}
+	if l.Pending() {
+		return nil, false, nil
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, false, err

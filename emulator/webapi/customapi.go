@@ -270,11 +270,15 @@ func (s *Handler) serveCustomAPI(req *Request, d *customAPI, op *Operation, a *A
 		}
 		call.Input = append(call.Input, webhook.Parameter{Key: p.Name, Value: cv})
 	}
+	newID, clock := s.cfg.NewID, s.cfg.Clock
 	inv := &webhook.Invocation{Ctx: req.Ctx, UserID: req.Caller.UserID, RealUserID: req.Caller.RealUserID,
-		BusinessUnitID: req.Caller.BusinessUnitID, Host: req.Caller.Host, Now: s.cfg.Clock().UTC().Truncate(time.Second)}
+		BusinessUnitID: req.Caller.BusinessUnitID, Host: req.Caller.Host}
 	if req.cs != nil {
-		inv.Tx = req.cs.tx
+		// In a change set the call runs in its transaction, whose Ledger makes the calls outside it.
+		inv.Tx, inv.Ledger = req.cs.tx, ledgerOf(req.cs.tx)
+		newID, clock = s.generators(req.cs.tx)
 	}
+	inv.Now = clock().UTC().Truncate(time.Second)
 	var steps []*webhook.Step
 	runner, _ := s.hooks.(apiRunner)
 	if runner != nil {
@@ -293,7 +297,7 @@ func (s *Handler) serveCustomAPI(req *Request, d *customAPI, op *Operation, a *A
 	var outputs map[string]json.RawMessage
 	ran := false
 	if len(steps) > 0 {
-		inv.CorrelationID, inv.OperationID = s.cfg.NewID(), s.cfg.NewID()
+		inv.CorrelationID, inv.OperationID = newID(), newID()
 		var err error
 		if outputs, ran, err = runner.RunAPI(inv, steps, call); err != nil {
 			return nil, err

@@ -2,7 +2,6 @@ package webapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -248,27 +247,32 @@ func (s *Handler) findOperation(tx *store.Tx, segment string) (*Operation, error
 	return nil, nil
 }
 
-// isOperation reports whether an unbound segment names an operation, for path resolution.
-func (s *Handler) isOperation(name string) bool {
-	if strings.HasPrefix(name, crmNamespace) {
-		return false
+// isOperation returns what reports, for path resolution, whether an unbound segment names an
+// operation. Data-defined operations are looked up in the request's transaction: inside a $batch
+// change set that is the change set's (a transaction of its own would wait for it forever when
+// the store has one connection).
+func (s *Handler) isOperation(req *Request) func(string) bool {
+	return func(name string) bool {
+		if strings.HasPrefix(name, crmNamespace) {
+			return false
+		}
+		if op, ok := s.builtinOperation(name); ok {
+			return op.Binding == Unbound
+		}
+		s.ops.mu.RLock()
+		n := len(s.ops.sources)
+		s.ops.mu.RUnlock()
+		if n == 0 {
+			return false
+		}
+		var op *Operation
+		_ = s.InTx(req, false, func(tx *store.Tx) error {
+			var err error
+			op, err = s.findOperation(tx, name)
+			return err
+		})
+		return op != nil && op.Binding == Unbound
 	}
-	if op, ok := s.builtinOperation(name); ok {
-		return op.Binding == Unbound
-	}
-	s.ops.mu.RLock()
-	n := len(s.ops.sources)
-	s.ops.mu.RUnlock()
-	if n == 0 {
-		return false
-	}
-	var op *Operation
-	_ = s.store.Read(context.Background(), func(tx *store.Tx) error {
-		var err error
-		op, err = s.findOperation(tx, name)
-		return err
-	})
-	return op != nil && op.Binding == Unbound
 }
 
 // operation serves a call of a function or action: it finds the operation, checks the method,

@@ -606,6 +606,7 @@ func (s *Handler) bulkDelete(req *Request, a *Args) (*wire.Response, error) {
 	var tables []string
 	var deleteErr error
 	err := s.InTx(req, true, func(tx *store.Tx) error {
+		tables, deleteErr = nil, nil // a run made again (InTx) starts over
 		jobs, err := schemaEntity(tx, "asyncoperation")
 		if err != nil {
 			return err

@@ -259,6 +259,7 @@ var salesAddressColumns = salesSameNames("address1_line1", "address1_line2", "ad
 func (s *Handler) salesQualifyLead(req *Request, a *Args) (*wire.Response, error) {
 	var created []*wire.Object
 	err := s.InTx(req, true, func(tx *store.Tx) error {
+		created = nil // a run made again (InTx) starts over
 		sch := tx.Schema()
 		le := a.Entity
 		lead, _, err := tx.Get(le, a.ID, nil)

@@ -44,12 +44,31 @@ type writer struct {
 }
 
 func (s *Handler) newWriter(ctx context.Context, tx *store.Tx, c Caller) *writer {
-	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: s.cfg.Clock().UTC().Truncate(time.Second), newID: s.cfg.NewID, host: c.Host}
+	newID, clock := s.generators(tx)
+	return &writer{s: s, ctx: ctx, tx: tx, c: c, now: clock().UTC().Truncate(time.Second), newID: newID, host: c.Host}
+}
+
+// ledgerKey keeps a write's webhook.Ledger in its transaction (settledWrite).
+type ledgerKey struct{}
+
+// ledgerOf returns the Ledger of the write tx belongs to, or nil.
+func ledgerOf(tx *store.Tx) *webhook.Ledger {
+	l, _ := tx.Value(ledgerKey{}).(*webhook.Ledger)
+	return l
+}
+
+// generators returns where code writing in tx takes new ids and the time from: the write's Ledger,
+// which gives a run that is made again the values of the first, or the handler's own.
+func (s *Handler) generators(tx *store.Tx) (func() string, func() time.Time) {
+	if l := ledgerOf(tx); l != nil {
+		return l.NewID, l.Now
+	}
+	return s.cfg.NewID, s.cfg.Clock
 }
 
 // invocation describes the operation to webhook steps.
 func (w *writer) invocation() *webhook.Invocation {
-	return &webhook.Invocation{Ctx: w.ctx, Tx: w.tx, UserID: w.c.UserID, RealUserID: w.c.RealUserID, BusinessUnitID: w.c.BusinessUnitID,
+	return &webhook.Invocation{Ctx: w.ctx, Tx: w.tx, Ledger: ledgerOf(w.tx), UserID: w.c.UserID, RealUserID: w.c.RealUserID, BusinessUnitID: w.c.BusinessUnitID,
 		Host: w.host, CorrelationID: w.correlation, OperationID: w.operationID, OrganizationID: w.orgID, Now: w.now}
 }
 

@@ -44,7 +44,8 @@ type APICall struct {
 // with, as raw JSON by name, and whether a main operation step ran. A synchronous step that fails
 // fails the call; the message is the one the endpoint answered with, when it gave one, as a
 // plug-in's exception message would be. No transaction is held while endpoints are called, so
-// they may call the Web API back; w.Tx may be nil, and asynchronous steps are then queued at once.
+// they may call the Web API back: w.Tx is nil outside a $batch change set (asynchronous steps are
+// then queued at once), and inside one w.Ledger makes the calls with the change set rolled back.
 func (h *Dispatcher) RunAPI(w *Invocation, steps []*Step, call *APICall) (map[string]json.RawMessage, bool, error) {
 	var output []Parameter
 	var outRaw map[string]json.RawMessage
@@ -74,7 +75,12 @@ func (h *Dispatcher) RunAPI(w *Invocation, steps []*Step, call *APICall) (map[st
 			if stage == StageMainOperation {
 				d.answerLimit = maxAnswer
 			}
-			rec, answer := h.deliverAnswer(w, d)
+			rec, answer, made := h.callSync(w, d, 2)
+			if !made {
+				// What follows depends on this call's answer: the run ends here and is made again
+				// once the call is made (see Ledger).
+				return nil, ran, errPending
+			}
 			if !rec.Succeeded {
 				if msg := answerMessage(answer); msg != "" {
 					return nil, ran, dverr.New(http.StatusBadRequest, "0x80040265", "%s", msg)
@@ -122,42 +128,6 @@ func sortedOutput(m map[string]json.RawMessage) []Parameter {
 		out = append(out, Parameter{Key: k, Value: m[k]})
 	}
 	return out
-}
-
-// deliverAnswer posts a context like deliver and returns the endpoint's whole answer beside the
-// record, which keeps at most 4 KiB of it.
-func (h *Dispatcher) deliverAnswer(w *Invocation, d *delivery) (DeliveryRecord, []byte) {
-	st := d.step
-	rec := DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: st.ID, StepName: st.Name, Message: d.op, Entity: d.entity, RecordID: d.id,
-		Mode: "sync", URL: redactedURL(st.Endpoint.URL)}
-	start := time.Now()
-	var answer string
-	for attempt := 1; attempt <= 2; attempt++ {
-		rec.Attempts = attempt
-		status, resp, err := h.post(w.Ctx, d)
-		rec.Status, answer = status, resp
-		rec.Error = ""
-		if err != nil {
-			rec.Error = err.Error()
-		}
-		if err == nil && status >= 200 && status < 300 {
-			rec.Succeeded = true
-			break
-		}
-		if err != nil || status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
-			break
-		}
-	}
-	rec.Response = answer
-	if len(rec.Response) > 4096 {
-		rec.Response = rec.Response[:4096]
-	}
-	rec.DurationMS = time.Since(start).Milliseconds()
-	h.record(rec)
-	if !rec.Succeeded {
-		h.cfg.Log.Warn("webhook delivery failed", "step", st.Name, "url", rec.URL, "status", rec.Status, "error", rec.Error)
-	}
-	return rec, []byte(answer)
 }
 
 // answerMessage reads the message of a failed endpoint's JSON answer: {"message": "..."} (also

@@ -147,6 +147,8 @@ type Invocation struct {
 	Ctx context.Context
 	// Tx is the operation's transaction; asynchronous calls are queued when it commits.
 	Tx *store.Tx
+	// Ledger, when set, makes the synchronous calls outside Tx (see Ledger).
+	Ledger *Ledger
 	// UserID is who the operation acts as, RealUserID who sent it (they differ under
 	// impersonation), BusinessUnitID UserID's business unit.
 	UserID, RealUserID, BusinessUnitID string
@@ -188,13 +190,27 @@ func (h *Dispatcher) Run(w *Invocation, steps []*Step, stages []int, op *Operati
 			w.Tx.OnCommit(func() { h.enqueue(d) })
 			continue
 		}
-		rec := h.deliver(w.Ctx, d, 2)
+		rec, _, made := h.callSync(w, d, 2)
+		if !made {
+			// Pending: the operation goes on as if the call succeeded and runs again once it is made.
+			continue
+		}
 		if !rec.Succeeded {
 			return dverr.New(http.StatusBadRequest, "0x80040265",
 				"An error occurred while calling the webhook '%s' of the step '%s': %s", st.Endpoint.Name, st.Name, describeFailure(rec))
 		}
 	}
 	return nil
+}
+
+// callSync makes a synchronous call: through the invocation's Ledger when it has one (made is
+// then false while the call is pending), else at once.
+func (h *Dispatcher) callSync(w *Invocation, d *delivery, attempts int) (rec DeliveryRecord, answer []byte, made bool) {
+	if w.Ledger != nil {
+		return w.Ledger.call(w.Ctx, h, d, attempts)
+	}
+	rec, answer = h.deliver(w.Ctx, d, attempts)
+	return rec, answer, true
 }
 
 func describeFailure(rec DeliveryRecord) string {
@@ -228,8 +244,9 @@ type delivery struct {
 
 // deliver posts the execution context, up to maxAttempts times while the endpoint answers 502,
 // 503 or 504 (Dataverse makes one more attempt on those: synchronous calls pass 2; asynchronous
-// jobs pass 1 and retry as jobs, after a delay).
-func (h *Dispatcher) deliver(ctx context.Context, d *delivery, maxAttempts int) DeliveryRecord {
+// jobs pass 1 and retry as jobs, after a delay). It returns the endpoint's answer (up to
+// d.answerLimit) beside the record, which keeps at most 4 KiB of it.
+func (h *Dispatcher) deliver(ctx context.Context, d *delivery, maxAttempts int) (DeliveryRecord, []byte) {
 	st := d.step
 	mode := "sync"
 	if st.Mode == ModeAsync {
@@ -238,10 +255,11 @@ func (h *Dispatcher) deliver(ctx context.Context, d *delivery, maxAttempts int) 
 	rec := DeliveryRecord{Time: h.cfg.Clock().UTC(), StepID: st.ID, StepName: st.Name, Message: d.op, Entity: d.entity, RecordID: d.id,
 		Mode: mode, URL: redactedURL(st.Endpoint.URL)}
 	start := time.Now()
+	var answer string
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		rec.Attempts = attempt
 		status, resp, err := h.post(ctx, d)
-		rec.Status, rec.Response = status, resp
+		rec.Status, answer = status, resp
 		rec.Error, rec.err = "", err
 		if err != nil {
 			rec.Error = err.Error()
@@ -254,13 +272,20 @@ func (h *Dispatcher) deliver(ctx context.Context, d *delivery, maxAttempts int) 
 			break
 		}
 	}
+	rec.Response = answer
+	if len(rec.Response) > maxRecordedAnswer {
+		rec.Response = rec.Response[:maxRecordedAnswer]
+	}
 	rec.DurationMS = time.Since(start).Milliseconds()
 	h.record(rec)
 	if !rec.Succeeded {
 		h.cfg.Log.Warn("webhook delivery failed", slog.String("step", st.Name), slog.String("url", rec.URL), slog.Int("status", rec.Status), slog.String("error", rec.Error))
 	}
-	return rec
+	return rec, []byte(answer)
 }
+
+// maxRecordedAnswer bounds the part of an endpoint's answer a DeliveryRecord keeps.
+const maxRecordedAnswer = 4096
 
 func (h *Dispatcher) post(ctx context.Context, d *delivery) (int, string, error) {
 	ep := d.step.Endpoint
@@ -313,7 +338,7 @@ func (h *Dispatcher) post(ctx context.Context, d *delivery) (int, string, error)
 	defer resp.Body.Close()
 	limit := d.answerLimit
 	if limit <= 0 {
-		limit = 4096
+		limit = maxRecordedAnswer
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
 	return resp.StatusCode, string(b), nil

@@ -345,7 +345,7 @@ func (h *Dispatcher) run(j job, st *Step) {
 	}()
 	d := &delivery{step: st, op: j.data.Message, entity: j.data.Entity, id: j.data.ID, body: j.data.Body,
 		host: j.data.Host, correlation: j.data.Correlation}
-	rec := h.deliver(h.ctx, d, 1)
+	rec, _ := h.deliver(h.ctx, d, 1)
 	if h.ctx.Err() != nil {
 		// Stopped mid-call: the job stays in progress and is resumed by the next dispatcher.
 		return

@@ -30,7 +30,7 @@ func TestDeliveryNeverReachesTheEmulator(t *testing.T) {
 		{"cleaned admin path", hs.URL + "/api/../_emulator/reset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := h.deliver(context.Background(), &delivery{step: &Step{Name: "s", Endpoint: Endpoint{URL: tc.url}}, body: []byte("{}")}, 2)
+			rec, _ := h.deliver(context.Background(), &delivery{step: &Step{Name: "s", Endpoint: Endpoint{URL: tc.url}}, body: []byte("{}")}, 2)
 			if rec.Succeeded || !strings.Contains(rec.Error, "admin") {
 				t.Errorf("delivery = %+v", rec)
 			}
@@ -38,7 +38,7 @@ func TestDeliveryNeverReachesTheEmulator(t *testing.T) {
 	}
 	h.AddListenAddr(hs.Listener.Addr().String())
 	for _, u := range []string{hs.URL + "/hook", "http://localhost:" + port + "/hook"} {
-		rec := h.deliver(context.Background(), &delivery{step: &Step{Name: "s", Endpoint: Endpoint{URL: u}}, body: []byte("{}")}, 2)
+		rec, _ := h.deliver(context.Background(), &delivery{step: &Step{Name: "s", Endpoint: Endpoint{URL: u}}, body: []byte("{}")}, 2)
 		if rec.Succeeded || !strings.Contains(rec.Error, "emulator itself") {
 			t.Errorf("%s: delivery = %+v", u, rec)
 		}
