@@ -6,7 +6,8 @@
 //
 // The load: reads by id, creates, updates, collection queries, FetchXML queries and $batch change
 // sets from several workers; an asynchronous webhook step on account creation whose endpoint answers
-// slowly; a snapshot saved every 30 seconds. The emulator runs as a separate process on a data
+// slowly, and a synchronous one on account update whose endpoint takes a while too (the update
+// waits for it; nobody else should); a snapshot saved every 30 seconds. The emulator runs as a separate process on a data
 // directory of its own, built from this module.
 package main
 
@@ -43,9 +44,10 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Minute, "how long to run the load")
 	interval := flag.Duration("interval", 10*time.Second, "how often to sample")
 	workers := flag.Int("workers", 8, "concurrent request loops")
-	hookDelay := flag.Duration("hook-delay", 2*time.Second, "how long the webhook endpoint takes to answer")
+	hookDelay := flag.Duration("hook-delay", 2*time.Second, "how long the asynchronous webhook endpoint takes to answer")
+	syncDelay := flag.Duration("sync-hook-delay", 200*time.Millisecond, "how long the synchronous webhook endpoint takes to answer")
 	flag.Parse()
-	if err := run(*duration, *interval, *workers, *hookDelay); err != nil {
+	if err := run(*duration, *interval, *workers, *hookDelay, *syncDelay); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
@@ -55,16 +57,17 @@ type soak struct {
 	api, token string
 	hc         *http.Client
 
-	mu        sync.Mutex
-	latencies []time.Duration
-	ids       []string
-	errors    map[string]int
+	mu            sync.Mutex
+	latencies     []time.Duration
+	readLatencies []time.Duration // of reads by id, which no webhook should slow down
+	ids           []string
+	errors        map[string]int
 
 	acked    atomic.Int64 // accounts whose creation was acknowledged
 	requests atomic.Int64
 }
 
-func run(duration, interval time.Duration, workers int, hookDelay time.Duration) error {
+func run(duration, interval time.Duration, workers int, hookDelay, syncDelay time.Duration) error {
 	dir, err := os.MkdirTemp("", "dynlocal-soak-")
 	if err != nil {
 		return err
@@ -95,10 +98,16 @@ func run(duration, interval time.Duration, workers int, hookDelay time.Duration)
 		return err
 	}
 
-	// The slow webhook endpoint, and an asynchronous step on account creation posting to it.
-	var hooks atomic.Int64
+	// The slow webhook endpoint, with an asynchronous step on account creation posting to it and
+	// a synchronous one on account update posting to /sync, which answers after syncDelay.
+	var hooks, syncHooks atomic.Int64
 	hook := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/sync" {
+			time.Sleep(syncDelay)
+			syncHooks.Add(1)
+			return
+		}
 		time.Sleep(hookDelay)
 		hooks.Add(1)
 	})}
@@ -108,7 +117,11 @@ func run(duration, interval time.Duration, workers int, hookDelay time.Duration)
 	}
 	go hook.Serve(hl)
 	defer hook.Close()
-	if err := s.registerHook("http://" + hl.Addr().String() + "/hook"); err != nil {
+	hookURL := "http://" + hl.Addr().String()
+	if err := s.registerHook("soak: Create of account", hookURL+"/hook", 40, 1, "4d2c9a10-5e1f-4b7a-9c3d-200000000001", "4d2c9a10-5e1f-4b7a-9c3d-210000000001"); err != nil {
+		return fmt.Errorf("register the webhook: %w", err)
+	}
+	if err := s.registerHook("soak: Update of account", hookURL+"/sync", 20, 0, "4d2c9a10-5e1f-4b7a-9c3d-200000000002", "4d2c9a10-5e1f-4b7a-9c3d-210000000009"); err != nil {
 		return fmt.Errorf("register the webhook: %w", err)
 	}
 
@@ -129,7 +142,7 @@ func run(duration, interval time.Duration, workers int, hookDelay time.Duration)
 		}
 	})
 
-	fmt.Printf("| t | requests | RSS MiB | open fds | goroutines | p99 ms | webhook calls answered |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| t | requests | RSS MiB | open fds | goroutines | p99 ms | p99 reads by id ms | async / sync webhook calls answered |\n|---|---|---|---|---|---|---|---|\n")
 	start := time.Now()
 	tick := time.NewTicker(interval)
 	for done := false; !done; {
@@ -139,11 +152,11 @@ func run(duration, interval time.Duration, workers int, hookDelay time.Duration)
 		case <-tick.C:
 		}
 		s.mu.Lock()
-		lat := s.latencies
-		s.latencies = nil
+		lat, reads := s.latencies, s.readLatencies
+		s.latencies, s.readLatencies = nil, nil
 		s.mu.Unlock()
-		fmt.Printf("| %s | %d | %.1f | %d | %s | %.1f | %d |\n", time.Since(start).Round(time.Second), s.requests.Load(),
-			rssMiB(emu.Process.Pid), openFDs(emu.Process.Pid), goroutines(s.hc, base), p99(lat), hooks.Load())
+		fmt.Printf("| %s | %d | %.1f | %d | %s | %.1f | %.1f | %d / %d |\n", time.Since(start).Round(time.Second), s.requests.Load(),
+			rssMiB(emu.Process.Pid), openFDs(emu.Process.Pid), goroutines(s.hc, base), p99(lat), p99(reads), hooks.Load(), syncHooks.Load())
 	}
 	wg.Wait()
 
@@ -253,6 +266,9 @@ func (s *soak) do(kind string, req *http.Request) (*http.Response, []byte, bool)
 	s.requests.Add(1)
 	s.mu.Lock()
 	s.latencies = append(s.latencies, d)
+	if kind == "get" {
+		s.readLatencies = append(s.readLatencies, d)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.fail(kind + ": " + err.Error())
@@ -295,17 +311,19 @@ func (s *soak) randomID(rng *rand.Rand) string {
 	return s.ids[rng.IntN(len(s.ids))]
 }
 
-func (s *soak) registerHook(target string) error {
+// registerHook registers a webhook endpoint and a step on it for a message and table (the
+// fixtures' sdkmessage and sdkmessagefilter ids).
+func (s *soak) registerHook(name, target string, stage, mode int, message, filter string) error {
 	resp, ok := s.call("setup", http.MethodPost, s.api+"serviceendpoints", map[string]any{
-		"name": "soak hook", "contract": 8, "url": target, "authtype": 4, "authvalue": "soak", "messageformat": 2}, nil)
+		"name": name, "contract": 8, "url": target, "authtype": 4, "authvalue": "soak", "messageformat": 2}, nil)
 	if !ok || resp.StatusCode != http.StatusNoContent {
 		return fmt.Errorf("serviceendpoint: %v", resp)
 	}
 	ep := idOf(resp.Header.Get("OData-EntityId"))
 	resp, ok = s.call("setup", http.MethodPost, s.api+"sdkmessageprocessingsteps", map[string]any{
-		"name": "soak: Create of account", "stage": 40, "mode": 1, "rank": 1,
-		"sdkmessageid@odata.bind":                 "/sdkmessages(4d2c9a10-5e1f-4b7a-9c3d-200000000001)",
-		"sdkmessagefilterid@odata.bind":           "/sdkmessagefilters(4d2c9a10-5e1f-4b7a-9c3d-210000000001)",
+		"name": name, "stage": stage, "mode": mode, "rank": 1,
+		"sdkmessageid@odata.bind":                 "/sdkmessages(" + message + ")",
+		"sdkmessagefilterid@odata.bind":           "/sdkmessagefilters(" + filter + ")",
 		"eventhandler_serviceendpoint@odata.bind": "/serviceendpoints(" + ep + ")"}, nil)
 	if !ok || resp.StatusCode != http.StatusNoContent {
 		return fmt.Errorf("step: %v", resp)
