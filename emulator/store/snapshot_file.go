@@ -117,9 +117,11 @@ func (s *Store) snapshotToFile(ctx context.Context, name string) (err error) {
 
 // copyInto copies the live database into db, and leaves db in rollback-journal mode so that the
 // snapshot is one self-contained file (the copied header would otherwise keep the live
-// database's WAL mode).
+// database's WAL mode). The copy reads through a reader connection: in one read transaction it
+// sees the last committed state while writers go on (with a WAL database; an in-memory store has
+// one connection for both).
 func (s *Store) copyInto(ctx context.Context, db *sql.DB) error {
-	src, err := s.writer.Conn(ctx)
+	src, err := s.reader.Conn(ctx)
 	if err != nil {
 		return err
 	}
