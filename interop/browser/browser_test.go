@@ -10,12 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,15 +19,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dynlocal/dynlocal/emulator"
+	"github.com/dynlocal/dynlocal/internal/browsertest"
 )
 
 // Time limits. Each is far above what a warm machine needs (the whole test takes a few seconds), so
-// that a hang fails the test instead of eating CI's budget.
+// that a hang fails the test instead of eating CI's budget. The browser's own limits are
+// browsertest's.
 const (
-	browserTimeout = 60 * time.Second // the browser's whole life, start to close
 	pageTimeout    = 15 * time.Second // one page: load it, run its script, read the result
 	consoleTimeout = 3 * time.Second  // for the browser's console message after a blocked fetch
-	closeTimeout   = 5 * time.Second  // a graceful close; then the process is killed
 )
 
 // missingAccountID is an account the fixtures do not have.
@@ -42,8 +37,8 @@ const missingAccountID = "00000000-0000-0000-0000-00000000dead"
 // script call the emulator on another with fetch(): once with the default CORS origins (every
 // loopback origin), once with an emulator that allows only another origin.
 func TestCORSFromChromium(t *testing.T) {
-	chromium := requireChromium(t)
-	browserCtx := startBrowser(t, chromium)
+	chromium := browsertest.RequireChromium(t)
+	browserCtx := browsertest.StartBrowser(t, chromium)
 
 	t.Run("loopback origins allowed by default", func(t *testing.T) {
 		emu := startEmulator(t, nil)
@@ -172,155 +167,17 @@ func TestCORSFromChromium(t *testing.T) {
 	})
 }
 
-// requireChromium finds Debian's Chromium. A missing browser skips the test on a developer machine
-// and fails it under CI=true, where a skip would hide that the check never ran (as in interop/).
-func requireChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI=true requires the browser CORS test to run (apt-get install -y --no-install-recommends chromium)")
-	}
-	t.Skip("chromium is not installed: skipping the browser CORS test (apt-get install -y --no-install-recommends chromium to run it; under CI=true this is a failure)")
-	return ""
-}
-
-// startBrowser starts headless Chromium with a throw-away profile, home and temporary directory,
-// and closes it when the test ends. It runs the first (blank) tab; pages get tabs of their own.
-//
-// The browser must reach nothing but the two loopback servers: background services, component
-// and sync updates are off, no proxy is used, and every host name fails to resolve (the servers
-// are addressed as 127.0.0.1, which needs no resolution).
-func startBrowser(t *testing.T, execPath string) context.Context {
-	t.Helper()
-	dir := t.TempDir()
-	profile := filepath.Join(dir, "profile")
-	home := filepath.Join(dir, "home")
-	tmp := filepath.Join(dir, "tmp")
-	for _, d := range []string{profile, home, tmp} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	output := &lockedBuffer{}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(profile),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the sandbox refuses to run as root, as in containers
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-breakpad", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		// Only what the browser needs: no proxy variables, no secrets, and a home of its own
-		// (whatever the profile directory, Chromium keeps its crash reports under
-		// XDG_CONFIG_HOME and a dconf cache under XDG_CACHE_HOME).
-		chromedp.NoInheritEnv,
-		chromedp.Env("PATH="+os.Getenv("PATH"), "HOME="+home, "TMPDIR="+tmp,
-			"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache")),
-		chromedp.CombinedOutput(output),
-	}
-
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	started := false
-	t.Cleanup(func() {
-		closeCtx, cancel := context.WithTimeout(browserCtx, closeTimeout)
-		err := chromedp.Cancel(closeCtx) // a graceful close, waiting for the process to end
-		cancel()
-		cancelBrowser()
-		cancelAlloc() // kills the process if it is still there, and waits for it
-		cancelTimeout()
-		if err != nil && started {
-			t.Errorf("closing Chromium: %v", err)
-		}
-		// Children (the zygotes) can take a moment to notice that the browser is gone.
-		for deadline := time.Now().Add(closeTimeout); ; time.Sleep(20 * time.Millisecond) {
-			left := running(dir)
-			if len(left) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				for _, pid := range left {
-					if p, err := os.FindProcess(pid); err == nil {
-						_ = p.Kill()
-					}
-				}
-				t.Errorf("Chromium processes still running %s after the browser closed (now killed): %v", closeTimeout, left)
-				break
-			}
-		}
-		if t.Failed() {
-			t.Logf("Chromium output:\n%s", output.String())
-		}
-	})
-
-	start := time.Now()
-	agent, err := chromedp.Run(browserCtx, chromedp.Evaluate[string]("navigator.userAgent"))
-	if err != nil {
-		t.Fatalf("start %s: %v\n%s", execPath, err, output.String())
-	}
-	started = true
-	t.Logf("%s started in %s: %s", execPath, time.Since(start).Round(time.Millisecond), agent)
-	return browserCtx
-}
-
-// running returns the processes with an argument under dir: Chromium passes --user-data-dir to
-// every child, and its crash handlers (which the browser starts detached) get a database under
-// XDG_CONFIG_HOME. Only Linux is looked at.
-func running(dir string) []int {
-	if runtime.GOOS != "linux" {
-		return nil
-	}
-	under := []byte(dir + string(filepath.Separator))
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")) // empty for a zombie
-		if err != nil {
-			continue
-		}
-		for _, arg := range bytes.Split(cmdline, []byte{0}) {
-			if bytes.Contains(arg, under) {
-				pids = append(pids, pid)
-				break
-			}
-		}
-	}
-	return pids
-}
-
 // emu is an emulator running in this process, with its request log.
 type emu struct {
 	url string
-	log *lockedBuffer
+	log *browsertest.LockedBuffer
 }
 
 // startEmulator starts an in-memory emulator on a free loopback port with the given CORS origins
 // (nil: the default, every loopback origin) and stops it when the test ends.
 func startEmulator(t *testing.T, origins []string) emu {
 	t.Helper()
-	log := &lockedBuffer{}
+	log := &browsertest.LockedBuffer{}
 	srv, err := emulator.New(context.Background(), emulator.Config{
 		CORSOrigins: origins,
 		Logger:      slog.New(slog.NewJSONHandler(log, nil)),
@@ -617,21 +474,3 @@ main().catch((e) => { out.failed = failure(e); }).finally(() => {
 </body>
 </html>
 `))
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
