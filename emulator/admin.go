@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/dynlocal/dynlocal/emulator/console"
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 	"github.com/dynlocal/dynlocal/emulator/store"
 	"github.com/dynlocal/dynlocal/emulator/webhook"
@@ -35,6 +36,11 @@ import (
 // An environment serves the same admin API, except environments, under /env/{name}/_emulator/.
 func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/health").Handler(s.handle(s.health))
+	r.Methods(http.MethodGet).Path("/session").Handler(s.handle(s.consoleSession))
+	r.Methods(http.MethodGet, http.MethodHead).Path("/ui").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, wire.BasePath(r.Context())+consolePath+"/", http.StatusMovedPermanently)
+	})
+	r.PathPrefix("/ui/").Handler(http.StripPrefix(consolePath, console.Handler()))
 	r.Methods(http.MethodPost).Path("/reset").Handler(s.handle(s.reset))
 	r.Methods(http.MethodGet).Path("/snapshots").Handler(s.handle(s.listSnapshots))
 	r.Methods(http.MethodPut, http.MethodPost).Path("/snapshots/{name}").Handler(s.handle(s.saveSnapshot))

@@ -191,7 +191,11 @@ func (s *Server) guardAdmin(next http.Handler) http.Handler {
 				"The admin API does not answer requests from web pages of other origins (Origin: %s).", o))
 			return
 		}
-		if tok := s.cfg.AdminToken; tok != "" && !health {
+		// The console's files hold no data (the page asks for the admin token and sends it with
+		// every call it makes), so a browser can load them without a header.
+		consoleFile := (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			(r.URL.Path == consolePath || strings.HasPrefix(r.URL.Path, consolePath+"/"))
+		if tok := s.cfg.AdminToken; tok != "" && !health && !consoleFile {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(tok)) != 1 {
 				// Unlike the Web API's empty 401, the body says what is missing: the admin API is
