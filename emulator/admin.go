@@ -54,6 +54,10 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Methods(http.MethodGet).Path("/faults").Handler(s.handle(s.listFaults))
 	r.Methods(http.MethodDelete).Path("/faults").Handler(s.handle(s.clearFaults))
 	r.Methods(http.MethodDelete).Path("/faults/{id}").Handler(s.handle(s.deleteFault))
+	r.Methods(http.MethodGet).Path("/limits").Handler(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		wire.WriteJSON(w, http.StatusOK, s.limits.info())
+		return nil
+	}))
 	if s.envs != nil {
 		r.Methods(http.MethodPost).Path("/environments").Handler(s.handle(s.createEnvironment))
 		r.Methods(http.MethodGet).Path("/environments").Handler(s.handle(s.listEnvironments))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,4 +164,54 @@ func thousands(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// LimitsInfo is what GET /_emulator/limits answers: the limits in force (all zero and Enabled
+// false when none are) and each user's load in the current window.
+type LimitsInfo struct {
+	Enabled         bool       `json:"enabled"`
+	Requests        int        `json:"requests"`
+	ExecutionTimeMs int64      `json:"executionTimeMs"`
+	Concurrent      int        `json:"concurrent"`
+	WindowSeconds   int        `json:"windowSeconds"`
+	Users           []UserLoad `json:"users"`
+}
+
+// UserLoad is one user's use of the limits in the current window.
+type UserLoad struct {
+	Caller          string `json:"caller"`
+	Requests        int    `json:"requests"`
+	ExecutionTimeMs int64  `json:"executionTimeMs"`
+	InFlight        int    `json:"inFlight"`
+}
+
+// info reports the limits and the users' load now; a nil limiter reports none.
+func (lm *limiter) info() LimitsInfo {
+	out := LimitsInfo{Users: []UserLoad{}}
+	if lm == nil {
+		return out
+	}
+	out.Enabled, out.Requests, out.Concurrent = true, lm.l.Requests, lm.l.Concurrent
+	out.ExecutionTimeMs, out.WindowSeconds = lm.l.ExecutionTime.Milliseconds(), windowSeconds(lm.l.Window)
+	since := lm.clock().Add(-lm.l.Window)
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	for id, u := range lm.users {
+		ul := UserLoad{Caller: id, InFlight: u.inFlight}
+		for _, t := range u.starts {
+			if t.After(since) {
+				ul.Requests++
+			}
+		}
+		for _, d := range u.done {
+			if d.at.After(since) {
+				ul.ExecutionTimeMs += d.dur.Milliseconds()
+			}
+		}
+		if ul.Requests > 0 || ul.InFlight > 0 {
+			out.Users = append(out.Users, ul)
+		}
+	}
+	sort.Slice(out.Users, func(i, j int) bool { return out.Users[i].Caller < out.Users[j].Caller })
+	return out
 }

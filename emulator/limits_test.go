@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -34,8 +35,34 @@ func TestRequestLimit(t *testing.T) {
 	if got := journal(t, e, "?status=429"); len(got) != 1 || got[0].Reason == "" {
 		t.Errorf("journal: %+v", got)
 	}
+	// The admin API (and the console) shows the limits and each user's use of them.
+	var info emulator.LimitsInfo
+	if err := json.Unmarshal(e.do("GET", "/_emulator/limits", nil).expect(t, 200).Body, &info); err != nil {
+		t.Fatal(err)
+	}
+	if !info.Enabled || info.Requests != 3 || info.WindowSeconds != 60 || len(info.Users) != 2 {
+		t.Fatalf("limits = %+v, want 3 requests a minute and two users", info)
+	}
+	for _, u := range info.Users {
+		if u.Caller == emulator.DefaultAppUserID && u.Requests != 3 {
+			t.Errorf("the throttled user's requests in the window = %d, want 3", u.Requests)
+		}
+	}
 	e.clock.Advance(61 * time.Second)
 	e.do("GET", "WhoAmI", nil).expect(t, 200)
+}
+
+// Without limits the admin API says so.
+func TestNoLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var info emulator.LimitsInfo
+	if err := json.Unmarshal(e.do("GET", "/_emulator/limits", nil).expect(t, 200).Body, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Enabled || info.Users == nil {
+		t.Errorf("limits = %+v, want none enforced and an empty list of users", info)
+	}
 }
 
 // The Go client waits the Retry-After of a 429 and goes on: a burst over a scaled-down limit

@@ -58,7 +58,7 @@ const (
 // what the page did happened.
 func TestConsole(t *testing.T) {
 	chromium := browsertest.RequireChromium(t)
-	emu := startEmulator(t, "")
+	emu := startEmulator(t, emulator.Config{})
 	hook := startHookServer(t)
 	stepID := emu.registerWebhook(t, hook.URL)
 
@@ -293,6 +293,7 @@ func TestConsole(t *testing.T) {
 		page.waitJS(`[...document.querySelectorAll('[data-testid="journal-entry"]')].every(e => e.dataset.method === "PATCH")`,
 			"only PATCH requests")
 		page.waitVisible(detail+` [data-testid="journal-request-body"]`, "the stale PATCH still open")
+		page.waitTextContains(`[data-testid="limits-summary"]`, "No limits are enforced")
 		page.screenshot("requests")
 		page.selectValue(`#journal-method`, "")
 	})
@@ -370,7 +371,8 @@ func TestConsole(t *testing.T) {
 // asks for it, refuses a wrong one, and works once it has the right one.
 func TestConsoleAdminToken(t *testing.T) {
 	chromium := browsertest.RequireChromium(t)
-	emu := startEmulator(t, adminTokenValue)
+	// With service protection limits too: the requests page shows them and the load.
+	emu := startEmulator(t, emulator.Config{AdminToken: adminTokenValue, Limits: &emulator.Limits{Requests: 10000, Window: time.Minute}})
 	page := openConsole(t, browsertest.StartBrowser(t, chromium), emu)
 
 	page.waitVisible(`[data-testid="signin"]`, "the sign-in form")
@@ -396,6 +398,8 @@ func TestConsoleAdminToken(t *testing.T) {
 	page.waitFor(`[data-testid="journal-entry"]`, "the journal, read with the admin token")
 	page.waitJS(`!document.querySelector('[data-testid="journal-error-box"]') && document.getElementById("signin").hidden`,
 		"no admin error")
+	page.waitTextContains(`[data-testid="limits-summary"]`, "Per user: 10000 requests in 60 s")
+	page.waitTextContains(`[data-testid="limits-user"]`, "Dana Developer")
 	if got := page.eval(`sessionStorage.getItem("dynlocal.adminToken")`); got != adminTokenValue {
 		t.Errorf("session storage holds %q as the admin token", got)
 	}
@@ -412,9 +416,10 @@ type emu struct {
 }
 
 // startEmulator starts an in-memory emulator served by httptest on 127.0.0.1.
-func startEmulator(t *testing.T, adminToken string) *emu {
+func startEmulator(t *testing.T, cfg emulator.Config) *emu {
 	t.Helper()
-	srv, err := emulator.New(context.Background(), emulator.Config{AdminToken: adminToken})
+	adminToken := cfg.AdminToken
+	srv, err := emulator.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

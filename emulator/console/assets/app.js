@@ -1660,7 +1660,9 @@ async function requestsView(ctx, view) {
 
   const faultsSection = h("section", {"aria-labelledby": "faults-h", testid: "faults-section"},
     h("h2", {id: "faults-h", text: "Faults"}));
-  view.append(filters, err.el, summary, table, faultsSection);
+  const limitsSection = h("section", {"aria-labelledby": "limits-h", testid: "limits-section"},
+    h("h2", {id: "limits-h", text: "Service protection limits"}));
+  view.append(filters, err.el, summary, table, faultsSection, limitsSection);
 
   let paused = false;
   let timer = 0;
@@ -1692,6 +1694,7 @@ async function requestsView(ctx, view) {
       err.show(e);
     }
     await faults.refresh();
+    await limits.refresh();
     if (my === generation && !paused && !ctx.signal.aborted) timer = setTimeout(poll, POLL_MS);
   }
   ctx.onLeave(() => clearTimeout(timer));
@@ -1784,7 +1787,49 @@ async function requestsView(ctx, view) {
   for (const c of [method, since]) c.addEventListener("change", () => filters.requestSubmit());
 
   const faults = faultsPanel(ctx, faultsSection);
+  const limits = limitsPanel(ctx, limitsSection);
   await poll();
+}
+
+// limitsPanel shows the service protection limits in force (--limits) and each user's use of
+// them in the current window.
+function limitsPanel(ctx, section) {
+  const err = errorSlot("limits-error");
+  const summary = h("p", {testid: "limits-summary"});
+  const tbody = h("tbody");
+  const list = dataTable({id: "limits-table", testid: "limits-table"}, "Use of the limits in the current window, by user",
+    ["User", th("Requests", {class: "num"}), th("Execution time (ms)", {class: "num"}), th("In flight", {class: "num"})], tbody);
+  section.append(err.el, summary, list);
+
+  async function refresh() {
+    try {
+      const l = await admin("limits", {signal: ctx.signal});
+      err.show(null);
+      if (!l.enabled) {
+        summary.textContent = "No limits are enforced (start the emulator with --limits dataverse, or scale=F, to get Dataverse's 429 answers).";
+        list.hidden = true;
+        return;
+      }
+      const parts = [];
+      if (l.requests) parts.push(`${l.requests} requests`);
+      if (l.executionTimeMs) parts.push(`${l.executionTimeMs} ms of execution time`);
+      summary.textContent = `Per user: ${parts.join(" and ") || "no count"} in ${l.windowSeconds} s` +
+        (l.concurrent ? `, at most ${l.concurrent} at once.` : ".");
+      list.hidden = false;
+      tbody.replaceChildren(...(l.users || []).map((u) => {
+        const who = h("th", {scope: "row", text: u.caller});
+        userName(u.caller).then((n) => { who.textContent = n; });
+        return h("tr", {testid: "limits-user"}, who,
+          h("td", {class: "num", text: String(u.requests)}),
+          h("td", {class: "num", text: String(u.executionTimeMs)}),
+          h("td", {class: "num", text: String(u.inFlight)}));
+      }));
+    } catch (ex) {
+      if (!aborted(ex)) err.show(ex);
+    }
+  }
+
+  return {refresh};
 }
 
 function safeDecode(s) {
