@@ -40,9 +40,12 @@ type JournalEntry struct {
 	// Caller is the systemuser the request acted as, once its token was accepted.
 	Caller string `json:"caller,omitempty"`
 	// Headers are the request headers a test asks about; Authorization is kept as its scheme only.
-	Headers      map[string]string `json:"headers,omitempty"`
-	RequestBody  string            `json:"requestBody,omitempty"`
-	ResponseBody string            `json:"responseBody,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	// ResponseHeaders are the answer's headers a client acts on (ETag, OData-EntityId,
+	// Retry-After, ...).
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
+	RequestBody     string            `json:"requestBody,omitempty"`
+	ResponseBody    string            `json:"responseBody,omitempty"`
 	// Truncated says a body was longer than the journal keeps.
 	Truncated bool `json:"truncated,omitempty"`
 	// BatchID is, for a $batch part, the id of its $batch request.
@@ -55,6 +58,10 @@ type JournalEntry struct {
 var journaledHeaders = []string{"Authorization", "Content-Type", "Accept", "Prefer", "If-Match", "If-None-Match",
 	"MSCRMCallerID", "CallerObjectId", "OData-MaxVersion", "OData-Version", "Content-ID", "Origin",
 	"MSCRM.SuppressDuplicateDetection", "MSCRM.BypassCustomPluginExecution", "User-Agent"}
+
+// journaledResponseHeaders are the answer's headers an entry keeps: the ones a client acts on.
+var journaledResponseHeaders = []string{"Content-Type", "ETag", "OData-EntityId", "Location", "Preference-Applied",
+	"Retry-After", "WWW-Authenticate", "OData-Version", "x-ms-request-id"}
 
 const (
 	defaultJournalSize      = 1000
@@ -238,6 +245,14 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 				e.Headers = map[string]string{}
 			}
 			e.Headers[h] = v
+		}
+	}
+	for _, h := range journaledResponseHeaders {
+		if v := rec.Header().Get(h); v != "" {
+			if e.ResponseHeaders == nil {
+				e.ResponseHeaders = map[string]string{}
+			}
+			e.ResponseHeaders[h] = v
 		}
 	}
 	note.mu.Lock()

@@ -155,3 +155,20 @@ func TestJournalRingAndSecrets(t *testing.T) {
 		t.Errorf("the journal keeps a webhook's secret: %+v", en)
 	}
 }
+
+// An entry keeps the answer's headers a client acts on: the new row's URL, its ETag.
+func TestJournalKeepsResponseHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	created := e.do("POST", "accounts", map[string]any{"name": "journal headers"}).expect(t, 204)
+	id := idFromEntityID(t, created.Header)
+	read := e.do("GET", "accounts("+id+")?$select=name", nil).expect(t, 200)
+	post := journal(t, e, "?method=POST&path=/api/data/v9.2/accounts")
+	get := journal(t, e, "?method=GET&path=/api/data/v9.2/accounts(")
+	if len(post) != 1 || post[0].ResponseHeaders["OData-EntityId"] != created.Header.Get("OData-EntityId") {
+		t.Errorf("create entry's response headers: %+v", post)
+	}
+	if len(get) != 1 || get[0].ResponseHeaders["ETag"] != read.Header.Get("ETag") || !strings.HasPrefix(get[0].ResponseHeaders["Content-Type"], "application/json") {
+		t.Errorf("read entry's response headers: %+v", get)
+	}
+}

@@ -287,6 +287,7 @@ func TestConsole(t *testing.T) {
 		page.waitTextContains(detail+` [data-testid="journal-request-body"]`, "555-0177")
 		page.waitTextContains(detail+` [data-testid="journal-request-headers"]`, "If-Match")
 		page.waitTextContains(detail+` [data-testid="journal-response-body"]`, "error")
+		page.waitTextContains(detail+` [data-testid="journal-response-headers"]`, "application/json")
 
 		// Filtered to PATCH requests: the open entry stays open.
 		page.selectValue(`#journal-method`, "PATCH")

@@ -1842,6 +1842,7 @@ function safeDecode(s) {
 
 function journalDetail(e) {
   const headers = Object.entries(e.headers || {}).sort(([a], [b]) => a.localeCompare(b));
+  const respHeaders = Object.entries(e.responseHeaders || {}).sort(([a], [b]) => a.localeCompare(b));
   return h("div", {class: "journal-detail"},
     h("div", {class: "half"},
       h("h3", {text: "Request"}),
@@ -1856,6 +1857,8 @@ function journalDetail(e) {
         e.caller ? ["; caller ", userCell(e.caller), " ", code(e.caller)] : null),
       e.reason ? h("p", {class: "reason", text: e.reason}) : null,
       e.fault ? h("p", {text: `Answered by fault rule #${e.fault}.`}) : null,
+      respHeaders.length ? h("dl", {class: "headers", testid: "journal-response-headers"},
+        respHeaders.map(([k, v]) => h("div", {}, h("dt", {text: k}), h("dd", {text: v})))) : null,
       e.responseBody ? h("pre", {class: "body", testid: "journal-response-body", tabindex: "0", text: pretty(e.responseBody)})
         : h("p", {class: "muted", text: "No response body."}),
       e.truncated ? h("p", {class: "muted", text: "A body was longer than the journal keeps and is cut."}) : null));
