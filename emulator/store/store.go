@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,13 +66,18 @@ func (s *Store) bump(tables map[string]bool, restored bool) {
 
 var memSeq atomic.Int64
 
+// stmtCacheSize is how many prepared statements each connection keeps, by SQL text. The store's
+// statements come in few shapes (a table's read by id, a page of a query), and preparing one is a
+// third of the cost of a read by id; a statement the schema outdates is prepared again by SQLite.
+const stmtCacheSize = 256
+
 // Open opens (creating if needed) the database described by opts and loads its metadata.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{opts: opts, snapshots: map[string]*sql.DB{}, generation: map[string]uint64{}}
 	if opts.Path == "" {
 		// One connection to a private in-memory database: database/sql never closes it while the
 		// pool holds it, and every statement is serialised through it.
-		name := fmt.Sprintf("file:dynlocal-mem-%d-%d?mode=memory&cache=shared&_foreign_keys=0", os.Getpid(), memSeq.Add(1))
+		name := fmt.Sprintf("file:dynlocal-mem-%d-%d?mode=memory&cache=shared&_foreign_keys=0&_stmt_cache_size=%d", os.Getpid(), memSeq.Add(1), stmtCacheSize)
 		db, err := sql.Open(driverName, name)
 		if err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
@@ -86,7 +92,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		base := "file:" + opts.Path
-		w, err := sql.Open(driverName, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0")
+		w, err := sql.Open(driverName, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0&_stmt_cache_size="+strconv.Itoa(stmtCacheSize))
 		if err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
@@ -99,7 +105,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			w.Close()
 			return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 		}
-		r, err := sql.Open(driverName, base+"?_journal_mode=WAL&_busy_timeout=10000&_query_only=1&_foreign_keys=0")
+		r, err := sql.Open(driverName, base+"?_journal_mode=WAL&_busy_timeout=10000&_query_only=1&_foreign_keys=0&_stmt_cache_size="+strconv.Itoa(stmtCacheSize))
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("store: open: %w", err)
