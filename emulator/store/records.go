@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -80,27 +81,87 @@ func storedAttrs(e *model.Entity, names []string) ([]*model.Attribute, error) {
 // Get reads one row by primary key. names limits the columns (nil = all); the primary key and
 // versionnumber are always included. It returns ErrNotFound when the row does not exist.
 func (t *Tx) Get(e *model.Entity, id string, names []string) (model.Row, int64, error) {
-	if names != nil && !contains(names, e.PrimaryIDAttribute) {
-		names = append([]string{e.PrimaryIDAttribute}, names...)
-	}
-	attrs, err := storedAttrs(e, names)
+	p, err := t.s.getPlan(e, names)
 	if err != nil {
 		return nil, 0, err
 	}
-	list, n, conv := selectList(e, attrs)
-	vals := make([]any, n)
-	ptrs := make([]any, n)
+	vals := make([]any, p.n)
+	ptrs := make([]any, p.n)
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	q := "SELECT " + list + " FROM " + quote(e.LogicalName) + " WHERE " + quote(e.PrimaryIDAttribute) + " = ?"
-	if err := t.tx.QueryRowContext(t.ctx, q, strings.ToLower(id)).Scan(ptrs...); err != nil {
+	if err := t.tx.QueryRowContext(t.ctx, p.sql, strings.ToLower(id)).Scan(ptrs...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, 0, ErrNotFound
 		}
 		return nil, 0, fmt.Errorf("store: get %s: %w", e.LogicalName, err)
 	}
-	return conv(vals)
+	return p.conv(vals)
+}
+
+// getPlan is how Get reads a table's row for one list of columns: the statement and the
+// conversion of its values. Plans are kept by table and column list, so a read by id builds no
+// SQL text (and go-sqlite3 finds the statement prepared).
+type getPlan struct {
+	names []string
+	sql   string
+	n     int
+	conv  func([]any) (model.Row, int64, error)
+}
+
+type getPlanKey struct {
+	e    *model.Entity
+	n    int
+	hash uint64
+}
+
+// maxGetPlans bounds the plans kept; past it the cache starts over (a schema change leaves the
+// plans of the tables it replaced behind).
+const maxGetPlans = 1024
+
+func (s *Store) getPlan(e *model.Entity, names []string) (*getPlan, error) {
+	key := getPlanKey{e: e, n: len(names), hash: hashNames(names)}
+	if names == nil {
+		key.n = -1
+	}
+	s.plansMu.RLock()
+	p := s.getPlans[key]
+	s.plansMu.RUnlock()
+	if p != nil && slices.Equal(p.names, names) {
+		return p, nil
+	}
+	given := names
+	if names != nil && !contains(names, e.PrimaryIDAttribute) {
+		names = append([]string{e.PrimaryIDAttribute}, names...)
+	}
+	attrs, err := storedAttrs(e, names)
+	if err != nil {
+		return nil, err
+	}
+	list, n, conv := selectList(e, attrs)
+	p = &getPlan{names: slices.Clone(given), n: n, conv: conv,
+		sql: "SELECT " + list + " FROM " + quote(e.LogicalName) + " WHERE " + quote(e.PrimaryIDAttribute) + " = ?"}
+	s.plansMu.Lock()
+	if s.getPlans == nil || len(s.getPlans) >= maxGetPlans {
+		s.getPlans = map[getPlanKey]*getPlan{}
+	}
+	s.getPlans[key] = p
+	s.plansMu.Unlock()
+	return p, nil
+}
+
+// hashNames is FNV-1a over the names, each ended by a zero byte.
+func hashNames(names []string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, n := range names {
+		for i := 0; i < len(n); i++ {
+			h ^= uint64(n[i])
+			h *= 1099511628211
+		}
+		h ^= 0
+		h *= 1099511628211
+	}
+	return h
 }
 
 // Version returns a row's current version, or ErrNotFound.

@@ -35,7 +35,10 @@ type Store struct {
 	reader *sql.DB // == writer for in-memory databases
 	schema atomic.Pointer[model.Schema]
 
-	snapMu    sync.Mutex
+	snapMu sync.Mutex
+	// getPlans are Get's statements by table and column list (records.go).
+	plansMu   sync.RWMutex
+	getPlans  map[getPlanKey]*getPlan
 	snapshots map[string]*sql.DB // in-memory snapshots
 
 	// generation counts committed writes per table (and restores, which change every table), so

@@ -347,7 +347,8 @@ func (s *Handler) representation(req *Request, tx *store.Tx, rec *odata.Record, 
 		return nil, err
 	}
 	resp := wire.NewResponse(status)
-	resp.JSON = wire.WithContext(contextURL(req.Base, e.EntitySetName, rec.Select, rec.Expand, true), body)
+	body.PutFirst("@odata.context", contextURL(req.Base, e.EntitySetName, rec.Select, rec.Expand, true))
+	resp.JSON = body
 	resp.Header.Set("ETag", wire.ETag(ver))
 	resp.Header.Add("Preference-Applied", "return=representation")
 	if req.Prefer.Annotations != nil {

@@ -74,7 +74,8 @@ func (s *Handler) getRecord(req *Request) (*wire.Response, error) {
 			return nil
 		}
 		resp = wire.NewResponse(http.StatusOK)
-		resp.JSON = wire.WithContext(contextURL(req.Base, e.EntitySetName, rec.Select, rec.Expand, true), body)
+		body.PutFirst("@odata.context", contextURL(req.Base, e.EntitySetName, rec.Select, rec.Expand, true))
+		resp.JSON = body
 		resp.Header.Set("ETag", tag)
 		if req.Prefer.Annotations != nil {
 			resp.Header.Set("Preference-Applied", `odata.include-annotations="`+req.Prefer.AnnotationsRaw+`"`)
@@ -435,7 +436,8 @@ func (s *Handler) getSingleNav(req *Request) (*wire.Response, error) {
 			return err
 		}
 		resp = wire.NewResponse(http.StatusOK)
-		resp.JSON = wire.WithContext(contextURL(req.Base, target.EntitySetName, rec.Select, rec.Expand, true), body)
+		body.PutFirst("@odata.context", contextURL(req.Base, target.EntitySetName, rec.Select, rec.Expand, true))
+		resp.JSON = body
 		resp.Header.Set("ETag", wire.ETag(ver))
 		return nil
 	})

@@ -43,14 +43,17 @@ func attrNames(attrs []*model.Attribute) []string {
 // row writes one row: @odata.etag, then each column (lookups as _x_value with their annotations,
 // formatted values before their property when asked for).
 func (s *shaper) row(e *model.Entity, r model.Row, version int64, attrs []*model.Attribute) (*wire.Object, error) {
-	o := wire.NewObject()
-	o.Set("@odata.etag", wire.ETag(version))
+	// Room for every column, its formatted value and a few annotations.
+	o := wire.NewObjectSize(len(attrs)*2 + 4)
+	o.Add("@odata.etag", wire.ETag(version))
 	if err := s.columns(o, e, r, attrs); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
+// columns adds the columns of attrs (distinct, as every caller passes them) to o, which must not
+// have them yet.
 func (s *shaper) columns(o *wire.Object, e *model.Entity, r model.Row, attrs []*model.Attribute) error {
 	fv := s.prefer.WantsAnnotation(wire.AnnFormatted)
 	for _, a := range attrs {
@@ -72,27 +75,27 @@ func (s *shaper) columns(o *wire.Object, e *model.Entity, r model.Row, attrs []*
 						return err
 					}
 					if name != "" {
-						o.Set(key+"@"+wire.AnnFormatted, name)
+						o.Add(key+"@"+wire.AnnFormatted, name)
 					}
 				}
 				if s.prefer.WantsAnnotation(wire.AnnAssociated) {
-					o.Set(key+"@"+wire.AnnAssociated, navFor(e, a, l.Entity))
+					o.Add(key+"@"+wire.AnnAssociated, navFor(e, a, l.Entity))
 				}
 				if s.prefer.WantsAnnotation(wire.AnnLookupName) {
-					o.Set(key+"@"+wire.AnnLookupName, l.Entity)
+					o.Add(key+"@"+wire.AnnLookupName, l.Entity)
 				}
-				o.Set(key, l.ID)
+				o.Add(key, l.ID)
 			} else {
-				o.Set(key, nil)
+				o.Add(key, nil)
 			}
 			continue
 		}
 		if v != nil && fv {
 			if f := model.FormatValue(a, v); f != "" {
-				o.Set(a.LogicalName+"@"+wire.AnnFormatted, f)
+				o.Add(a.LogicalName+"@"+wire.AnnFormatted, f)
 			}
 		}
-		o.Set(a.LogicalName, jsonValue(a, v))
+		o.Add(a.LogicalName, jsonValue(a, v))
 	}
 	return nil
 }

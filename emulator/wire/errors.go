@@ -1,10 +1,12 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/dynlocal/dynlocal/emulator/dverr"
 )
@@ -22,16 +24,32 @@ type ErrorBody struct {
 
 // WriteJSON writes v as the response body with Dataverse's content type.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	body, err := Marshal(v)
-	if err != nil {
+	b := bodyPool.Get().(*bytes.Buffer)
+	defer putBody(b)
+	b.Reset()
+	body := []byte(nil)
+	if err := appendJSON(b, v); err != nil {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":{"code":"0x80040216","message":"An unexpected error occurred."}}`)
+	} else {
+		body = b.Bytes()
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; odata.metadata=minimal")
 	h.Set("OData-Version", "4.0")
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// bodyPool keeps the buffers JSON answers are written into: a response writer copies what it is
+// given, so a buffer serves the next answer once written.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBody returns a buffer to the pool unless an unusually large answer grew it.
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		bodyPool.Put(b)
+	}
 }
 
 // WriteError renders err as the Dataverse error envelope. A *dverr.Error keeps its status, code and

@@ -27,6 +27,9 @@ const indexFrom = 8
 // NewObject returns an empty object.
 func NewObject() *Object { return &Object{} }
 
+// NewObjectSize returns an empty object with room for n members.
+func NewObjectSize(n int) *Object { return &Object{members: make([]Member, 0, n)} }
+
 // Len returns the number of members.
 func (o *Object) Len() int { return len(o.members) }
 
@@ -34,6 +37,14 @@ func (o *Object) Len() int { return len(o.members) }
 func (o *Object) Members() []Member { return o.members }
 
 func (o *Object) find(name string) int {
+	if o.index == nil && len(o.members) > indexFrom {
+		// Built on the first lookup by name, so that objects only ever appended to (Add) and
+		// written never pay for it.
+		o.index = make(map[string]int, 2*len(o.members))
+		for i, m := range o.members {
+			o.index[m.Name] = i
+		}
+	}
 	if o.index != nil {
 		if i, ok := o.index[name]; ok {
 			return i
@@ -62,15 +73,16 @@ func (o *Object) Set(name string, v any) {
 		o.members[i].Value = v
 		return
 	}
+	o.Add(name, v)
+}
+
+// Add appends a member the object does not have yet, without looking for it: for code that builds
+// an object from names it knows to be distinct (a row's columns). Adding a name twice makes an
+// object that Marshal writes with the name twice.
+func (o *Object) Add(name string, v any) {
 	o.members = append(o.members, Member{Name: name, Value: v})
-	switch {
-	case o.index != nil:
+	if o.index != nil {
 		o.index[name] = len(o.members) - 1
-	case len(o.members) > indexFrom:
-		o.index = make(map[string]int, 2*len(o.members))
-		for i, m := range o.members {
-			o.index[m.Name] = i
-		}
 	}
 }
 
@@ -89,12 +101,30 @@ func (o *Object) Remove(name string) {
 	}
 }
 
+// PutFirst makes name the first member of o, with the value v (a member of that name already
+// in o is dropped). Unlike WithContext it changes o: for objects the caller has just built.
+func (o *Object) PutFirst(name string, v any) {
+	// A scan, not find: one lookup does not pay for building the index.
+	for i := range o.members {
+		if o.members[i].Name == name {
+			o.members = append(o.members[:i], o.members[i+1:]...)
+			break
+		}
+	}
+	o.members = append(o.members, Member{})
+	copy(o.members[1:], o.members)
+	o.members[0] = Member{Name: name, Value: v}
+	o.index = nil
+}
+
 // WithContext returns a copy of o that starts with @odata.context.
 func WithContext(context string, o *Object) *Object {
 	out := &Object{members: make([]Member, 0, len(o.members)+1)}
-	out.Set("@odata.context", context)
+	out.members = append(out.members, Member{Name: "@odata.context", Value: context})
 	for _, m := range o.members {
-		out.Set(m.Name, m.Value)
+		if m.Name != "@odata.context" {
+			out.members = append(out.members, m)
+		}
 	}
 	return out
 }

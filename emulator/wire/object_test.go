@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"testing"
 )
 
@@ -195,4 +196,25 @@ func FuzzParseObject(f *testing.F) {
 			t.Fatalf("%q: %d members, %d after a round trip", s, o.Len(), back.Len())
 		}
 	})
+}
+
+func TestPutFirstAndAdd(t *testing.T) {
+	o := NewObjectSize(2)
+	for i := 0; i < 12; i++ {
+		o.Add("k"+strconv.Itoa(i), i)
+	}
+	o.Set("k3", "three") // found through the index built on the first lookup
+	o.PutFirst("@odata.context", "ctx")
+	o.PutFirst("k5", "five")
+	b, err := Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"k5":"five","@odata.context":"ctx","k0":0,"k1":1,"k2":2,"k3":"three","k4":4,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	if v, ok := o.Get("k11"); !ok || v != 11 {
+		t.Errorf("Get after PutFirst = %v, %v", v, ok)
+	}
 }
