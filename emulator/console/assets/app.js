@@ -578,30 +578,34 @@ function rawText(v) {
 // ---------------------------------------------------------------------------------------------
 // The confirmation dialog
 
-let confirmResolve = null;
-
 function confirmDialog(message, okLabel = "OK") {
   const d = $("#confirm");
+  const form = $("#confirm-form");
   $("#confirm-message").textContent = message;
   $("#confirm-ok").textContent = okLabel;
   d.returnValue = "";
+  // The listeners belong to this question only: a dialog's close event arrives after the next
+  // question may already be showing, so nothing global decides an answer.
   return new Promise((resolve) => {
-    confirmResolve = resolve;
+    let answered = false;
+    const finish = (ok) => {
+      if (answered) return;
+      answered = true;
+      form.removeEventListener("submit", onSubmit);
+      d.removeEventListener("cancel", onCancel);
+      resolve(ok);
+    };
+    const onSubmit = (e) => {
+      e.preventDefault();
+      const ok = Boolean(e.submitter && e.submitter.value === "ok");
+      d.close(ok ? "ok" : "cancel");
+      finish(ok);
+    };
+    const onCancel = () => finish(false); // Escape
+    form.addEventListener("submit", onSubmit);
+    d.addEventListener("cancel", onCancel);
     d.showModal();
     $("#confirm-cancel").focus();
-  });
-}
-
-function setupConfirm() {
-  const d = $("#confirm");
-  $("#confirm-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    d.close(e.submitter && e.submitter.value === "ok" ? "ok" : "cancel");
-  });
-  d.addEventListener("close", () => {
-    const resolve = confirmResolve;
-    confirmResolve = null;
-    if (resolve) resolve(d.returnValue === "ok");
   });
 }
 
@@ -2346,7 +2350,6 @@ async function stateView(ctx, view) {
 
 async function start() {
   setupSignIn();
-  setupConfirm();
   $("#skip-link").addEventListener("click", (e) => {
     e.preventDefault();
     $("#main").focus();
