@@ -9,12 +9,16 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// driverName is mattn/go-sqlite3 with the emulator's SQL functions registered on each connection.
+// driverName is mattn/go-sqlite3 with the emulator's SQL functions registered on each connection,
+// and the query planner stability guarantee on (qpsg.go).
 const driverName = "sqlite3_dynlocal"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+			if _, err := setQPSG(conn, 1); err != nil {
+				return err
+			}
 			return conn.RegisterFunc("dv_like", dvLike, true)
 		},
 	})
