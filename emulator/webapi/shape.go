@@ -43,8 +43,13 @@ func attrNames(attrs []*model.Attribute) []string {
 // row writes one row: @odata.etag, then each column (lookups as _x_value with their annotations,
 // formatted values before their property when asked for).
 func (s *shaper) row(e *model.Entity, r model.Row, version int64, attrs []*model.Attribute) (*wire.Object, error) {
-	// Room for every column, its formatted value and a few annotations.
-	o := wire.NewObjectSize(len(attrs)*2 + 4)
+	// Room for every column (and its formatted value when annotations are asked for), the ETag
+	// and @odata.context.
+	n := len(attrs) + 2
+	if s.prefer.Annotations != nil {
+		n += len(attrs)
+	}
+	o := wire.NewObjectSize(n)
 	o.Add("@odata.etag", wire.ETag(version))
 	if err := s.columns(o, e, r, attrs); err != nil {
 		return nil, err
