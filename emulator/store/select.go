@@ -139,7 +139,9 @@ func plainRow(q *model.Query, attrs []*model.Attribute, vals []any) (ResultRow, 
 		i = 2
 	}
 	read := func(list []*model.Attribute) (model.Row, error) {
-		row := make(model.Row, len(list))
+		// One more than the columns: the main row gets versionnumber too, and a map that grows
+		// past its hint copies itself.
+		row := make(model.Row, len(list)+1)
 		for _, a := range list {
 			raw := vals[i]
 			i++
