@@ -41,16 +41,14 @@ type Ledger struct {
 	newID func() string
 	clock func() time.Time
 
-	ids, times  int
-	idList      []string
-	timeList    []time.Time
-	calls       []*ledgerCall // made, in the order the operation meets their steps
-	met         int           // calls of this run that matched a made call
-	pending     []*ledgerCall // met in this run and not made yet
-	recalls     int
-	inTx        bool
-	recallLimit int
-	settleCount int
+	ids, times int
+	idList     []string
+	timeList   []time.Time
+	calls      []*ledgerCall // made, in the order the operation meets their steps
+	met        int           // calls of this run that matched a made call
+	pending    []*ledgerCall // met in this run and not made yet
+	recalls    int
+	inTx       bool
 }
 
 // maxRecalls bounds how often a write calls a step again because the data changed under it.
@@ -72,7 +70,7 @@ var errPending = dverr.New(http.StatusServiceUnavailable, dverr.CodeNone, "A syn
 
 // NewLedger returns a Ledger for one write; newID and clock are what the write would use without one.
 func NewLedger(newID func() string, clock func() time.Time) *Ledger {
-	return &Ledger{newID: newID, clock: clock, recallLimit: maxRecalls}
+	return &Ledger{newID: newID, clock: clock}
 }
 
 // Begin starts a run: ids, times and calls are replayed from the first.
@@ -106,7 +104,6 @@ func (l *Ledger) Pending() bool { return len(l.pending) > 0 }
 // Settle makes the pending calls in order, with nothing held, until one fails; the calls after a
 // failure are not made (the operation fails there). Each call ends with ctx.
 func (l *Ledger) Settle(ctx context.Context) {
-	l.settleCount++
 	for _, c := range l.pending {
 		c.rec, c.answer = c.h.deliver(ctx, c.d, c.attempts)
 		l.calls = append(l.calls, c)
@@ -116,9 +113,6 @@ func (l *Ledger) Settle(ctx context.Context) {
 	}
 	l.pending = nil
 }
-
-// Settles is how many times calls were made outside the transaction (for tests and logs).
-func (l *Ledger) Settles() int { return l.settleCount }
 
 // call makes a synchronous call the ledger's way: it returns the recorded outcome when the call
 // was made for the same context, makes it now when the ledger gave up rehearsing, and otherwise
@@ -138,7 +132,7 @@ func (l *Ledger) call(ctx context.Context, h *Dispatcher, d *delivery, attempts 
 		// the later ones, and call again.
 		l.calls = l.calls[:l.met]
 		l.recalls++
-		if l.recalls > l.recallLimit {
+		if l.recalls > maxRecalls {
 			l.inTx = true
 			rec, answer := h.deliver(ctx, d, attempts)
 			return rec, answer, true
