@@ -34,8 +34,8 @@ import (
 // keeps losing the race still completes; those calls are bounded by the request's context and the
 // webhook timeout.
 //
-// Endpoints therefore see every call of a successful write once, in Dataverse's order, before the
-// write commits, and may call the Web API back (they do not see the uncommitted write, as they
+// Endpoints therefore see every call of a write once (again only when the data changed under it),
+// in Dataverse's order, before the write commits, and may call the Web API back (they do not see the uncommitted write, as they
 // would not in Dataverse). A Ledger belongs to one write and is not safe for concurrent use.
 type Ledger struct {
 	newID func() string
