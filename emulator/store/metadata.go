@@ -194,6 +194,18 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 			}
 		}
 	}
+	// The webhook queue picks the waiting system jobs by state, in sequence order; with a backlog
+	// of many thousand jobs this index lets it read only the first few instead of sorting them all.
+	if e.LogicalName == "asyncoperation" {
+		st, ok1 := e.Attribute("statecode")
+		seq, ok2 := e.Attribute("sequence")
+		if ok1 && ok2 && st.Stored() && seq.Stored() {
+			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+quote("ix_asyncoperation_queue")+" ON "+table+
+				" ("+quote(st.LogicalName)+", "+quote(seq.LogicalName)+")"); err != nil {
+				return fmt.Errorf("store: index %s queue: %w", e.LogicalName, err)
+			}
+		}
+	}
 	for _, k := range e.Keys {
 		var cols []string
 		for _, an := range k.Attributes {
