@@ -38,8 +38,8 @@ func (s *Server) consoleSession(w http.ResponseWriter, r *http.Request) error {
 	o.Set("webApiUrl", org+"/api/data/v9.2/")
 	o.Set("tenantId", s.cfg.TenantID)
 	o.Set("clientId", s.idp.ClientID())
-	o.Set("tokenUrl", host+"/"+s.cfg.TenantID+"/oauth2/v2.0/token")
-	o.Set("authorizeUrl", host+"/"+s.cfg.TenantID+"/oauth2/v2.0/authorize")
+	o.Set("tokenUrl", s.identityURL(host, "token"))
+	o.Set("authorizeUrl", s.identityURL(host, "authorize"))
 	o.Set("scope", aud+"/.default")
 	o.Set("adminTokenRequired", s.cfg.AdminToken != "")
 	o.Set("accessToken", tok)
@@ -52,4 +52,10 @@ func (s *Server) consoleSession(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	wire.WriteJSON(w, http.StatusOK, o)
 	return nil
+}
+
+// identityURL is the URL of one of the tenant's identity endpoints ("token", "authorize") at the
+// emulator reached as host.
+func (s *Server) identityURL(host, endpoint string) string {
+	return host + "/" + s.cfg.TenantID + "/oauth2/v2.0/" + endpoint
 }

@@ -252,7 +252,7 @@ func (s *Server) environmentInfo(r *http.Request, info EnvironmentInfo) Environm
 	origin := wire.HostOrigin(r)
 	info.URL = origin + envPrefix + info.Name
 	info.APIURL = info.URL + "/api/data/v9.2/"
-	info.TokenURL = origin + "/" + s.cfg.TenantID + "/oauth2/v2.0/token"
+	info.TokenURL = s.identityURL(origin, "token")
 	return info
 }
 

@@ -235,26 +235,12 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 		// A serviceendpoints row carries its authvalue, which nobody may read back.
 		e.RequestBody = "(not kept: the table has columns not valid for read)"
 	}
-	for _, h := range journaledHeaders {
-		if v := r.Header.Get(h); v != "" {
-			if h == "Authorization" {
-				scheme, _, _ := strings.Cut(v, " ")
-				v = scheme + " (redacted)"
-			}
-			if e.Headers == nil {
-				e.Headers = map[string]string{}
-			}
-			e.Headers[h] = v
-		}
+	e.Headers = keptHeaders(r.Header, journaledHeaders)
+	if e.Headers["Authorization"] != "" {
+		scheme, _, _ := strings.Cut(e.Headers["Authorization"], " ")
+		e.Headers["Authorization"] = scheme + " (redacted)"
 	}
-	for _, h := range journaledResponseHeaders {
-		if v := rec.Header().Get(h); v != "" {
-			if e.ResponseHeaders == nil {
-				e.ResponseHeaders = map[string]string{}
-			}
-			e.ResponseHeaders[h] = v
-		}
-	}
+	e.ResponseHeaders = keptHeaders(rec.Header(), journaledResponseHeaders)
 	note.mu.Lock()
 	e.Reason, e.Caller, e.Fault = note.reason, note.caller, note.fault
 	note.mu.Unlock()
@@ -265,6 +251,20 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 		s.log.Debug("request refused", "method", r.Method, "path", e.Path, "status", status, "reason", e.Reason)
 	}
 	add(e)
+}
+
+// keptHeaders picks the named headers that h has, nil when it has none of them.
+func keptHeaders(h http.Header, names []string) map[string]string {
+	var out map[string]string
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[n] = v
+		}
+	}
+	return out
 }
 
 // limitedBuffer keeps the first limit bytes written to it.

@@ -87,6 +87,22 @@ type userLoad struct {
 	inFlight int
 }
 
+// window drops the requests that started, and the execution times that ended, before since,
+// and returns the execution time left in the window.
+func (u *userLoad) window(since time.Time) time.Duration {
+	for len(u.starts) > 0 && !u.starts[0].After(since) {
+		u.starts = u.starts[1:]
+	}
+	for len(u.done) > 0 && !u.done[0].at.After(since) {
+		u.done = u.done[1:]
+	}
+	var busy time.Duration
+	for _, d := range u.done {
+		busy += d.dur
+	}
+	return busy
+}
+
 type doneRequest struct {
 	at  time.Time
 	dur time.Duration
@@ -113,17 +129,7 @@ func (lm *limiter) admit(user string) (func(), error) {
 		u = &userLoad{}
 		lm.users[user] = u
 	}
-	since := now.Add(-lm.l.Window)
-	for len(u.starts) > 0 && !u.starts[0].After(since) {
-		u.starts = u.starts[1:]
-	}
-	var busy time.Duration
-	for len(u.done) > 0 && !u.done[0].at.After(since) {
-		u.done = u.done[1:]
-	}
-	for _, d := range u.done {
-		busy += d.dur
-	}
+	busy := u.window(now.Add(-lm.l.Window))
 	switch {
 	case lm.l.Concurrent > 0 && u.inFlight >= lm.l.Concurrent:
 		return nil, throttled(time.Second, "0x80072326", "Number of concurrent requests exceeded the limit of %d.", lm.l.Concurrent)
@@ -197,17 +203,8 @@ func (lm *limiter) info() LimitsInfo {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	for id, u := range lm.users {
-		ul := UserLoad{Caller: id, InFlight: u.inFlight}
-		for _, t := range u.starts {
-			if t.After(since) {
-				ul.Requests++
-			}
-		}
-		for _, d := range u.done {
-			if d.at.After(since) {
-				ul.ExecutionTimeMs += d.dur.Milliseconds()
-			}
-		}
+		busy := u.window(since)
+		ul := UserLoad{Caller: id, InFlight: u.inFlight, Requests: len(u.starts), ExecutionTimeMs: busy.Milliseconds()}
 		if ul.Requests > 0 || ul.InFlight > 0 {
 			out.Users = append(out.Users, ul)
 		}
