@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -267,23 +266,29 @@ func keptHeaders(h http.Header, names []string) map[string]string {
 	return out
 }
 
-// limitedBuffer keeps the first limit bytes written to it.
+// limitedBuffer keeps the first limit bytes written to it. It is a strings.Builder so that the
+// entry's string is the buffer itself, and its first write sizes the buffer to fit: a response
+// written in one piece (as most are) is copied once.
 type limitedBuffer struct {
-	bytes.Buffer
+	strings.Builder
 	limit int
 	cut   bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	room := b.limit - b.Len()
+	keep := p
 	if room < len(p) {
 		b.cut = true
-		if room > 0 {
-			b.Buffer.Write(p[:room])
-		}
-		return len(p), nil
+		keep = p[:max(room, 0)]
 	}
-	return b.Buffer.Write(p)
+	if len(keep) > 0 {
+		if b.Cap() == 0 {
+			b.Grow(len(keep))
+		}
+		b.Builder.Write(keep)
+	}
+	return len(p), nil
 }
 
 // teeBody copies what the handler reads of a request body.

@@ -172,3 +172,24 @@ func TestJournalKeepsResponseHeaders(t *testing.T) {
 		t.Errorf("read entry's response headers: %+v", get)
 	}
 }
+
+// An entry keeps the first JournalBodyLimit bytes of each body and says when it cut one.
+func TestJournalCutsLongBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, emulator.Config{JournalBodyLimit: 16})
+	e.do("POST", "accounts", map[string]any{"name": "a name longer than sixteen bytes"}).expect(t, 204)
+	who := e.do("GET", "WhoAmI", nil).expect(t, 200)
+	post := journal(t, e, "?method=POST&path=/api/data/v9.2/accounts")
+	if len(post) != 1 || post[0].RequestBody != `{"name":"a name ` || !post[0].Truncated {
+		t.Errorf("create entry: body %q, truncated %v", post[0].RequestBody, post[0].Truncated)
+	}
+	got := journal(t, e, "?path=/api/data/v9.2/WhoAmI")
+	if len(got) != 1 || got[0].ResponseBody != string(who.Body[:16]) || !got[0].Truncated {
+		t.Errorf("WhoAmI entry: body %q, truncated %v; answer %q", got[0].ResponseBody, got[0].Truncated, who.Body)
+	}
+	e2 := newEnv(t)
+	e2.do("GET", "WhoAmI", nil).expect(t, 200)
+	if en := journal(t, e2, "?path=/api/data/v9.2/WhoAmI"); len(en) != 1 || en[0].Truncated || !strings.HasPrefix(en[0].ResponseBody, "{") || !strings.HasSuffix(en[0].ResponseBody, "}") {
+		t.Errorf("a short answer is kept whole: %+v", en)
+	}
+}
