@@ -5,13 +5,8 @@ package model
 // money column brings the row's transaction currency, as Dataverse does.
 func (e *Entity) Shown(sel []*Attribute) []*Attribute {
 	if sel == nil {
-		var out []*Attribute
-		for _, a := range e.Attributes {
-			if a.Stored() && a.ValidForRead {
-				out = append(out, a)
-			}
-		}
-		return out
+		// Shared by every request: not to be changed in place.
+		return e.readable
 	}
 	out := append([]*Attribute(nil), sel...)
 	has := make(map[string]bool, len(sel))

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -266,6 +267,9 @@ type Entity struct {
 	Keys       []*Key
 
 	attrs map[string]*Attribute
+	// readable is every readable stored column in metadata order, what a row without $select
+	// shows; ParseEntity fills it once.
+	readable []*Attribute
 	// navs maps navigation property names to their relationship and direction.
 	navs map[string]*Nav
 
@@ -587,6 +591,13 @@ func newEntity(d *entityDoc, doc json.RawMessage, attrs []*Attribute, keyDocs []
 	if _, ok := e.attrs[e.PrimaryIDAttribute]; !ok {
 		return nil, fmt.Errorf("model: entity %s: primary id attribute %s is not defined", e.LogicalName, e.PrimaryIDAttribute)
 	}
+	for _, a := range e.Attributes {
+		if a.Stored() && a.ValidForRead {
+			e.readable = append(e.readable, a)
+		}
+	}
+	// Callers may append to what Shown returns: the full capacity makes them copy.
+	e.readable = slices.Clip(e.readable)
 	for _, raw := range keyDocs {
 		var kd keyDoc
 		if err := json.Unmarshal(raw, &kd); err != nil {

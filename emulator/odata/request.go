@@ -214,8 +214,13 @@ type Record struct {
 }
 
 // Names are the stored columns to read for the row: those it shows and the lookups its
-// single-valued expansions follow.
+// single-valued expansions follow. Without $select that is nil, which store.Tx.Get reads as every
+// stored column: the readable ones the row shows are all among them, and the read plan for nil is
+// found without hashing a few hundred names.
 func (r *Record) Names(e *model.Entity) []string {
+	if r.Select == nil {
+		return nil
+	}
 	cols := withLookups(e, model.StoredOnly(r.Columns), r.Expand)
 	out := make([]string, len(cols))
 	for i, a := range cols {
