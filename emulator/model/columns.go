@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Shown lists the columns a row of e shows for a select list: the selected ones, or every readable
 // stored column when sel is nil. With a select list the primary key is added at the end, and a
 // money column brings the row's transaction currency, as Dataverse does.
@@ -30,6 +32,14 @@ func (e *Entity) Shown(sel []*Attribute) []*Attribute {
 // StoredOnly keeps the columns that have storage of their own: a query reads those, the others
 // are derived from them.
 func StoredOnly(attrs []*Attribute) []*Attribute {
+	all := true
+	for _, a := range attrs {
+		all = all && a.Stored()
+	}
+	if all {
+		// The list itself, clipped so that a caller appending to it makes a copy.
+		return slices.Clip(attrs)
+	}
 	out := make([]*Attribute, 0, len(attrs))
 	for _, a := range attrs {
 		if a.Stored() {

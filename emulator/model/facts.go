@@ -169,6 +169,7 @@ func (a *Attribute) Equal(b *Attribute) bool {
 	}
 	x, y := *a, *b
 	x.doc, y.doc = nil, nil
+	x.lookupProperty, y.lookupProperty = "", ""
 	return reflect.DeepEqual(x, y) && bytes.Equal(a.Doc(), b.Doc())
 }
 

@@ -94,6 +94,8 @@ type Attribute struct {
 
 	// doc is the full AttributeMetadata document (Doc).
 	doc *attributeDocument
+	// lookupProperty is LookupProperty, written once by ParseAttribute.
+	lookupProperty string
 }
 
 // IsLookup reports whether the column holds a reference to another row.
@@ -132,7 +134,12 @@ func (a *Attribute) Stored() bool {
 }
 
 // LookupProperty is the Web API name of a lookup column's value: "_primarycontactid_value".
-func (a *Attribute) LookupProperty() string { return "_" + a.LogicalName + "_value" }
+func (a *Attribute) LookupProperty() string {
+	if a.lookupProperty != "" {
+		return a.lookupProperty
+	}
+	return "_" + a.LogicalName + "_value"
+}
 
 // Scale is the number of digits after the point the store keeps for exact numbers. Money is kept
 // at four places, as Dataverse stores it, whatever the column's display precision.
@@ -708,6 +715,9 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 		if a.FalseLabel == "" {
 			a.FalseLabel = "No"
 		}
+	}
+	if a.IsLookup() {
+		a.lookupProperty = "_" + a.LogicalName + "_value"
 	}
 	return a, nil
 }

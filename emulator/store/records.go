@@ -14,33 +14,17 @@ import (
 // selectList returns the SQL select list for the given attributes of e and a function that turns a
 // scanned row into a Row. The row's version is always scanned last.
 func selectList(e *model.Entity, attrs []*model.Attribute) (string, int, func(vals []any) (model.Row, int64, error)) {
-	var cols []string
-	for _, a := range attrs {
-		cols = append(cols, quote(a.LogicalName))
-		if a.IsPolymorphic() {
-			cols = append(cols, quote(typeColumn(a)))
-		}
-	}
-	cols = append(cols, quote(model.VersionColumn))
-	n := len(cols)
+	list, n := columnList(attrs)
 	conv := func(vals []any) (model.Row, int64, error) {
 		row := make(model.Row, len(attrs)+1)
 		i := 0
 		for _, a := range attrs {
-			raw := vals[i]
-			i++
-			typ := ""
-			if a.IsPolymorphic() {
-				if vals[i] != nil {
-					typ = asString(vals[i])
-				}
-				i++
-			}
-			v, err := fromSQL(a, raw, typ)
+			v, next, err := readValue(a, vals, i)
 			if err != nil {
 				return nil, 0, err
 			}
 			row[a.LogicalName] = v
+			i = next
 		}
 		ver, err := asInt(vals[i])
 		if err != nil {
@@ -51,7 +35,37 @@ func selectList(e *model.Entity, attrs []*model.Attribute) (string, int, func(va
 		}
 		return row, ver, nil
 	}
-	return strings.Join(cols, ", "), n, conv
+	return list, n, conv
+}
+
+// columnList is the select list of attrs (a polymorphic lookup brings its type column) followed
+// by the row version, and how many columns that is.
+func columnList(attrs []*model.Attribute) (string, int) {
+	var cols []string
+	for _, a := range attrs {
+		cols = append(cols, quote(a.LogicalName))
+		if a.IsPolymorphic() {
+			cols = append(cols, quote(typeColumn(a)))
+		}
+	}
+	cols = append(cols, quote(model.VersionColumn))
+	return strings.Join(cols, ", "), len(cols)
+}
+
+// readValue converts the value of a at vals[i] (and the type column after it, for a polymorphic
+// lookup) and returns the index of the next column.
+func readValue(a *model.Attribute, vals []any, i int) (any, int, error) {
+	raw := vals[i]
+	i++
+	typ := ""
+	if a.IsPolymorphic() {
+		if vals[i] != nil {
+			typ = asString(vals[i])
+		}
+		i++
+	}
+	v, err := fromSQL(a, raw, typ)
+	return v, i, err
 }
 
 // storedAttrs returns the stored attributes of e named in names, or all of them when names is nil.
@@ -99,11 +113,84 @@ func (t *Tx) Get(e *model.Entity, id string, names []string) (model.Row, int64, 
 	return p.conv(vals)
 }
 
+// GetColumns reads one row by primary key as values in the order of cols, which must all be
+// stored: a read that shapes the row by position needs no map of it. It returns ErrNotFound when
+// the row does not exist.
+func (t *Tx) GetColumns(e *model.Entity, id string, cols []*model.Attribute) ([]any, int64, error) {
+	p, err := t.s.columnsPlan(e, cols)
+	if err != nil {
+		return nil, 0, err
+	}
+	vals := make([]any, p.n)
+	ptrs := make([]any, p.n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := t.tx.QueryRowContext(t.ctx, p.sql, strings.ToLower(id)).Scan(ptrs...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, 0, ErrNotFound
+		}
+		return nil, 0, fmt.Errorf("store: get %s: %w", e.LogicalName, err)
+	}
+	// The values are converted in place: column i of the result lands at or before vals[i].
+	i := 0
+	for k, a := range cols {
+		var v any
+		if v, i, err = readValue(a, vals, i); err != nil {
+			return nil, 0, err
+		}
+		vals[k] = v
+	}
+	ver, err := asInt(vals[i])
+	if err != nil {
+		return nil, 0, err
+	}
+	return vals[:len(cols)], ver, nil
+}
+
+// columnsPlan is the statement GetColumns runs for a column list. Plans are kept by table and
+// list; a list is known by its length and its first and last columns, and compared whole.
+func (s *Store) columnsPlan(e *model.Entity, cols []*model.Attribute) (*getPlan, error) {
+	key := colPlanKey{e: e, n: len(cols)}
+	if len(cols) > 0 {
+		key.first, key.last = cols[0], cols[len(cols)-1]
+	}
+	s.plansMu.RLock()
+	p := s.colPlans[key]
+	s.plansMu.RUnlock()
+	if p != nil && slices.Equal(p.cols, cols) {
+		return p, nil
+	}
+	for _, a := range cols {
+		if !a.Stored() {
+			return nil, fmt.Errorf("store: %s has no stored column %s", e.LogicalName, a.LogicalName)
+		}
+	}
+	list, n := columnList(cols)
+	p = &getPlan{cols: slices.Clone(cols), n: n,
+		sql: "SELECT " + list + " FROM " + quote(e.LogicalName) + " WHERE " + quote(e.PrimaryIDAttribute) + " = ?"}
+	s.plansMu.Lock()
+	if s.colPlans == nil || len(s.colPlans) >= maxGetPlans {
+		s.colPlans = map[colPlanKey]*getPlan{}
+	}
+	s.colPlans[key] = p
+	s.plansMu.Unlock()
+	return p, nil
+}
+
+type colPlanKey struct {
+	e           *model.Entity
+	n           int
+	first, last *model.Attribute
+}
+
 // getPlan is how Get reads a table's row for one list of columns: the statement and the
 // conversion of its values. Plans are kept by table and column list, so a read by id builds no
 // SQL text (and go-sqlite3 finds the statement prepared).
 type getPlan struct {
+	// names is Get's column list; cols is GetColumns'.
 	names []string
+	cols  []*model.Attribute
 	sql   string
 	n     int
 	conv  func([]any) (model.Row, int64, error)

@@ -15,6 +15,9 @@ type ResultRow struct {
 	Version int64
 	// Row holds the root columns read, or for aggregate queries the values keyed by alias.
 	Row model.Row
+	// Values holds the root columns in the order of the query's Columns instead of Row, for
+	// ScanValues. They are valid until the callback returns.
+	Values []any
 	// Links holds the columns read from each link, by link.
 	Links map[*model.Link]model.Row
 	// OrderValues are the values of the Order columns, for the next page's position.
@@ -49,6 +52,25 @@ func (t *Tx) Select(q *model.Query) (*Result, error) {
 // write rows out without holding the page. The Result it returns has no Rows; More, Next and
 // SourceRows are as Select sets them. An error from fn stops the scan and is returned.
 func (t *Tx) Scan(q *model.Query, fn func(ResultRow) error) (*Result, error) {
+	return t.scan(q, false, fn)
+}
+
+// ScanValues is Scan for a caller that shapes rows by position: each row comes with Values (the
+// query's Columns in order) and no Row, and the values are only valid until fn returns. The query
+// may not be an aggregate, distinct, or read columns of its links.
+func (t *Tx) ScanValues(q *model.Query, fn func(ResultRow) error) (*Result, error) {
+	if len(q.GroupBy) > 0 || len(q.Aggregates) > 0 || q.Distinct || q.Columns == nil {
+		return nil, fmt.Errorf("store: ScanValues of %s: an aggregate, distinct or all-column query", q.Entity.LogicalName)
+	}
+	for _, l := range q.Links {
+		if len(l.Columns) > 0 {
+			return nil, fmt.Errorf("store: ScanValues of %s: a link with columns", q.Entity.LogicalName)
+		}
+	}
+	return t.scan(q, true, fn)
+}
+
+func (t *Tx) scan(q *model.Query, positional bool, fn func(ResultRow) error) (*Result, error) {
 	c, query, err := compile(q)
 	if err != nil {
 		return nil, err
@@ -92,7 +114,7 @@ func (t *Tx) Scan(q *model.Query, fn func(ResultRow) error) (*Result, error) {
 				res.SourceRows += src
 			}
 		} else {
-			rr, err = plainRow(q, attrs, vals)
+			rr, err = plainRow(q, attrs, vals, positional)
 		}
 		if err != nil {
 			return nil, err
@@ -125,7 +147,9 @@ func nextPosition(q *model.Query, last ResultRow) *model.Position {
 	return &model.Position{Values: last.OrderValues, ID: last.ID, Page: page}
 }
 
-func plainRow(q *model.Query, attrs []*model.Attribute, vals []any) (ResultRow, error) {
+// plainRow reads a row of a query that is not an aggregate. positional converts the root
+// columns in place and hands them out as Values rather than in a Row.
+func plainRow(q *model.Query, attrs []*model.Attribute, vals []any, positional bool) (ResultRow, error) {
 	var rr ResultRow
 	var ver int64
 	i := 0
@@ -143,29 +167,34 @@ func plainRow(q *model.Query, attrs []*model.Attribute, vals []any) (ResultRow, 
 		// past its hint copies itself.
 		row := make(model.Row, len(list)+1)
 		for _, a := range list {
-			raw := vals[i]
-			i++
-			typ := ""
-			if a.IsPolymorphic() {
-				if vals[i] != nil {
-					typ = asString(vals[i])
-				}
-				i++
-			}
-			v, err := fromSQL(a, raw, typ)
+			v, next, err := readValue(a, vals, i)
 			if err != nil {
 				return nil, err
 			}
 			row[a.LogicalName] = v
+			i = next
 		}
 		return row, nil
 	}
 	var err error
-	if rr.Row, err = read(attrs); err != nil {
-		return rr, err
-	}
-	if _, ok := q.Entity.Attribute(model.VersionColumn); ok && !q.Distinct {
-		rr.Row[model.VersionColumn] = ver
+	if positional {
+		// Column k is read from vals[i] with i >= k, so each lands where it has been read.
+		start := i
+		for k, a := range attrs {
+			var v any
+			if v, i, err = readValue(a, vals, i); err != nil {
+				return rr, err
+			}
+			vals[start+k] = v
+		}
+		rr.Values = vals[start : start+len(attrs)]
+	} else {
+		if rr.Row, err = read(attrs); err != nil {
+			return rr, err
+		}
+		if _, ok := q.Entity.Attribute(model.VersionColumn); ok && !q.Distinct {
+			rr.Row[model.VersionColumn] = ver
+		}
 	}
 	for _, l := range q.Links {
 		if len(l.Columns) == 0 {

@@ -36,9 +36,11 @@ type Store struct {
 	schema atomic.Pointer[model.Schema]
 
 	snapMu sync.Mutex
-	// getPlans are Get's statements by table and column list (records.go).
+	// getPlans and colPlans are the statements of Get and GetColumns by table and column list
+	// (records.go).
 	plansMu   sync.RWMutex
 	getPlans  map[getPlanKey]*getPlan
+	colPlans  map[colPlanKey]*getPlan
 	snapshots map[string]*sql.DB // in-memory snapshots
 
 	// generation counts committed writes per table (and restores, which change every table), so

@@ -484,3 +484,72 @@ func TestDatabaseWithoutPackedColumnsOpens(t *testing.T) {
 		t.Errorf("relationships (-new database +old one):\n%s", diff)
 	}
 }
+
+// The positional reads (GetColumns, ScanValues) give the values Get and Scan put in a Row, in the
+// order asked for, and refuse what they cannot read by position.
+func TestPositionalReadsMatchRows(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, "")
+	ctx := context.Background()
+	acc, _ := s.Schema().Entity("account")
+	row := model.Row{
+		"accountid": "0f0e0d0c-0000-4000-8000-000000000002", "name": "Positional", "revenue": mustDecimal(t, "12.5", 4),
+		"founded": time.Date(1999, 5, 17, 0, 0, 0, 0, time.UTC), "tags": []int64{2},
+		"ownerid": model.Lookup{ID: "0f0e0d0c-0000-4000-8000-0000000000aa", Entity: "team"}, "creditonhold": false,
+	}
+	if err := s.Write(ctx, func(tx *Tx) error { _, err := tx.Insert(acc, row); return err }); err != nil {
+		t.Fatal(err)
+	}
+	var cols []*model.Attribute
+	for _, n := range []string{"ownerid", "tags", "name", "primarycontactid", "founded", "versionnumber", "revenue", "accountid", "creditonhold"} {
+		a, _ := acc.Attribute(n)
+		cols = append(cols, a)
+	}
+	err := s.Read(ctx, func(tx *Tx) error {
+		want, wantVer, err := tx.Get(acc, "0f0e0d0c-0000-4000-8000-000000000002", nil)
+		if err != nil {
+			return err
+		}
+		check := func(how string, vals []any, ver int64) {
+			if ver != wantVer || len(vals) != len(cols) {
+				t.Fatalf("%s: version %d, %d values; want %d, %d", how, ver, len(vals), wantVer, len(cols))
+			}
+			for i, a := range cols {
+				if d := cmp.Diff(want[a.LogicalName], vals[i]); d != "" {
+					t.Errorf("%s: %s (-Get +positional):\n%s", how, a.LogicalName, d)
+				}
+			}
+		}
+		for range 2 { // the second read finds the plan kept by the first
+			vals, ver, err := tx.GetColumns(acc, "0F0E0D0C-0000-4000-8000-000000000002", cols)
+			if err != nil {
+				return err
+			}
+			check("GetColumns", vals, ver)
+		}
+		if _, _, err := tx.GetColumns(acc, "0f0e0d0c-0000-4000-8000-000000000099", cols); !errors.Is(err, ErrNotFound) {
+			t.Errorf("GetColumns of a missing row: %v", err)
+		}
+		n := 0
+		if _, err := tx.ScanValues(&model.Query{Entity: acc, Columns: cols}, func(r ResultRow) error {
+			n++
+			if r.Row != nil {
+				t.Errorf("ScanValues gave a Row too")
+			}
+			check("ScanValues", r.Values, r.Version)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if n != 1 {
+			t.Errorf("ScanValues read %d rows", n)
+		}
+		if _, err := tx.ScanValues(&model.Query{Entity: acc, Columns: cols, Distinct: true}, func(ResultRow) error { return nil }); err == nil {
+			t.Errorf("ScanValues of a distinct query did not fail")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -79,13 +79,23 @@ func (s *Handler) listRecords(req *Request, e *model.Entity, base model.Expr, co
 				first = res.Rows[0].ID
 			}
 		} else {
-			// Rows are shaped as they are read; only expansions need them kept.
+			// Rows are shaped as they are read; only expansions need them kept. Without
+			// expansions, links read for their columns or annotations, rows are written from
+			// their values by position.
 			var rows []store.ResultRow
-			res, err = tx.Scan(cq.Query, func(r store.ResultRow) error {
+			scan, shape := tx.Scan, func(r store.ResultRow) (*wire.Object, error) {
+				return sh.row(e, r.Row, r.Version, cq.Columns)
+			}
+			if len(cq.Expand) == 0 && !linkColumns(cq.Query) && sh.plain(cq.Columns) {
+				scan, shape = tx.ScanValues, func(r store.ResultRow) (*wire.Object, error) {
+					return sh.encoded(r.Version, cq.Query.Columns, r.Values)
+				}
+			}
+			res, err = scan(cq.Query, func(r store.ResultRow) error {
 				if first == "" {
 					first = r.ID
 				}
-				o, err := sh.row(e, r.Row, r.Version, cq.Columns)
+				o, err := shape(r)
 				if err != nil {
 					return err
 				}
@@ -117,6 +127,16 @@ func (s *Handler) listRecords(req *Request, e *model.Entity, base model.Expr, co
 		return nil
 	})
 	return resp, err
+}
+
+// linkColumns reports whether a query reads columns of its links.
+func linkColumns(q *model.Query) bool {
+	for _, l := range q.Links {
+		if len(l.Columns) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // countAnnotations adds @odata.count ($count=true) and the total record count annotations the

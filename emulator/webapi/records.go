@@ -87,11 +87,19 @@ func (s *Handler) getRecord(req *Request) (*wire.Response, error) {
 
 // shapeRecord reads a row with its expansions and shapes it (without @odata.context).
 func (s *Handler) shapeRecord(req *Request, tx *store.Tx, e *model.Entity, id string, rec *odata.Record) (*wire.Object, int64, error) {
+	sh := newShaper(tx, req.Base, req.Prefer)
+	if len(rec.Expand) == 0 && sh.plain(rec.Columns) {
+		vals, ver, err := tx.GetColumns(e, id, rec.Columns)
+		if err != nil {
+			return nil, 0, mapStoreErr(err, e, id)
+		}
+		body, err := sh.encoded(ver, rec.Columns, vals)
+		return body, ver, err
+	}
 	row, ver, err := tx.Get(e, id, rec.Names(e))
 	if err != nil {
 		return nil, 0, mapStoreErr(err, e, id)
 	}
-	sh := newShaper(tx, req.Base, req.Prefer)
 	body, err := sh.row(e, row, ver, rec.Columns)
 	if err != nil {
 		return nil, 0, err

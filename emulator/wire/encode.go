@@ -31,6 +31,10 @@ func appendJSON(b *bytes.Buffer, v any) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
+			if enc, ok := m.Value.(encoded); ok {
+				b.Write(enc)
+				continue
+			}
 			appendString(b, m.Name)
 			b.WriteByte(':')
 			if err := appendJSON(b, m.Value); err != nil {
@@ -104,6 +108,16 @@ func appendJSON(b *bytes.Buffer, v any) error {
 		b.Write(bytes.TrimRight(tmp.Bytes(), "\n"))
 	}
 	return nil
+}
+
+// AppendMember writes "name":value, as Marshal writes an object's member. The name is written
+// without escaping: it must be a plain identifier (a column's logical name or its _x_value
+// property), which never needs any.
+func AppendMember(b *bytes.Buffer, name string, v any) error {
+	b.WriteByte('"')
+	b.WriteString(name)
+	b.WriteString(`":`)
+	return appendJSON(b, v)
 }
 
 func appendList[T any](b *bytes.Buffer, list []T) error {

@@ -86,6 +86,20 @@ func (o *Object) Add(name string, v any) {
 	}
 }
 
+// encoded is a run of members already written as JSON, without braces.
+type encoded []byte
+
+// AddEncoded appends members already written as JSON, without braces and without a leading or
+// trailing comma ("a":1,"b":null): a row shaped straight from the store. Marshal writes them as
+// they are. Get, Set and Remove do not see the names inside, so only an object nobody looks into
+// by name afterwards (a read's answer) is built this way; Members shows the run as one member
+// with an empty name.
+func (o *Object) AddEncoded(members []byte) {
+	if len(members) > 0 {
+		o.members = append(o.members, Member{Value: encoded(members)})
+	}
+}
+
 // Remove deletes a member; the others keep their order.
 func (o *Object) Remove(name string) {
 	i := o.find(name)

@@ -218,3 +218,22 @@ func TestPutFirstAndAdd(t *testing.T) {
 		t.Errorf("Get after PutFirst = %v, %v", v, ok)
 	}
 }
+
+func TestAddEncoded(t *testing.T) {
+	o := NewObject()
+	o.Add("@odata.etag", `W/"7"`)
+	o.AddEncoded([]byte(`"a":1,"b":null`))
+	o.AddEncoded(nil) // nothing to add: no stray comma
+	o.Add("c", "x")
+	o.PutFirst("@odata.context", "ctx")
+	b, err := Marshal([]*Object{o, NewObject()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"@odata.context":"ctx","@odata.etag":"W/\"7\"","a":1,"b":null,"c":"x"},{}]`; string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	if _, ok := o.Get("a"); ok {
+		t.Errorf("Get sees inside an encoded run")
+	}
+}
