@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
@@ -19,9 +20,15 @@ type shaper struct {
 	prefer wire.Prefer
 	// names caches primary names of looked-up rows, keyed by entity and id.
 	names map[string]string
-	// buf is where encoded writes a row before it is copied out.
-	buf bytes.Buffer
 }
+
+// rowBuffers hold rows while encoded writes them, so that a buffer grown to a row's size once
+// serves the rows of later requests.
+var rowBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRow is the largest buffer kept for another row: one that grew past it for a row of
+// long texts is left to the collector rather than held.
+const maxPooledRow = 256 << 10
 
 func newShaper(tx *store.Tx, base string, p wire.Prefer) *shaper {
 	return &shaper{tx: tx, base: base, prefer: p, names: map[string]string{}}
@@ -126,8 +133,13 @@ func (s *shaper) plain(attrs []*model.Attribute) bool {
 // map of the row or a member per column: @odata.etag, then the columns, lookups as _x_value.
 // Only for columns that plain accepts.
 func (s *shaper) encoded(version int64, attrs []*model.Attribute, vals []any) (*wire.Object, error) {
-	b := &s.buf
-	b.Reset()
+	b := rowBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= maxPooledRow {
+			b.Reset()
+			rowBuffers.Put(b)
+		}
+	}()
 	for i, a := range attrs {
 		if i > 0 {
 			b.WriteByte(',')
