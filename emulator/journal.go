@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,13 +55,22 @@ type JournalEntry struct {
 }
 
 // journaledHeaders are the request headers an entry keeps.
-var journaledHeaders = []string{"Authorization", "Content-Type", "Accept", "Prefer", "If-Match", "If-None-Match",
+var journaledHeaders = headerPick("Authorization", "Content-Type", "Accept", "Prefer", "If-Match", "If-None-Match",
 	"MSCRMCallerID", "CallerObjectId", "OData-MaxVersion", "OData-Version", "Content-ID", "Origin",
-	"MSCRM.SuppressDuplicateDetection", "MSCRM.BypassCustomPluginExecution", "User-Agent"}
+	"MSCRM.SuppressDuplicateDetection", "MSCRM.BypassCustomPluginExecution", "User-Agent")
 
 // journaledResponseHeaders are the answer's headers an entry keeps: the ones a client acts on.
-var journaledResponseHeaders = []string{"Content-Type", "ETag", "OData-EntityId", "Location", "Preference-Applied",
-	"Retry-After", "WWW-Authenticate", "OData-Version", "x-ms-request-id"}
+var journaledResponseHeaders = headerPick("Content-Type", "ETag", "OData-EntityId", "Location", "Preference-Applied",
+	"Retry-After", "WWW-Authenticate", "OData-Version", "x-ms-request-id")
+
+// headerPick maps the canonical form of each name to the name as an entry spells it.
+func headerPick(names ...string) map[string]string {
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[textproto.CanonicalMIMEHeaderKey(n)] = n
+	}
+	return m
+}
 
 const (
 	defaultJournalSize      = 1000
@@ -252,16 +262,20 @@ func (s *Server) serveJournaled(w http.ResponseWriter, r *http.Request, note *jo
 	add(e)
 }
 
-// keptHeaders picks the named headers that h has, nil when it has none of them.
-func keptHeaders(h http.Header, names []string) map[string]string {
+// keptHeaders picks the headers of h that pick names, by the names pick spells them, nil when h
+// has none of them. It walks h's few headers rather than looking up each name, which would
+// canonicalize the name on every request.
+func keptHeaders(h http.Header, pick map[string]string) map[string]string {
 	var out map[string]string
-	for _, n := range names {
-		if v := h.Get(n); v != "" {
-			if out == nil {
-				out = map[string]string{}
-			}
-			out[n] = v
+	for k, vs := range h {
+		n, ok := pick[k]
+		if !ok || len(vs) == 0 || vs[0] == "" {
+			continue
 		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[n] = vs[0]
 	}
 	return out
 }
