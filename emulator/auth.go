@@ -67,15 +67,19 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 		noteReason(r.Context(), "no bearer token (an Authorization: Bearer header is required)")
 		return webapi.Caller{}, s.unauthorized(r)
 	}
-	audiences := loopbackAliases(wire.Origin(r))
-	if s.cfg.OrgURL != "" {
-		audiences = append(audiences, s.cfg.OrgURL)
+	origin := wire.Origin(r)
+	audiences := func() []string {
+		out := loopbackAliases(origin)
+		if s.cfg.OrgURL != "" {
+			out = append(out, s.cfg.OrgURL)
+		}
+		return out
 	}
-	claims, err := s.auth.verify(s.idp, strings.TrimSpace(token), audiences, s.cfg.Clock())
+	claims, err := s.auth.verify(s.idp, strings.TrimSpace(token), origin, audiences, s.cfg.Clock())
 	if err != nil {
 		// The reason names claims (aud, iss, exp), never the token itself.
 		s.log.Info("request refused: token not accepted", "method", r.Method, "path", r.URL.Path, "reason", err.Error())
-		noteReason(r.Context(), tokenReason(err, audiences))
+		noteReason(r.Context(), tokenReason(err, audiences()))
 		return webapi.Caller{}, s.unauthorized(r)
 	}
 	ck := callerCacheKey{app: claims.IsApp, id: claims.ObjectID + "|" + claims.AppID, objectID: r.Header.Get("CallerObjectId"), callerID: r.Header.Get("MSCRMCallerID")}
@@ -160,9 +164,12 @@ func (s *Server) authenticateRequest(r *http.Request, cs *webapi.ChangeSet) (web
 // more than once per token.
 type authCache struct {
 	mu      sync.Mutex
-	tokens  map[string]*oauth.Claims
+	tokens  map[tokenKey]*oauth.Claims
 	callers map[callerCacheKey]cachedCaller
 }
+
+// tokenKey is a token and the origin it was sent to, which decides the audiences it may have.
+type tokenKey struct{ origin, token string }
 
 type callerCacheKey struct {
 	app                bool
@@ -178,8 +185,10 @@ type cachedCaller struct {
 // maxCached bounds each cache; when full it is simply emptied.
 const maxCached = 4096
 
-func (a *authCache) verify(idp *oauth.Server, token string, audiences []string, now time.Time) (*oauth.Claims, error) {
-	key := strings.Join(audiences, " ") + " " + token
+// verify checks a token sent to origin, whose accepted audiences are audiences(): asked for only
+// when the token is not in the cache, which knows a token by the origin it was sent to.
+func (a *authCache) verify(idp *oauth.Server, token, origin string, audiences func() []string, now time.Time) (*oauth.Claims, error) {
+	key := tokenKey{origin: origin, token: token}
 	a.mu.Lock()
 	c, ok := a.tokens[key]
 	a.mu.Unlock()
@@ -191,13 +200,13 @@ func (a *authCache) verify(idp *oauth.Server, token string, audiences []string, 
 		delete(a.tokens, key)
 		a.mu.Unlock()
 	}
-	c, err := idp.Verify(token, audiences)
+	c, err := idp.Verify(token, audiences())
 	if err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
 	if a.tokens == nil || len(a.tokens) >= maxCached {
-		a.tokens = map[string]*oauth.Claims{}
+		a.tokens = map[tokenKey]*oauth.Claims{}
 	}
 	a.tokens[key] = c
 	a.mu.Unlock()
