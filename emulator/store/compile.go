@@ -84,27 +84,30 @@ func compileSQL(q *model.Query) (*compiler, string, error) {
 	if len(q.GroupBy) > 0 || len(q.Aggregates) > 0 {
 		return c.aggregate(root, where)
 	}
-	var cols []string
 	attrs := q.Columns
 	if attrs == nil {
 		attrs, _ = storedAttrs(q.Entity, nil)
 	}
+	// The select list is written in place: a row of every column is a few hundred of them.
+	var cols columnWriter
+	cols.Grow(24 * (len(attrs) + 4))
 	pk := q.Entity.PrimaryID()
 	if !q.Distinct {
 		// Distinct rows are compared on the selected columns only.
-		cols = append(cols, root.alias+"."+quote(pk.LogicalName), root.alias+"."+quote(model.VersionColumn))
+		cols.column(root.alias, pk.LogicalName)
+		cols.column(root.alias, model.VersionColumn)
 	}
 	for _, a := range attrs {
 		if !a.Stored() {
 			return nil, "", fmt.Errorf("store: %s.%s is not stored", q.Entity.LogicalName, a.LogicalName)
 		}
-		cols = append(cols, root.alias+"."+quote(a.LogicalName))
+		cols.column(root.alias, a.LogicalName)
 		if a.IsPolymorphic() {
-			cols = append(cols, root.alias+"."+quote(typeColumn(a)))
+			cols.column(root.alias, typeColumn(a))
 		}
 	}
 	for _, l := range q.Links {
-		cols = c.linkColumns(cols, l)
+		c.linkColumns(&cols, l)
 	}
 	// Order: the given keys, then the primary key so the order is total.
 	var orderExprs []string
@@ -121,7 +124,7 @@ func compileSQL(q *model.Query) (*compiler, string, error) {
 		orderExprs = append(orderExprs, e)
 		orderDesc = append(orderDesc, o.Desc)
 		orderAttrs = append(orderAttrs, o.Column.Attr)
-		cols = append(cols, e)
+		cols.expr(e)
 	}
 	if !q.Distinct {
 		orderExprs = append(orderExprs, root.alias+"."+quote(pk.LogicalName))
@@ -142,7 +145,7 @@ func compileSQL(q *model.Query) (*compiler, string, error) {
 	if q.Distinct {
 		b.WriteString("DISTINCT ")
 	}
-	b.WriteString(strings.Join(cols, ", "))
+	b.WriteString(cols.String())
 	b.WriteString(" FROM " + quote(q.Entity.LogicalName) + " " + root.alias)
 	for _, j := range c.joins {
 		b.WriteString(" " + j)
@@ -229,15 +232,38 @@ func (c *compiler) addLink(root scope, l *model.Link) error {
 	return nil
 }
 
-func (c *compiler) linkColumns(cols []string, l *model.Link) []string {
+func (c *compiler) linkColumns(cols *columnWriter, l *model.Link) {
 	a := c.links[l]
 	for _, at := range l.Columns {
-		cols = append(cols, a+"."+quote(at.LogicalName))
+		cols.column(a, at.LogicalName)
 		if at.IsPolymorphic() {
-			cols = append(cols, a+"."+quote(typeColumn(at)))
+			cols.column(a, typeColumn(at))
 		}
 	}
-	return cols
+}
+
+// columnWriter writes a select list: expressions separated by commas.
+type columnWriter struct{ strings.Builder }
+
+// column adds alias."name".
+func (l *columnWriter) column(alias, name string) {
+	l.sep()
+	l.WriteString(alias)
+	l.WriteString(`."`)
+	l.WriteString(strings.ReplaceAll(name, `"`, `""`))
+	l.WriteByte('"')
+}
+
+// expr adds an expression.
+func (l *columnWriter) expr(e string) {
+	l.sep()
+	l.WriteString(e)
+}
+
+func (l *columnWriter) sep() {
+	if l.Len() > 0 {
+		l.WriteString(", ")
+	}
 }
 
 // column returns the SQL expression of a column, joining single-valued navigation paths from the
