@@ -14,14 +14,15 @@ import (
 const driverName = "sqlite3_dynlocal"
 
 func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-			// Without the guarantee queries are slower, never wrong: a connection is not refused
-			// for it (TestQueryPlannerStability catches a driver that no longer allows it).
-			_, _ = setQPSG(conn, 1)
-			return conn.RegisterFunc("dv_like", dvLike, true)
-		},
-	})
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook})
+}
+
+// connectHook prepares each new connection.
+func connectHook(conn *sqlite3.SQLiteConn) error {
+	// Without the guarantee queries are slower, never wrong: a connection is not refused for it
+	// (TestQueryPlannerStability catches a driver that no longer allows it).
+	_, _ = setQPSG(conn, 1)
+	return conn.RegisterFunc("dv_like", dvLike, true)
 }
 
 // dvLike reports whether value matches a Dataverse (SQL Server) LIKE pattern: % is any run of

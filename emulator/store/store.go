@@ -33,6 +33,13 @@ type Store struct {
 	opts   Options
 	writer *sql.DB
 	reader *sql.DB // == writer for in-memory databases
+	// ckpt checkpoints the write-ahead log of a file database (nil in memory).
+	ckpt *checkpointer
+	// wtok is the writer's turn, wwait counts the writes waiting for it, and grp is the open
+	// group of writes of a file database; wtok is nil in memory (group.go).
+	wtok   chan struct{}
+	wwait  atomic.Int32
+	grp    *writeGroup
 	schema atomic.Pointer[model.Schema]
 
 	snapMu sync.Mutex
@@ -97,7 +104,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		base := "file:" + opts.Path
-		w, err := sql.Open(driverName, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0&_stmt_cache_size="+strconv.Itoa(stmtCacheSize))
+		w, err := sql.Open(writerDriverName, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=0&_stmt_cache_size="+strconv.Itoa(stmtCacheSize))
 		if err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
@@ -122,6 +129,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		s.writer, s.reader = w, r
+		cp, err := sql.Open(driverName, base+"?_busy_timeout=10000&_foreign_keys=0")
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("store: open: %w", err)
+		}
+		cp.SetMaxOpenConns(1)
+		s.ckpt = newCheckpointer(cp)
+		s.wtok = make(chan struct{}, 1)
+		s.wtok = make(chan struct{}, 1)
 	}
 	if err := s.init(ctx); err != nil {
 		s.Close()
@@ -189,8 +206,13 @@ func (s *Store) Close() error {
 	s.snapshots = nil
 	s.snapMu.Unlock()
 	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
+	}
 	if s.reader != s.writer && s.reader != nil {
-		err = s.reader.Close()
+		if e := s.reader.Close(); e != nil {
+			err = e
+		}
 	}
 	if s.writer != nil {
 		if e := s.writer.Close(); e != nil {
@@ -373,6 +395,8 @@ type Tx struct {
 	onCommit     []func()
 	memo         map[string]any
 	values       map[any]any
+	// grp is the group a write to a file database commits with (group.go).
+	grp *writeGroup
 }
 
 // SetValue keeps v under key for as long as the transaction lives, so that code running in it can
@@ -410,6 +434,9 @@ func (t *Tx) touch(table string) {
 
 // Begin starts a transaction. A write transaction waits for any other write transaction to end.
 func (s *Store) Begin(ctx context.Context, write bool) (*Tx, error) {
+	if write && s.wtok != nil {
+		return s.beginGrouped(ctx)
+	}
 	db := s.reader
 	if write {
 		db = s.writer
@@ -479,14 +506,23 @@ func (t *Tx) Commit() error {
 			return fmt.Errorf("store: commit: %w", err)
 		}
 	}
-	t.done = true
-	err := t.tx.Commit()
-	t.conn.Close()
-	if err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+	if t.grp != nil {
+		if err := t.commitGrouped(); err != nil {
+			return err
+		}
+	} else {
+		t.done = true
+		err := t.tx.Commit()
+		t.conn.Close()
+		if err != nil {
+			return fmt.Errorf("store: commit: %w", err)
+		}
 	}
-	if t.schemaDirty {
-		t.s.schema.Store(t.schema)
+	if t.s.ckpt != nil {
+		t.s.ckpt.committed()
+	}
+	if t.schemaDirty && t.grp == nil {
+		t.s.schema.Store(t.schema) // a group's commit did it already
 	}
 	if len(t.touched) > 0 {
 		t.s.bump(t.touched, false)
@@ -503,6 +539,9 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
+	if t.grp != nil {
+		return t.rollbackGrouped()
+	}
 	err := t.tx.Rollback()
 	t.conn.Close()
 	return err
