@@ -195,7 +195,7 @@ func (s *Handler) changeTeamMembers(req *Request, a *Args, add bool) (*wire.Resp
 			isMember[id] = true
 		}
 		w := s.newWriter(req.Ctx, tx, req.Caller)
-		w.forgetOwners(a.Entity)
+		w.forgetRemembered(a.Entity)
 		for _, id := range ids {
 			id1, id2 := id, a.ID
 			if rel.Entity1 != "systemuser" {

@@ -113,9 +113,11 @@ var (
 	postStages = []int{webhook.StagePostOperation}
 )
 
-// forgetOwners drops remembered owner business units when owners themselves change.
-func (w *writer) forgetOwners(e *model.Entity) {
-	if e.LogicalName == "systemuser" || e.LogicalName == "team" {
+// forgetRemembered drops what the transaction remembers of rows (owners' business units, the
+// default currency) when a write changes the table they come from.
+func (w *writer) forgetRemembered(e *model.Entity) {
+	switch e.LogicalName {
+	case "systemuser", "team", "transactioncurrency":
 		clear(w.tx.Memo())
 	}
 }
@@ -135,7 +137,7 @@ func (w *writer) delete(e *model.Entity, id string) error {
 	if err := refuseDirectWrite(e, "Delete"); err != nil {
 		return err
 	}
-	w.forgetOwners(e)
+	w.forgetRemembered(e)
 	steps, err := w.steps("Delete", e, nil)
 	if err != nil {
 		return err
@@ -355,7 +357,7 @@ func (w *writer) create(p *writePlan) (string, error) {
 	if id == "" {
 		id = w.newID()
 	}
-	w.forgetOwners(e)
+	w.forgetRemembered(e)
 	row := p.Row
 	row[e.PrimaryIDAttribute] = id
 	if err := w.stampCreate(e, row); err != nil {
@@ -410,7 +412,7 @@ func (w *writer) update(p *writePlan, id string) error {
 	if err := refuseDirectWrite(e, "Update"); err != nil {
 		return err
 	}
-	w.forgetOwners(e)
+	w.forgetRemembered(e)
 	if err := w.stampUpdate(e, id, p.Row); err != nil {
 		return err
 	}
@@ -656,12 +658,20 @@ func (w *writer) stampCurrency(e *model.Entity, row model.Row) error {
 		if !ok {
 			return nil
 		}
-		id, err := w.tx.FindByKey(tc, model.Row{"isocurrencycode": "USD"})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
+		// Remembered for the transaction, like owners' business units: a change set of creates
+		// with money columns looks the currency up once.
+		memo := w.tx.Memo()
+		id, cached := memo["currency:USD"].(string)
+		if !cached {
+			var err error
+			id, err = w.tx.FindByKey(tc, model.Row{"isocurrencycode": "USD"})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			memo["currency:USD"] = id
 		}
-		if err != nil {
-			return err
+		if id == "" {
+			return nil
 		}
 		row["transactioncurrencyid"] = model.Lookup{ID: id, Entity: "transactioncurrency"}
 	}
