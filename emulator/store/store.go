@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -286,21 +288,25 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 	type entityRow struct {
 		name, doc string
 		packed    []byte
+		seq       int64
 	}
 	var entityRows []entityRow
-	rows, err = q.QueryContext(ctx, `SELECT logicalname, doc, attrs FROM "_meta_entity" ORDER BY seq`)
+	// Sorted here rather than by ORDER BY: SQLite would sort the rows, megabytes of documents,
+	// in a temporary file.
+	rows, err = q.QueryContext(ctx, `SELECT logicalname, doc, attrs, seq FROM "_meta_entity"`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load entities: %w", err)
 	}
 	for rows.Next() {
 		var r entityRow
-		if err := rows.Scan(&r.name, &r.doc, &r.packed); err != nil {
+		if err := rows.Scan(&r.name, &r.doc, &r.packed, &r.seq); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		entityRows = append(entityRows, r)
 	}
 	rows.Close()
+	slices.SortStableFunc(entityRows, func(a, b entityRow) int { return cmp.Compare(a.seq, b.seq) })
 	type relationshipRow struct{ doc, facts []byte }
 	var relRows []relationshipRow
 	rows, err = q.QueryContext(ctx, `SELECT doc, facts FROM "_meta_relationship" ORDER BY schemaname`)
