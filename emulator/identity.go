@@ -62,12 +62,27 @@ const signingKeyFile = "signing-key.pem"
 var processKey = sync.OnceValues(oauth.NewSigningKey)
 
 // signingKey returns the key tokens are signed with: the data directory's, created on first use,
-// so tokens stay valid across restarts; in memory, the process's.
+// so tokens stay valid across restarts. In memory it is the cache directory's, made once for all
+// in-memory starts (an RSA key takes 20 to 200 ms to make, most of such a start), or without one
+// the process's.
 func (s *Server) signingKey() (*rsa.PrivateKey, error) {
-	if s.cfg.DataDir == "" {
-		return processKey()
+	if s.cfg.DataDir != "" {
+		return keyFile(s.cfg.DataDir)
 	}
-	path := filepath.Join(s.cfg.DataDir, signingKeyFile)
+	if s.cfg.CacheDir != "" {
+		k, err := keyFile(s.cfg.CacheDir)
+		if err == nil {
+			return k, nil
+		}
+		// The cache only saves time: without it the process makes its own key.
+		s.log.Warn("cannot keep the signing key in the cache directory", "err", err)
+	}
+	return processKey()
+}
+
+// keyFile reads the signing key kept in dir, or makes one and keeps it there.
+func keyFile(dir string) (*rsa.PrivateKey, error) {
+	path := filepath.Join(dir, signingKeyFile)
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -95,16 +110,26 @@ func (s *Server) signingKey() (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: signing key: %w", err)
 	}
-	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("emulator: signing key: %w", err)
 	}
 	// Written aside and renamed, so a crash never leaves half a key; readable by its owner only.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	// The file aside has a name of its own: two emulators may make a key at once (the last one
+	// renamed stays; each signs with its own until it restarts).
+	tmp, err := os.CreateTemp(dir, signingKeyFile+".*.tmp")
+	if err != nil {
 		return nil, fmt.Errorf("emulator: signing key: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("emulator: signing key: %w", err)
+	_, werr := tmp.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("emulator: signing key: %w", werr)
 	}
 	return key, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,6 +81,31 @@ func TestTokenSurvivesRestart(t *testing.T) {
 	defer stop3()
 	if status, _ := whoAmI(t, base3, tok); status != 401 {
 		t.Errorf("a server with another key took the token: %d", status)
+	}
+}
+
+// In-memory servers with a cache directory share the key kept there, readable by its owner only:
+// a token one issued works on the next, and no start makes a key again.
+func TestInMemoryKeyIsKeptInTheCache(t *testing.T) {
+	t.Parallel()
+	cache := t.TempDir()
+	base, stop := startServer(t, emulator.Config{CacheDir: cache})
+	tok, status := tokenFor(t, base, emulator.DefaultClientID, emulator.DefaultClientSecret, base+"/.default")
+	stop()
+	if status != 200 {
+		t.Fatalf("token: %d", status)
+	}
+	info, err := os.Stat(filepath.Join(cache, "signing-key.pem"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("cached key: %v, %v", info, err)
+	}
+	base2, stop2 := startServer(t, emulator.Config{CacheDir: cache, OrgURL: base})
+	defer stop2()
+	if status, user := whoAmI(t, base2, tok); status != 200 || user != emulator.DefaultAppUserID {
+		t.Errorf("the next in-memory server: %d, user %q", status, user)
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "*.tmp")); len(left) > 0 {
+		t.Errorf("files left aside: %v", left)
 	}
 }
 

@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	clientID := fs.String("client-id", env("DYNLOCAL_CLIENT_ID", emulator.DefaultClientID), "development app client id (DYNLOCAL_CLIENT_ID)")
 	secret := fs.String("client-secret", env("DYNLOCAL_CLIENT_SECRET", emulator.DefaultClientSecret), "development app client secret (DYNLOCAL_CLIENT_SECRET)")
 	loose := fs.Bool("loose", envBool("DYNLOCAL_LOOSE"), "ignore query options and headers Dataverse rejects, instead of failing (DYNLOCAL_LOOSE)")
-	cacheDir := fs.String("cache-dir", env("DYNLOCAL_CACHE_DIR", defaultCacheDir()), "directory where fixture databases are kept between runs for a fast start; \"off\" for none (DYNLOCAL_CACHE_DIR)")
+	cacheDir := fs.String("cache-dir", env("DYNLOCAL_CACHE_DIR", defaultCacheDir()), "directory where fixture databases (and the signing key of --in-memory starts) are kept between runs for a fast start; \"off\" for none (DYNLOCAL_CACHE_DIR)")
 	logLevel := fs.String("log-level", env("DYNLOCAL_LOG_LEVEL", "info"), "log level: debug, info, warn, error (DYNLOCAL_LOG_LEVEL)")
 	orgURL := fs.String("org-url", env("DYNLOCAL_ORG_URL", ""), "another URL tokens may be asked for, such as https://org.crm.dynamics.com when a hosts entry or proxy points that name here (DYNLOCAL_ORG_URL)")
 	apps := fs.StringArray("app", envList("DYNLOCAL_APPS"), "another application registration as client-id:secret, signing in as an application user of its own; repeatable (DYNLOCAL_APPS, comma-separated)")
