@@ -229,12 +229,7 @@ func (s *Handler) whoAmI(req *Request) (*wire.Response, error) {
 	o.Set("@odata.context", req.Base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse")
 	o.Set("BusinessUnitId", req.Caller.BusinessUnitID)
 	o.Set("UserId", req.Caller.UserID)
-	org := ""
-	err := s.InTx(req, false, func(tx *store.Tx) error {
-		id, err := organizationID(tx)
-		org = id
-		return err
-	})
+	org, err := s.organizationID(req)
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +237,28 @@ func (s *Handler) whoAmI(req *Request) (*wire.Response, error) {
 	resp := wire.NewResponse(http.StatusOK)
 	resp.JSON = o
 	return resp, nil
+}
+
+// organizationID returns the id of the organization row for req, without a transaction while
+// no write has changed the organization table since it was last read. In a change set it is read
+// in the change set's transaction, which may have changed it.
+func (s *Handler) organizationID(req *Request) (string, error) {
+	gen := s.store.Generation("organization")
+	if c := s.org.Load(); c != nil && c.gen == gen && req.cs == nil {
+		return c.id, nil
+	}
+	var id string
+	err := s.InTx(req, false, func(tx *store.Tx) error {
+		var err error
+		id, err = organizationID(tx)
+		return err
+	})
+	if err == nil && req.cs == nil {
+		// Read after gen: a write committed in between bumps the generation again, so this is
+		// read anew next time.
+		s.org.Store(&cachedOrg{gen: gen, id: id})
+	}
+	return id, err
 }
 
 // organizationID returns the id of the organization row.

@@ -3,6 +3,7 @@ package webapi
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
@@ -53,6 +54,14 @@ type Handler struct {
 	hooks Hooks
 	log   *slog.Logger
 	ops   *operationRegistry
+	// org remembers the organization row's id (WhoAmI answers it on every call).
+	org atomic.Pointer[cachedOrg]
+}
+
+// cachedOrg is the organization id as of a generation of the organization table.
+type cachedOrg struct {
+	gen uint64
+	id  string
 }
 
 // Hooks is what the write path asks of webhook dispatch (a *webhook.Dispatcher): the steps
