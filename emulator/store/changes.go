@@ -110,7 +110,7 @@ func (t *Tx) tombstone(e *model.Entity, id string) error {
 	if !e.ChangeTracking {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_dynlocal_deleted" (entity, id, version) VALUES (?, ?, ?)`,
+	if _, err := t.execStmt(`INSERT INTO "_dynlocal_deleted" (entity, id, version) VALUES (?, ?, ?)`,
 		e.LogicalName, id, t.NextVersion()); err != nil {
 		return fmt.Errorf("store: delete %s: record the deletion: %w", e.LogicalName, err)
 	}

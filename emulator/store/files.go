@@ -267,15 +267,15 @@ func (t *Tx) OrderBlocks(id string, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("store: order blocks: %w", err)
 		}
-		if _, err := t.tx.ExecContext(t.ctx, `UPDATE "_dynlocal_file_block" SET pos = ?, blockid = NULL WHERE fileid = ? AND blockid = ?`, offset, id, b); err != nil {
+		if _, err := t.execStmt(`UPDATE "_dynlocal_file_block" SET pos = ?, blockid = NULL WHERE fileid = ? AND blockid = ?`, offset, id, b); err != nil {
 			return fmt.Errorf("store: order blocks: %w", err)
 		}
 		offset += n
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_dynlocal_file_block" WHERE fileid = ? AND pos < 0`, id); err != nil {
+	if _, err := t.execStmt(`DELETE FROM "_dynlocal_file_block" WHERE fileid = ? AND pos < 0`, id); err != nil {
 		return fmt.Errorf("store: order blocks: %w", err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE "_dynlocal_file" SET received = ? WHERE fileid = ?`, offset, id); err != nil {
+	if _, err := t.execStmt(`UPDATE "_dynlocal_file" SET received = ? WHERE fileid = ?`, offset, id); err != nil {
 		return fmt.Errorf("store: order blocks: %w", err)
 	}
 	return nil
@@ -321,7 +321,7 @@ func (t *Tx) CommitUpload(id, name, mimeType string) (*File, error) {
 	if mimeType == "" {
 		mimeType = f.MimeType
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE "_dynlocal_file" SET committed = 1, size = received, token = NULL, name = ?, mimetype = ? WHERE fileid = ?`, name, mimeType, id); err != nil {
+	if _, err := t.execStmt(`UPDATE "_dynlocal_file" SET committed = 1, size = received, token = NULL, name = ?, mimetype = ? WHERE fileid = ?`, name, mimeType, id); err != nil {
 		return nil, fmt.Errorf("store: commit upload: %w", err)
 	}
 	f.Committed, f.Size, f.Token, f.Name, f.MimeType = true, f.Received, "", name, mimeType
@@ -381,10 +381,10 @@ func (t *Tx) deleteFiles(entity, recordID, attribute, variant string, oneVariant
 		where += ` AND variant = ?`
 		args = append(args, variant)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_dynlocal_file_block" WHERE fileid IN (SELECT fileid FROM "_dynlocal_file" WHERE `+where+`)`, args...); err != nil {
+	if _, err := t.execStmt(`DELETE FROM "_dynlocal_file_block" WHERE fileid IN (SELECT fileid FROM "_dynlocal_file" WHERE `+where+`)`, args...); err != nil {
 		return fmt.Errorf("store: delete files: %w", err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_dynlocal_file" WHERE `+where, args...); err != nil {
+	if _, err := t.execStmt(`DELETE FROM "_dynlocal_file" WHERE `+where, args...); err != nil {
 		return fmt.Errorf("store: delete files: %w", err)
 	}
 	return nil
@@ -458,10 +458,10 @@ func (t *Tx) DeleteAttributeFiles(entity, attribute string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_dynlocal_file_block" WHERE fileid IN (SELECT fileid FROM "_dynlocal_file" WHERE entity = ? AND attribute = ?)`, entity, attribute); err != nil {
+	if _, err := t.execStmt(`DELETE FROM "_dynlocal_file_block" WHERE fileid IN (SELECT fileid FROM "_dynlocal_file" WHERE entity = ? AND attribute = ?)`, entity, attribute); err != nil {
 		return fmt.Errorf("store: delete files: %w", err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_dynlocal_file" WHERE entity = ? AND attribute = ?`, entity, attribute); err != nil {
+	if _, err := t.execStmt(`DELETE FROM "_dynlocal_file" WHERE entity = ? AND attribute = ?`, entity, attribute); err != nil {
 		return fmt.Errorf("store: delete files: %w", err)
 	}
 	return nil

@@ -101,7 +101,7 @@ func (s *Store) releaseWriter() { <-s.wtok }
 // group when nobody waits to join it, or else leaves it open and waits for its commit.
 func (t *Tx) commitGrouped() error {
 	s, g := t.s, t.grp
-	if _, err := t.tx.ExecContext(t.ctx, `RELEASE dl_write`); err != nil {
+	if _, err := t.execStmt(`RELEASE dl_write`); err != nil {
 		t.Rollback()
 		return fmt.Errorf("store: commit: %w", err)
 	}

@@ -39,13 +39,13 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 		if err != nil {
 			return fmt.Errorf("store: put relationship %s: %w", r.SchemaName, err)
 		}
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_relationship" (schemaname, metadataid, doc, facts) VALUES (?, ?, ?, ?)
+		if _, err := t.execStmt(`INSERT INTO "_meta_relationship" (schemaname, metadataid, doc, facts) VALUES (?, ?, ?, ?)
 			ON CONFLICT (schemaname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc, facts = excluded.facts`,
 			r.SchemaName, r.MetadataID, string(doc), string(facts)); err != nil {
 			return fmt.Errorf("store: put relationship %s: %w", r.SchemaName, err)
 		}
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE "_dynlocal" SET value = value + 1 WHERE key = 'schemaversion'`); err != nil {
+	if _, err := t.execStmt(`UPDATE "_dynlocal" SET value = value + 1 WHERE key = 'schemaversion'`); err != nil {
 		return fmt.Errorf("store: put metadata: %w", err)
 	}
 	sch, err := loadSchema(t.ctx, t.tx)
@@ -78,22 +78,22 @@ func (t *Tx) putEntity(e *model.Entity, seq int) error {
 	if err != nil {
 		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_entity" (logicalname, entitysetname, metadataid, seq, doc, attrs) VALUES (?, ?, ?, ?, ?, ?)
+	if _, err := t.execStmt(`INSERT INTO "_meta_entity" (logicalname, entitysetname, metadataid, seq, doc, attrs) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (logicalname) DO UPDATE SET entitysetname = excluded.entitysetname, metadataid = excluded.metadataid, doc = excluded.doc, attrs = excluded.attrs`,
 		e.LogicalName, e.EntitySetName, e.MetadataID, seq, string(bare), packed); err != nil {
 		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_meta_attribute" WHERE entity = ?`, e.LogicalName); err != nil {
+	if _, err := t.execStmt(`DELETE FROM "_meta_attribute" WHERE entity = ?`, e.LogicalName); err != nil {
 		return fmt.Errorf("store: put entity %s: %w", e.LogicalName, err)
 	}
 	for i, a := range e.Attributes {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc) VALUES (?, ?, ?, ?, '')`,
+		if _, err := t.execStmt(`INSERT INTO "_meta_attribute" (entity, logicalname, metadataid, seq, doc) VALUES (?, ?, ?, ?, '')`,
 			e.LogicalName, a.LogicalName, a.MetadataID, i); err != nil {
 			return fmt.Errorf("store: put attribute %s.%s: %w", e.LogicalName, a.LogicalName, err)
 		}
 	}
 	for _, k := range e.Keys {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_meta_key" (entity, logicalname, metadataid, doc) VALUES (?, ?, ?, ?)
+		if _, err := t.execStmt(`INSERT INTO "_meta_key" (entity, logicalname, metadataid, doc) VALUES (?, ?, ?, ?)
 			ON CONFLICT (entity, logicalname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc`,
 			e.LogicalName, k.LogicalName, k.MetadataID, string(k.Raw)); err != nil {
 			return fmt.Errorf("store: put key %s.%s: %w", e.LogicalName, k.LogicalName, err)
@@ -150,7 +150,7 @@ func (t *Tx) ensureTable(e *model.Entity) error {
 			b.WriteString(quote(c[0]) + " " + c[1])
 		}
 		b.WriteString(")")
-		if _, err := t.tx.ExecContext(t.ctx, b.String()); err != nil {
+		if _, err := t.execStmt(b.String()); err != nil {
 			return fmt.Errorf("store: create table %s: %w", e.LogicalName, err)
 		}
 	} else {
@@ -162,7 +162,7 @@ func (t *Tx) ensureTable(e *model.Entity) error {
 			if strings.Contains(typ, "PRIMARY KEY") {
 				return fmt.Errorf("store: table %s: cannot change the primary key", e.LogicalName)
 			}
-			if _, err := t.tx.ExecContext(t.ctx, "ALTER TABLE "+quote(e.LogicalName)+" ADD COLUMN "+quote(c[0])+" "+typ); err != nil {
+			if _, err := t.execStmt("ALTER TABLE "+quote(e.LogicalName)+" ADD COLUMN "+quote(c[0])+" "+typ); err != nil {
 				return fmt.Errorf("store: add column %s.%s: %w", e.LogicalName, c[0], err)
 			}
 		}
@@ -189,7 +189,7 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 			if a.IsLookup() {
 				partial = " WHERE " + quote(a.LogicalName) + " IS NOT NULL"
 			}
-			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"+partial); err != nil {
+			if _, err := t.execStmt("CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"+partial); err != nil {
 				return fmt.Errorf("store: index %s.%s: %w", e.LogicalName, a.LogicalName, err)
 			}
 		}
@@ -200,7 +200,7 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 		st, ok1 := e.Attribute("statecode")
 		seq, ok2 := e.Attribute("sequence")
 		if ok1 && ok2 && st.Stored() && seq.Stored() {
-			if _, err := t.tx.ExecContext(t.ctx, "CREATE INDEX IF NOT EXISTS "+quote("ix_asyncoperation_queue")+" ON "+table+
+			if _, err := t.execStmt("CREATE INDEX IF NOT EXISTS "+quote("ix_asyncoperation_queue")+" ON "+table+
 				" ("+quote(st.LogicalName)+", "+quote(seq.LogicalName)+")"); err != nil {
 				return fmt.Errorf("store: index %s queue: %w", e.LogicalName, err)
 			}
@@ -215,7 +215,7 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 			return fmt.Errorf("store: key %s.%s: invalid name", e.LogicalName, k.LogicalName)
 		}
 		idx := quote("ak_" + e.LogicalName + "_" + k.LogicalName)
-		if _, err := t.tx.ExecContext(t.ctx, "CREATE UNIQUE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+strings.Join(cols, ", ")+")"); err != nil {
+		if _, err := t.execStmt("CREATE UNIQUE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+strings.Join(cols, ", ")+")"); err != nil {
 			return fmt.Errorf("store: key %s.%s: %w", e.LogicalName, k.LogicalName, err)
 		}
 	}

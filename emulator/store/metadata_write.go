@@ -277,7 +277,7 @@ func (t *Tx) reloadSchema() error {
 }
 
 func (t *Tx) exec(query, what string, args ...any) error {
-	if _, err := t.tx.ExecContext(t.ctx, query, args...); err != nil {
+	if _, err := t.execStmt(query, args...); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil

@@ -348,7 +348,7 @@ func (t *Tx) Insert(e *model.Entity, row model.Row) (int64, error) {
 		q[i] = quote(c)
 		marks[i] = "?"
 	}
-	_, err = t.tx.ExecContext(t.ctx, "INSERT INTO "+quote(e.LogicalName)+" ("+strings.Join(q, ", ")+") VALUES ("+strings.Join(marks, ", ")+")", args...)
+	_, err = t.execStmt("INSERT INTO "+quote(e.LogicalName)+" ("+strings.Join(q, ", ")+") VALUES ("+strings.Join(marks, ", ")+")", args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, ErrDuplicate
@@ -381,7 +381,7 @@ func (t *Tx) Update(e *model.Entity, id string, row model.Row) (int64, error) {
 	}
 	sets = append(sets, quote(model.VersionColumn)+" = ?")
 	args = append(args, ver, strings.ToLower(id))
-	res, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(e.LogicalName)+" SET "+strings.Join(sets, ", ")+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", args...)
+	res, err := t.execStmt("UPDATE "+quote(e.LogicalName)+" SET "+strings.Join(sets, ", ")+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, ErrDuplicate
@@ -419,7 +419,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 	}
 	deleting[key] = true
 	t.touch(e.LogicalName)
-	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", id)
+	res, err := t.execStmt("DELETE FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", id)
 	if err != nil {
 		return fmt.Errorf("store: delete %s: %w", e.LogicalName, err)
 	}
@@ -481,7 +481,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 					set += ", " + quote(typeColumn(a)) + " = NULL"
 				}
 				t.touch(many.LogicalName)
-				if _, err := t.tx.ExecContext(t.ctx, "UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(model.VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
+				if _, err := t.execStmt("UPDATE "+quote(many.LogicalName)+" SET "+set+", "+quote(model.VersionColumn)+" = ? WHERE "+where, append([]any{t.NextVersion()}, args...)...); err != nil {
 					return fmt.Errorf("store: delete %s: clear %s.%s: %w", e.LogicalName, many.LogicalName, a.LogicalName, err)
 				}
 			}
@@ -495,7 +495,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 					continue
 				}
 				t.touch(inter.LogicalName)
-				if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(inter.LogicalName)+" WHERE "+quote(side[1])+" = ?", id); err != nil {
+				if _, err := t.execStmt("DELETE FROM "+quote(inter.LogicalName)+" WHERE "+quote(side[1])+" = ?", id); err != nil {
 					return fmt.Errorf("store: delete %s: unlink %s: %w", e.LogicalName, r.SchemaName, err)
 				}
 			}
@@ -599,7 +599,7 @@ func (t *Tx) Disassociate(r *model.Relationship, id1, id2 string) error {
 		return err
 	}
 	t.touch(r.IntersectEntity)
-	res, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+quote(r.IntersectEntity)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", strings.ToLower(id1), strings.ToLower(id2))
+	res, err := t.execStmt("DELETE FROM "+quote(r.IntersectEntity)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", strings.ToLower(id1), strings.ToLower(id2))
 	if err != nil {
 		return fmt.Errorf("store: disassociate %s: %w", r.SchemaName, err)
 	}

@@ -25,7 +25,7 @@ func (t *Tx) SetSetting(key, value string) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_dynlocal_setting" (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+	if _, err := t.execStmt(`INSERT INTO "_dynlocal_setting" (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
 		return fmt.Errorf("store: set setting %s: %w", key, err)
 	}
 	return nil

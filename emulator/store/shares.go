@@ -80,10 +80,10 @@ func (t *Tx) PutShare(s Share) error {
 	if err := t.mustWrite(); err != nil {
 		return err
 	}
-	if _, err := t.tx.ExecContext(t.ctx, sharesDDL); err != nil {
+	if _, err := t.execStmt(sharesDDL); err != nil {
 		return fmt.Errorf("store: shares: %w", err)
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO "_dynlocal_share" (entity, recordid, principaltype, principalid, mask) VALUES (?, ?, ?, ?, ?)
+	_, err := t.execStmt(`INSERT INTO "_dynlocal_share" (entity, recordid, principaltype, principalid, mask) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (entity, recordid, principalid) DO UPDATE SET principaltype = excluded.principaltype, mask = excluded.mask`,
 		s.Entity, strings.ToLower(s.RecordID), s.PrincipalType, strings.ToLower(s.PrincipalID), s.Mask)
 	if err != nil {
@@ -100,7 +100,7 @@ func (t *Tx) DeleteShare(entity, recordID, principalID string) (bool, error) {
 	if ok, err := t.hasShares(); err != nil || !ok {
 		return false, err
 	}
-	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM "_dynlocal_share" WHERE entity = ? AND recordid = ? AND principalid = ?`,
+	res, err := t.execStmt(`DELETE FROM "_dynlocal_share" WHERE entity = ? AND recordid = ? AND principalid = ?`,
 		entity, strings.ToLower(recordID), strings.ToLower(principalID))
 	if err != nil {
 		return false, fmt.Errorf("store: unshare %s: %w", entity, err)
