@@ -19,9 +19,10 @@ import (
 // have after their commits. A write that changes the schema commits its group at once, so the
 // next write starts from the new schema.
 //
-// A write's statements run under its request's context, which interrupts them when the request is
-// given up. SQLite answers an interrupted write by rolling back the whole transaction, so a write
-// that joins a group holding other writes runs its statements without cancellation.
+// SQLite answers a writing statement that is interrupted by rolling back the whole transaction,
+// which here holds other writes too; writing statements are never interrupted once started
+// (Tx.execStmt), and a write whose request is given up fails at its next statement and is
+// rolled back alone.
 //
 // In-memory databases keep one transaction per write: their single connection is shared with
 // readers, which a group held open would block.
@@ -60,17 +61,14 @@ func (s *Store) beginGrouped(ctx context.Context) (*Tx, error) {
 		g = &writeGroup{tx: &Tx{conn: conn, tx: tx}, done: make(chan struct{})}
 		s.grp = g
 	}
-	sctx := ctx
-	if g.members > 0 {
-		sctx = context.WithoutCancel(ctx)
-	}
-	t := &Tx{s: s, conn: g.tx.conn, tx: g.tx.tx, ctx: sctx, write: true, schema: s.Schema(), grp: g}
-	if _, err := t.tx.ExecContext(sctx, `SAVEPOINT dl_write`); err != nil {
+	t := &Tx{s: s, conn: g.tx.conn, tx: g.tx.tx, ctx: ctx, write: true, schema: s.Schema(), grp: g}
+	// Not interrupted: a savepoint that cannot be made leaves the group's state unknown.
+	if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `SAVEPOINT dl_write`); err != nil {
 		t.done = true
 		s.abandonGroup(g, err)
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	if err := t.tx.QueryRowContext(sctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
+	if err := t.tx.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
 		t.Rollback()
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}

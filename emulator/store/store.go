@@ -140,7 +140,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		cp.SetMaxOpenConns(1)
 		s.ckpt = newCheckpointer(cp)
 		s.wtok = make(chan struct{}, 1)
-		s.wtok = make(chan struct{}, 1)
 	}
 	if err := s.init(ctx); err != nil {
 		s.Close()
