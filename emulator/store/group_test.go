@@ -94,13 +94,7 @@ func TestGroupedWriteGivenUpIsUndoneAlone(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, filepath.Join(t.TempDir(), "db.sqlite"))
 	acc, _ := s.Schema().Entity("account")
-	first, err := s.Begin(context.Background(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.Insert(acc, model.Row{"accountid": "0f0e0d0c-0000-4000-8000-000000000001", "name": "first"}); err != nil {
-		t.Fatal(err)
-	}
+	first := beginWithRow(t, s, acc, "0f0e0d0c-0000-4000-8000-000000000001")
 	ctx, cancel := context.WithCancel(context.Background())
 	second := make(chan *Tx)
 	go func() {
@@ -135,7 +129,7 @@ func TestGroupedWriteGivenUpIsUndoneAlone(t *testing.T) {
 	if err := <-firstDone; err != nil {
 		t.Fatal(err)
 	}
-	err = s.Read(context.Background(), func(tx *Tx) error {
+	err := s.Read(context.Background(), func(tx *Tx) error {
 		for id, want := range map[string]bool{"0f0e0d0c-0000-4000-8000-000000000001": true, "0f0e0d0c-0000-4000-8000-000000000002": false} {
 			if got, err := tx.Exists(acc, id); err != nil || got != want {
 				t.Errorf("%s: exists %v, want %v (%v)", id, got, want, err)
@@ -154,13 +148,7 @@ func TestGroupOutlivesAWriterThatGivesUp(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, filepath.Join(t.TempDir(), "db.sqlite"))
 	acc, _ := s.Schema().Entity("account")
-	first, err := s.Begin(context.Background(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.Insert(acc, model.Row{"accountid": "0f0e0d0c-0000-4000-8000-000000000001", "name": "first"}); err != nil {
-		t.Fatal(err)
-	}
+	first := beginWithRow(t, s, acc, "0f0e0d0c-0000-4000-8000-000000000001")
 	// A writer waits (as acquireWriter counts it) when the first write commits, so the group is
 	// left open for it; then it gives up without taking its turn.
 	s.wwait.Add(1)
@@ -171,7 +159,7 @@ func TestGroupOutlivesAWriterThatGivesUp(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	err = s.Read(context.Background(), func(tx *Tx) error {
+	err := s.Read(context.Background(), func(tx *Tx) error {
 		_, _, err := tx.Get(acc, "0f0e0d0c-0000-4000-8000-000000000001", nil)
 		return err
 	})
@@ -189,4 +177,17 @@ func TestGroupOutlivesAWriterThatGivesUp(t *testing.T) {
 	} else {
 		tx.Rollback()
 	}
+}
+
+// beginWithRow begins a write that inserts an account with the given id.
+func beginWithRow(t *testing.T, s *Store, acc *model.Entity, id string) *Tx {
+	t.Helper()
+	tx, err := s.Begin(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Insert(acc, model.Row{"accountid": id, "name": "first"}); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }

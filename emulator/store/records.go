@@ -99,6 +99,16 @@ func (t *Tx) Get(e *model.Entity, id string, names []string) (model.Row, int64, 
 	if err != nil {
 		return nil, 0, err
 	}
+	vals, err := t.readRow(e, p, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.conv(vals)
+}
+
+// readRow runs a plan's statement for the row with primary key id and returns its values as the
+// driver gives them, or ErrNotFound.
+func (t *Tx) readRow(e *model.Entity, p *getPlan, id string) ([]any, error) {
 	vals := make([]any, p.n)
 	ptrs := make([]any, p.n)
 	for i := range vals {
@@ -106,11 +116,11 @@ func (t *Tx) Get(e *model.Entity, id string, names []string) (model.Row, int64, 
 	}
 	if err := t.tx.QueryRowContext(t.ctx, p.sql, strings.ToLower(id)).Scan(ptrs...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, 0, ErrNotFound
+			return nil, ErrNotFound
 		}
-		return nil, 0, fmt.Errorf("store: get %s: %w", e.LogicalName, err)
+		return nil, fmt.Errorf("store: get %s: %w", e.LogicalName, err)
 	}
-	return p.conv(vals)
+	return vals, nil
 }
 
 // GetColumns reads one row by primary key as values in the order of cols, which must all be
@@ -121,16 +131,9 @@ func (t *Tx) GetColumns(e *model.Entity, id string, cols []*model.Attribute) ([]
 	if err != nil {
 		return nil, 0, err
 	}
-	vals := make([]any, p.n)
-	ptrs := make([]any, p.n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := t.tx.QueryRowContext(t.ctx, p.sql, strings.ToLower(id)).Scan(ptrs...); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, 0, ErrNotFound
-		}
-		return nil, 0, fmt.Errorf("store: get %s: %w", e.LogicalName, err)
+	vals, err := t.readRow(e, p, id)
+	if err != nil {
+		return nil, 0, err
 	}
 	// The values are converted in place: column i of the result lands at or before vals[i].
 	i := 0
