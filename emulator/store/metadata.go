@@ -162,7 +162,7 @@ func (t *Tx) ensureTable(e *model.Entity) error {
 			if strings.Contains(typ, "PRIMARY KEY") {
 				return fmt.Errorf("store: table %s: cannot change the primary key", e.LogicalName)
 			}
-			if _, err := t.execStmt("ALTER TABLE "+quote(e.LogicalName)+" ADD COLUMN "+quote(c[0])+" "+typ); err != nil {
+			if _, err := t.execStmt("ALTER TABLE " + quote(e.LogicalName) + " ADD COLUMN " + quote(c[0]) + " " + typ); err != nil {
 				return fmt.Errorf("store: add column %s.%s: %w", e.LogicalName, c[0], err)
 			}
 		}
@@ -189,7 +189,7 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 			if a.IsLookup() {
 				partial = " WHERE " + quote(a.LogicalName) + " IS NOT NULL"
 			}
-			if _, err := t.execStmt("CREATE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+quote(a.LogicalName)+")"+partial); err != nil {
+			if _, err := t.execStmt("CREATE INDEX IF NOT EXISTS " + idx + " ON " + table + " (" + quote(a.LogicalName) + ")" + partial); err != nil {
 				return fmt.Errorf("store: index %s.%s: %w", e.LogicalName, a.LogicalName, err)
 			}
 		}
@@ -200,8 +200,8 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 		st, ok1 := e.Attribute("statecode")
 		seq, ok2 := e.Attribute("sequence")
 		if ok1 && ok2 && st.Stored() && seq.Stored() {
-			if _, err := t.execStmt("CREATE INDEX IF NOT EXISTS "+quote("ix_asyncoperation_queue")+" ON "+table+
-				" ("+quote(st.LogicalName)+", "+quote(seq.LogicalName)+")"); err != nil {
+			if _, err := t.execStmt("CREATE INDEX IF NOT EXISTS " + quote("ix_asyncoperation_queue") + " ON " + table +
+				" (" + quote(st.LogicalName) + ", " + quote(seq.LogicalName) + ")"); err != nil {
 				return fmt.Errorf("store: index %s queue: %w", e.LogicalName, err)
 			}
 		}
@@ -215,7 +215,7 @@ func (t *Tx) ensureIndexes(e *model.Entity) error {
 			return fmt.Errorf("store: key %s.%s: invalid name", e.LogicalName, k.LogicalName)
 		}
 		idx := quote("ak_" + e.LogicalName + "_" + k.LogicalName)
-		if _, err := t.execStmt("CREATE UNIQUE INDEX IF NOT EXISTS "+idx+" ON "+table+" ("+strings.Join(cols, ", ")+")"); err != nil {
+		if _, err := t.execStmt("CREATE UNIQUE INDEX IF NOT EXISTS " + idx + " ON " + table + " (" + strings.Join(cols, ", ") + ")"); err != nil {
 			return fmt.Errorf("store: key %s.%s: %w", e.LogicalName, k.LogicalName, err)
 		}
 	}
