@@ -59,7 +59,7 @@ func positionText(v any) string {
 	case Decimal:
 		return x.String()
 	case time.Time:
-		return x.UTC().Format(DateTimeLayout)
+		return FormatDateTime(x)
 	case Lookup:
 		return x.ID
 	}

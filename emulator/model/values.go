@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Row is one record as the store sees it: logical column name to value. A missing key means the
@@ -160,3 +161,62 @@ const (
 	DateTimeLayout = "2006-01-02T15:04:05Z"
 	DateOnlyLayout = "2006-01-02"
 )
+
+// FormatDateTime writes t in UTC as DateTimeLayout does. It is what every row read writes for its
+// date and time columns, so it is written out by hand rather than through time.Format's layout
+// interpreter; years outside 0-9999 take time.Format.
+func FormatDateTime(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(DateTimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	var b [20]byte
+	put := func(i, v, n int) {
+		for k := i + n - 1; k >= i; k-- {
+			b[k] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = 'T'
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, minute, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = 'Z'
+	return string(b[:])
+}
+
+// ParseDateTime reads a time written by FormatDateTime (DateTimeLayout), with time.Parse's
+// result; the fixed layout is read by hand, and anything else, or a date that does not exist, goes
+// to time.Parse, which says why it is wrong.
+func ParseDateTime(s string) (time.Time, error) {
+	if len(s) == len(DateTimeLayout) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
+		num := func(i, n int) int {
+			v := 0
+			for _, c := range []byte(s[i : i+n]) {
+				if c < '0' || c > '9' {
+					return -1
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v
+		}
+		year, month, day := num(0, 4), num(5, 2), num(8, 2)
+		hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+		if year >= 0 && month >= 1 && month <= 12 && day >= 1 && hour >= 0 && hour < 24 && minute >= 0 && minute < 60 && sec >= 0 && sec < 60 {
+			t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+			if t.Day() == day { // not normalized past the month's end
+				return t, nil
+			}
+		}
+	}
+	return time.Parse(DateTimeLayout, s)
+}

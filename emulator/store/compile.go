@@ -349,7 +349,7 @@ func sqlValue(a *model.Attribute, v any) (any, error) {
 			if a.Format == "DateOnly" {
 				return t.UTC().Format(model.DateOnlyLayout), nil
 			}
-			return t.UTC().Format(model.DateTimeLayout), nil
+			return model.FormatDateTime(t), nil
 		}
 	}
 	return toSQL(a, v)

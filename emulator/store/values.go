@@ -66,7 +66,7 @@ func toSQL(a *model.Attribute, v any) (any, error) {
 		if a.Format == "DateOnly" {
 			return t.Format(model.DateOnlyLayout), nil
 		}
-		return t.UTC().Format(model.DateTimeLayout), nil
+		return model.FormatDateTime(t), nil
 	case model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		l, ok := v.(model.Lookup)
 		if !ok {
@@ -124,11 +124,10 @@ func fromSQL(a *model.Attribute, v any, typ string) (any, error) {
 		return model.Decimal{Unscaled: n, Scale: a.Scale()}, err
 	case model.TypeDateTime:
 		s := asString(v)
-		layout := model.DateTimeLayout
 		if len(s) == len(model.DateOnlyLayout) {
-			layout = model.DateOnlyLayout
+			return time.Parse(model.DateOnlyLayout, s)
 		}
-		return time.Parse(layout, s)
+		return model.ParseDateTime(s)
 	case model.TypeLookup, model.TypeCustomer, model.TypeOwner:
 		l := model.Lookup{ID: asString(v), Entity: typ}
 		if l.Entity == "" && len(a.Targets) > 0 {

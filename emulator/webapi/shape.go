@@ -211,7 +211,7 @@ func jsonValue(a *model.Attribute, v any) any {
 		if a.Format == "DateOnly" {
 			return x.Format(model.DateOnlyLayout)
 		}
-		return x.UTC().Format(model.DateTimeLayout)
+		return model.FormatDateTime(x)
 	case []int64:
 		parts := make([]string, len(x))
 		for i, n := range x {
