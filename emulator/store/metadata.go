@@ -41,7 +41,7 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 		}
 		if _, err := t.execStmt(`INSERT INTO "_meta_relationship" (schemaname, metadataid, doc, facts) VALUES (?, ?, ?, ?)
 			ON CONFLICT (schemaname) DO UPDATE SET metadataid = excluded.metadataid, doc = excluded.doc, facts = excluded.facts`,
-			r.SchemaName, r.MetadataID, string(doc), string(facts)); err != nil {
+			r.SchemaName, r.MetadataID, string(doc), facts); err != nil {
 			return fmt.Errorf("store: put relationship %s: %w", r.SchemaName, err)
 		}
 	}
