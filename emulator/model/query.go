@@ -203,3 +203,37 @@ func (In) isExpr()            {}
 func (Null) isExpr()          {}
 func (ContainValues) isExpr() {}
 func (Exists) isExpr()        {}
+
+// Plain returns x as a value. The expression types are Exprs by value, so a pointer to one is an
+// Expr too (some callers build filters with &And{...}); code that switches on an expression's type
+// switches on Plain(x) and handles the values only. A nil pointer is nil.
+func Plain(x Expr) Expr {
+	switch p := x.(type) {
+	case *And:
+		return deref(p)
+	case *Or:
+		return deref(p)
+	case *Not:
+		return deref(p)
+	case *Compare:
+		return deref(p)
+	case *Match:
+		return deref(p)
+	case *In:
+		return deref(p)
+	case *Null:
+		return deref(p)
+	case *ContainValues:
+		return deref(p)
+	case *Exists:
+		return deref(p)
+	}
+	return x
+}
+
+func deref[T Expr](p *T) Expr {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

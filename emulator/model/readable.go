@@ -56,45 +56,26 @@ func (u *unreadable) column(e *Entity, c *Column) {
 }
 
 func (u *unreadable) expr(e *Entity, x Expr) {
-	switch t := x.(type) {
+	switch t := Plain(x).(type) {
 	case And:
-		u.exprs(e, t.Terms)
-	case *And:
 		u.exprs(e, t.Terms)
 	case Or:
 		u.exprs(e, t.Terms)
-	case *Or:
-		u.exprs(e, t.Terms)
 	case Not:
-		u.expr(e, t.X)
-	case *Not:
 		u.expr(e, t.X)
 	case Compare:
 		u.column(e, t.Left)
 		u.column(e, t.Right)
-	case *Compare:
-		u.column(e, t.Left)
-		u.column(e, t.Right)
 	case Match:
-		u.column(e, t.Column)
-	case *Match:
 		u.column(e, t.Column)
 	case In:
 		u.column(e, t.Column)
-	case *In:
-		u.column(e, t.Column)
 	case Null:
-		u.column(e, t.Column)
-	case *Null:
 		u.column(e, t.Column)
 	case ContainValues:
 		u.column(e, t.Column)
-	case *ContainValues:
-		u.column(e, t.Column)
 	case Exists:
 		u.exists(t)
-	case *Exists:
-		u.exists(*t)
 	}
 }
 

@@ -356,45 +356,26 @@ func sqlValue(a *model.Attribute, v any) (any, error) {
 }
 
 func (c *compiler) expr(s scope, e model.Expr) (string, error) {
-	switch x := e.(type) {
+	switch x := model.Plain(e).(type) {
 	case model.And:
 		return c.list(s, flatten(x.Terms, false), " AND ", "1")
-	case *model.And:
-		return c.list(s, flatten(x.Terms, false), " AND ", "1")
 	case model.Or:
-		return c.list(s, flatten(x.Terms, true), " OR ", "0")
-	case *model.Or:
 		return c.list(s, flatten(x.Terms, true), " OR ", "0")
 	case model.Not:
 		w, err := c.expr(s, x.X)
 		return "NOT (" + w + ")", err
-	case *model.Not:
-		w, err := c.expr(s, x.X)
-		return "NOT (" + w + ")", err
 	case model.Compare:
 		return c.compare(s, &x)
-	case *model.Compare:
-		return c.compare(s, x)
 	case model.Match:
 		return c.match(s, &x)
-	case *model.Match:
-		return c.match(s, x)
 	case model.In:
 		return c.in(s, &x)
-	case *model.In:
-		return c.in(s, x)
 	case model.Null:
 		return c.null(s, &x)
-	case *model.Null:
-		return c.null(s, x)
 	case model.ContainValues:
 		return c.containValues(s, &x)
-	case *model.ContainValues:
-		return c.containValues(s, x)
 	case model.Exists:
 		return c.exists(s, &x)
-	case *model.Exists:
-		return c.exists(s, x)
 	}
 	return "", fmt.Errorf("store: unknown filter node %T", e)
 }

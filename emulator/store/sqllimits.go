@@ -123,14 +123,10 @@ func flatten(terms []model.Expr, or bool) []model.Expr {
 
 // sameKind returns the terms of t when t is an Or (or is true) or an And (or is false).
 func sameKind(t model.Expr, or bool) ([]model.Expr, bool) {
-	switch x := t.(type) {
+	switch x := model.Plain(t).(type) {
 	case model.Or:
 		return x.Terms, or
-	case *model.Or:
-		return x.Terms, or
 	case model.And:
-		return x.Terms, !or
-	case *model.And:
 		return x.Terms, !or
 	}
 	return nil, false
