@@ -49,7 +49,12 @@ func (p Part) IsChangeSet() bool { return p.Request == nil }
 // body where the problem was found, or 0 for a problem with contentType), or 415 when the body is
 // not multipart at all (a JSON batch, for one).
 func Parse(contentType string, body []byte) ([]Part, error) {
-	r, err := NewReader(contentType, bytes.NewReader(body))
+	return readAll(contentType, bytes.NewReader(body))
+}
+
+// readAll reads every part from src through a Reader.
+func readAll(contentType string, src io.Reader) ([]Part, error) {
+	r, err := NewReader(contentType, src)
 	if err != nil {
 		return nil, err
 	}

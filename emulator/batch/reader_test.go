@@ -11,27 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// readAll reads every part of body through a Reader fed by src.
-func readAll(contentType string, src io.Reader) ([]Part, error) {
-	r, err := NewReader(contentType, src)
-	if err != nil {
-		return nil, err
-	}
-	parts := []Part{}
-	for {
-		part, err := r.Next()
-		if err == io.EOF {
-			return parts, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, part)
-	}
-}
-
 // FuzzReader checks that a Reader fed one byte at a time reads exactly what Parse reads from the
-// whole body: the same parts, or the same error at the same position.
+// whole body in one slice: the same parts, or the same error at the same position.
 func FuzzReader(f *testing.F) {
 	for _, file := range inputFiles(f) {
 		in := readInput(f, file)
