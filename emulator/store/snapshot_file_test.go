@@ -16,19 +16,7 @@ import (
 // openWithSnapshots opens a file store that keeps its snapshots as files in dir/snapshots.
 func openWithSnapshots(t *testing.T, dir string) *Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(dir, "db.sqlite"), SnapshotDir: filepath.Join(dir, "snapshots")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if len(s.Schema().Entities()) == 0 {
-		ents, rels := testMetadata()
-		if err := s.Write(ctx, func(tx *Tx) error { return tx.PutMetadata(ents, rels) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s
+	return openTestWith(t, Options{Path: filepath.Join(dir, "db.sqlite"), SnapshotDir: filepath.Join(dir, "snapshots")})
 }
 
 func insertAccount(t *testing.T, s *Store, id, name string) {

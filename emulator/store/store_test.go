@@ -53,8 +53,14 @@ func testMetadata() (entities, rels []json.RawMessage) {
 
 func openTest(t *testing.T, path string) *Store {
 	t.Helper()
+	return openTestWith(t, Options{Path: path})
+}
+
+// openTestWith opens a store with opts and gives it the test schema when it has none.
+func openTestWith(t *testing.T, opts Options) *Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: path})
+	s, err := Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
