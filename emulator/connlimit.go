@@ -95,9 +95,14 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// refusedAnswer is what a connection beyond every limit is told before it is closed.
+// tooManyConnections is the message of the answer to a connection over the limit, whether the
+// connection is refused outright (refusedAnswer) or its request is answered (guardHost).
+const tooManyConnections = "The emulator has as many connections open as it allows (--max-connections). Retry later, or reuse connections."
+
+// refusedAnswer is what a connection beyond every limit is told before it is closed, written on
+// the socket before any HTTP server reads it (the message needs no JSON escaping).
 var refusedAnswer = func() string {
-	body := `{"error":{"code":"","message":"The emulator has as many connections open as it allows (--max-connections). Retry later, or reuse connections."}}`
+	body := `{"error":{"code":"","message":"` + tooManyConnections + `"}}`
 	return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n" +
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }()

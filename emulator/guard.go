@@ -152,8 +152,7 @@ func (s *Server) guardHost(next http.Handler) http.Handler {
 			w.Header().Set("Connection", "close")
 			if !isHealthPath(r.URL.Path) {
 				w.Header().Set("Retry-After", "1")
-				s.writeError(w, r, dverr.New(http.StatusServiceUnavailable, dverr.CodeNone,
-					"The emulator has as many connections open as it allows (--max-connections). Retry later, or reuse connections."))
+				s.writeError(w, r, dverr.New(http.StatusServiceUnavailable, dverr.CodeNone, tooManyConnections))
 				return
 			}
 		}
