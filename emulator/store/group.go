@@ -61,14 +61,14 @@ func (s *Store) beginGrouped(ctx context.Context) (*Tx, error) {
 		g = &writeGroup{tx: &Tx{conn: conn, tx: tx}, done: make(chan struct{})}
 		s.grp = g
 	}
-	t := &Tx{s: s, conn: g.tx.conn, tx: g.tx.tx, ctx: ctx, write: true, schema: s.Schema(), grp: g}
+	t := &Tx{s: s, conn: g.tx.conn, tx: g.tx.tx, ctx: context.WithoutCancel(ctx), live: ctx, write: true, schema: s.Schema(), grp: g}
 	// Not interrupted: a savepoint that cannot be made leaves the group's state unknown.
-	if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `SAVEPOINT dl_write`); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, `SAVEPOINT dl_write`); err != nil {
 		t.done = true
 		s.abandonGroup(g, err)
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	if err := t.tx.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
 		t.Rollback()
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
@@ -162,11 +162,11 @@ func (t *Tx) rollbackGrouped() error {
 		s.releaseWriter()
 		return err
 	}
-	// Not interrupted: an interrupted statement here would roll back the other writes.
-	ctx := context.WithoutCancel(t.ctx)
-	_, err := t.tx.ExecContext(ctx, `ROLLBACK TO dl_write`)
+	// Not interrupted (t.ctx cannot end): an interrupted statement here would roll back the other
+	// writes.
+	_, err := t.tx.ExecContext(t.ctx, `ROLLBACK TO dl_write`)
 	if err == nil {
-		_, err = t.tx.ExecContext(ctx, `RELEASE dl_write`)
+		_, err = t.tx.ExecContext(t.ctx, `RELEASE dl_write`)
 	}
 	if err != nil {
 		s.abandonGroup(g, err)

@@ -385,10 +385,16 @@ var ErrDuplicate = errors.New("store: duplicate key")
 
 // Tx is a database transaction. Reads and writes made through one Tx see each other.
 type Tx struct {
-	s      *Store
-	conn   *sql.Conn
-	tx     *sql.Tx
+	s    *Store
+	conn *sql.Conn
+	tx   *sql.Tx
+	// ctx is what statements run under. For a read it is the caller's context, so a given-up
+	// query is interrupted. A write's statements are short and must not be cut in the middle, so
+	// its ctx cannot end: each writing statement checks live first instead (execStmt). That also
+	// spares database/sql a goroutine per query watching a context that can end, which a change
+	// set of a thousand creates with lookups paid a thousand times.
 	ctx    context.Context
+	live   context.Context
 	write  bool
 	schema *model.Schema
 	// version is the last versionnumber handed out; persisted on commit.
@@ -461,9 +467,10 @@ func (s *Store) Begin(ctx context.Context, write bool) (*Tx, error) {
 		conn.Close()
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	t := &Tx{s: s, conn: conn, tx: tx, ctx: ctx, write: write, schema: s.Schema()}
+	t := &Tx{s: s, conn: conn, tx: tx, ctx: ctx, live: ctx, write: write, schema: s.Schema()}
 	if write {
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
+		t.ctx = context.WithoutCancel(ctx)
+		if err := tx.QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
 			t.Rollback()
 			return nil, fmt.Errorf("store: begin: %w", err)
 		}
@@ -552,16 +559,16 @@ func (t *Tx) Rollback() error {
 	return err
 }
 
-// execStmt runs a statement that writes. Once started it is not interrupted: under a context
-// that can end, go-sqlite3 runs each statement on a goroutine of its own and hands the result
-// back (a change set of 1,000 creates spent 14 ms on those handoffs), and SQLite answers an
-// interrupted write by rolling back the whole transaction anyway. A transaction whose request
-// is given up fails at its next statement instead.
+// execStmt runs a statement that writes. Once started it is not interrupted (a write's t.ctx
+// cannot end): under a context that can end, go-sqlite3 runs each statement on a goroutine of its
+// own and hands the result back (a change set of 1,000 creates spent 14 ms on those handoffs),
+// and SQLite answers an interrupted write by rolling back the whole transaction anyway. A
+// transaction whose request is given up fails at its next statement instead.
 func (t *Tx) execStmt(query string, args ...any) (sql.Result, error) {
-	if err := t.ctx.Err(); err != nil {
+	if err := t.live.Err(); err != nil {
 		return nil, err
 	}
-	return t.tx.ExecContext(context.WithoutCancel(t.ctx), query, args...)
+	return t.tx.ExecContext(t.ctx, query, args...)
 }
 
 // NextVersion hands out the next value of the store-wide versionnumber counter.
