@@ -12,6 +12,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -19,7 +20,22 @@ import (
 // instead of the module version the build recorded.
 var releaseVersion string
 
+// serverBuilt, when set, is called once run has built the server.
+var serverBuilt func()
+
+// startHeap is how far the heap may grow while the server is built before it is collected.
+const startHeap = 64 << 20
+
 func main() {
+	// Most of what a start allocates (the schema) stays live, so collecting while it is built is
+	// wasted time: a few milliseconds of a 40 ms start. The heap may grow to startHeap first (a
+	// start that loads the fixtures from scratch collects when it reaches that); then collection
+	// goes back to normal.
+	gcPercent, memLimit := debug.SetGCPercent(-1), debug.SetMemoryLimit(startHeap)
+	serverBuilt = func() {
+		debug.SetGCPercent(gcPercent)
+		debug.SetMemoryLimit(memLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

@@ -181,6 +181,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Fixtures = set
 	}
 	srv, err := emulator.New(ctx, cfg)
+	if serverBuilt != nil {
+		serverBuilt()
+	}
 	if errors.Is(err, emulator.ErrFixturesMismatch) {
 		fmt.Fprintf(stderr, "%v\nStart with a new --data directory, or add --reset to replace the data in %s with the fixtures of --fixtures.\n", err, cfg.DataDir)
 		return 1
