@@ -246,31 +246,8 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 	if err := q.QueryRowContext(ctx, `SELECT value FROM "_dynlocal" WHERE key = 'schemaversion'`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("store: schema version: %w", err)
 	}
-	// A table written by putEntity has its columns packed beside it (model.PackAttributes), and
-	// their rows in _meta_attribute an empty document; the columns of other tables (a database
-	// made before, or a table whose columns a metadata change unpacked) are parsed from their
-	// documents.
-	attrs := map[string][]*model.Attribute{}
-	rows, err := q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_attribute" WHERE doc <> '' ORDER BY entity, seq`)
-	if err != nil {
-		return nil, fmt.Errorf("store: load attributes: %w", err)
-	}
-	for rows.Next() {
-		var ent, doc string
-		if err := rows.Scan(&ent, &doc); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		a, err := model.ParseAttribute(json.RawMessage(doc))
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: entity %s: %w", ent, err)
-		}
-		attrs[ent] = append(attrs[ent], a)
-	}
-	rows.Close()
 	keys := map[string][]json.RawMessage{}
-	rows, err = q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_key" ORDER BY entity, logicalname`)
+	rows, err := q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_key" ORDER BY entity, logicalname`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load keys: %w", err)
 	}
@@ -306,6 +283,31 @@ func loadSchema(ctx context.Context, q queryer) (*model.Schema, error) {
 	}
 	rows.Close()
 	slices.SortStableFunc(entityRows, func(a, b entityRow) int { return cmp.Compare(a.seq, b.seq) })
+	// A table written by putEntity has its columns packed beside it (model.PackAttributes), and
+	// their rows in _meta_attribute an empty document; the columns of other tables (a database
+	// made before, or a table whose columns a metadata change unpacked) are parsed from their
+	// documents.
+	attrs := map[string][]*model.Attribute{}
+	if slices.ContainsFunc(entityRows, func(r entityRow) bool { return r.packed == nil }) {
+		rows, err := q.QueryContext(ctx, `SELECT entity, doc FROM "_meta_attribute" WHERE doc <> '' ORDER BY entity, seq`)
+		if err != nil {
+			return nil, fmt.Errorf("store: load attributes: %w", err)
+		}
+		for rows.Next() {
+			var ent, doc string
+			if err := rows.Scan(&ent, &doc); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			a, err := model.ParseAttribute(json.RawMessage(doc))
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: entity %s: %w", ent, err)
+			}
+			attrs[ent] = append(attrs[ent], a)
+		}
+		rows.Close()
+	}
 	type relationshipRow struct{ doc, facts []byte }
 	var relRows []relationshipRow
 	rows, err = q.QueryContext(ctx, `SELECT doc, facts FROM "_meta_relationship" ORDER BY schemaname`)
