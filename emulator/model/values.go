@@ -121,27 +121,37 @@ func ParseDecimal(s string, scale int) (Decimal, error) {
 
 // String writes the number with exactly Scale digits after the point, as Dataverse writes Money and
 // Decimal values.
-func (d Decimal) String() string {
-	neg := d.Unscaled < 0
+func (d Decimal) String() string { return string(d.Append(nil)) }
+
+// Append appends the number as String writes it.
+func (d Decimal) Append(dst []byte) []byte {
 	u := uint64(d.Unscaled)
-	if neg {
-		u = uint64(-d.Unscaled)
+	if d.Unscaled < 0 {
+		u = -u
+		dst = append(dst, '-')
 	}
-	s := strconv.FormatUint(u, 10)
-	if d.Scale > 0 {
-		if len(s) <= d.Scale {
-			s = strings.Repeat("0", d.Scale-len(s)+1) + s
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], u, 10)
+	if d.Scale <= 0 {
+		return append(dst, digits...)
+	}
+	if len(digits) <= d.Scale {
+		dst = append(dst, '0', '.')
+		for range d.Scale - len(digits) {
+			dst = append(dst, '0')
 		}
-		s = s[:len(s)-d.Scale] + "." + s[len(s)-d.Scale:]
+		return append(dst, digits...)
 	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+	dst = append(dst, digits[:len(digits)-d.Scale]...)
+	dst = append(dst, '.')
+	return append(dst, digits[len(digits)-d.Scale:]...)
 }
 
 // MarshalJSON writes the exact number.
-func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil }
+func (d Decimal) MarshalJSON() ([]byte, error) { return d.Append(nil), nil }
+
+// AppendJSON appends the number as MarshalJSON writes it.
+func (d Decimal) AppendJSON(dst []byte) []byte { return d.Append(dst) }
 
 // Float returns the nearest float64.
 func (d Decimal) Float() float64 {
@@ -166,33 +176,38 @@ const (
 // date and time columns, so it is written out by hand rather than through time.Format's layout
 // interpreter; years outside 0-9999 take time.Format.
 func FormatDateTime(t time.Time) string {
+	var b [20]byte
+	return string(AppendDateTime(b[:0], t))
+}
+
+// AppendDateTime appends t as FormatDateTime writes it.
+func AppendDateTime(dst []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.Format(DateTimeLayout)
+		return t.AppendFormat(dst, DateTimeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	var b [20]byte
-	put := func(i, v, n int) {
-		for k := i + n - 1; k >= i; k-- {
-			b[k] = byte('0' + v%10)
-			v /= 10
+	put := func(v, n int) {
+		for k := n - 1; k >= 0; k-- {
+			dst = append(dst, '0'+byte(v/pow10[k]%10))
 		}
 	}
-	put(0, year, 4)
-	b[4] = '-'
-	put(5, int(month), 2)
-	b[7] = '-'
-	put(8, day, 2)
-	b[10] = 'T'
-	put(11, hour, 2)
-	b[13] = ':'
-	put(14, minute, 2)
-	b[16] = ':'
-	put(17, sec, 2)
-	b[19] = 'Z'
-	return string(b[:])
+	put(year, 4)
+	dst = append(dst, '-')
+	put(int(month), 2)
+	dst = append(dst, '-')
+	put(day, 2)
+	dst = append(dst, 'T')
+	put(hour, 2)
+	dst = append(dst, ':')
+	put(minute, 2)
+	dst = append(dst, ':')
+	put(sec, 2)
+	return append(dst, 'Z')
 }
+
+var pow10 = [...]int{1, 10, 100, 1000}
 
 // ParseDateTime reads a time written by FormatDateTime (DateTimeLayout), with time.Parse's
 // result; the fixed layout is read by hand, and anything else, or a date that does not exist, goes

@@ -153,6 +153,13 @@ func (s *shaper) encoded(version int64, attrs []*model.Attribute, vals []any) (*
 			} else {
 				v = nil
 			}
+		} else if t, ok := v.(time.Time); ok && a.Format != "DateOnly" {
+			// The commonest column after strings, written without a string of its own.
+			wire.AppendName(b, name)
+			b.WriteByte('"')
+			b.Write(model.AppendDateTime(b.AvailableBuffer(), t))
+			b.WriteByte('"')
+			continue
 		} else {
 			v = jsonValue(a, v)
 		}

@@ -21,6 +21,10 @@ func Marshal(v any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// jsonAppender is a value that appends its JSON to a slice (model.Decimal): written without a
+// slice of its own, as json.Marshaler would need.
+type jsonAppender interface{ AppendJSON([]byte) []byte }
+
 func appendJSON(b *bytes.Buffer, v any) error {
 	switch x := v.(type) {
 	case nil:
@@ -66,17 +70,17 @@ func appendJSON(b *bytes.Buffer, v any) error {
 			appendString(b, *x)
 		}
 	case bool:
-		b.WriteString(strconv.FormatBool(x))
+		b.Write(strconv.AppendBool(b.AvailableBuffer(), x))
 	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), x, 10))
 	case *int64:
 		if x == nil {
 			b.WriteString("null")
 		} else {
-			b.WriteString(strconv.FormatInt(*x, 10))
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), *x, 10))
 		}
 	case int:
-		b.WriteString(strconv.Itoa(x))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(x), 10))
 	case float64:
 		if math.IsInf(x, 0) || math.IsNaN(x) {
 			b.WriteString("null")
@@ -92,6 +96,8 @@ func appendJSON(b *bytes.Buffer, v any) error {
 			return fmt.Errorf("wire: invalid number %q", string(x))
 		}
 		b.WriteString(string(x))
+	case jsonAppender:
+		b.Write(x.AppendJSON(b.AvailableBuffer()))
 	case json.Marshaler:
 		enc, err := x.MarshalJSON()
 		if err != nil {
@@ -114,10 +120,16 @@ func appendJSON(b *bytes.Buffer, v any) error {
 // without escaping: it must be a plain identifier (a column's logical name or its _x_value
 // property), which never needs any.
 func AppendMember(b *bytes.Buffer, name string, v any) error {
+	AppendName(b, name)
+	return appendJSON(b, v)
+}
+
+// AppendName writes the "name": that starts a member, for a caller that writes the value itself.
+// The name is written as AppendMember writes it.
+func AppendName(b *bytes.Buffer, name string) {
 	b.WriteByte('"')
 	b.WriteString(name)
 	b.WriteString(`":`)
-	return appendJSON(b, v)
 }
 
 func appendList[T any](b *bytes.Buffer, list []T) error {
