@@ -94,33 +94,52 @@ func TestGroupedWriteGivenUpIsUndoneAlone(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, filepath.Join(t.TempDir(), "db.sqlite"))
 	acc, _ := s.Schema().Entity("account")
-	first := beginWithRow(t, s, acc, "0f0e0d0c-0000-4000-8000-000000000001")
-	ctx, cancel := context.WithCancel(context.Background())
-	second := make(chan *Tx)
-	go func() {
-		tx, err := s.Begin(ctx, true)
-		if err != nil {
-			t.Error(err)
+	id := func(attempt, n int) string { return fmt.Sprintf("0f0e0d0c-0000-4000-8000-%06d%06d", attempt, n) }
+	// The second write counts as waiting a moment before it queues for its turn; a closer that
+	// queues in that moment commits the first write's group before the second joins it. On a
+	// loaded machine that can happen: the scenario is then made again.
+	var tx *Tx
+	var firstDone chan error
+	attempt := 0
+	for ; attempt < 20; attempt++ {
+		first := beginWithRow(t, s, acc, id(attempt, 1))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		second := make(chan *Tx)
+		go func() {
+			tx, err := s.Begin(ctx, true)
+			if err != nil {
+				t.Error(err)
+			}
+			second <- tx
+		}()
+		for s.wwait.Load() == 0 {
+			time.Sleep(time.Millisecond)
 		}
-		second <- tx
-	}()
-	for s.wwait.Load() == 0 {
-		time.Sleep(time.Millisecond)
+		firstDone = make(chan error, 1)
+		go func() { firstDone <- first.Commit() }() // leaves the group open: a writer waits
+		tx = <-second
+		if tx == nil {
+			t.FailNow()
+		}
+		if tx.grp.members == 1 {
+			if _, err := tx.Insert(acc, model.Row{"accountid": id(attempt, 2), "name": "second"}); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			break
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-firstDone; err != nil {
+			t.Fatal(err)
+		}
 	}
-	firstDone := make(chan error)
-	go func() { firstDone <- first.Commit() }() // leaves the group open: a writer waits
-	tx := <-second
-	if tx == nil {
-		t.FailNow()
+	if attempt == 20 {
+		t.Fatal("the second write never joined the first one's group")
 	}
-	if tx.grp.members != 1 {
-		t.Fatalf("the second write joined a group of %d", tx.grp.members)
-	}
-	if _, err := tx.Insert(acc, model.Row{"accountid": "0f0e0d0c-0000-4000-8000-000000000002", "name": "second"}); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if _, err := tx.Insert(acc, model.Row{"accountid": "0f0e0d0c-0000-4000-8000-000000000003", "name": "third"}); !errors.Is(err, context.Canceled) {
+	if _, err := tx.Insert(acc, model.Row{"accountid": id(attempt, 3), "name": "third"}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("insert after its request was given up: %v", err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -130,7 +149,7 @@ func TestGroupedWriteGivenUpIsUndoneAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.Read(context.Background(), func(tx *Tx) error {
-		for id, want := range map[string]bool{"0f0e0d0c-0000-4000-8000-000000000001": true, "0f0e0d0c-0000-4000-8000-000000000002": false} {
+		for id, want := range map[string]bool{id(attempt, 1): true, id(attempt, 2): false} {
 			if got, err := tx.Exists(acc, id); err != nil || got != want {
 				t.Errorf("%s: exists %v, want %v (%v)", id, got, want, err)
 			}
