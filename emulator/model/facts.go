@@ -116,6 +116,7 @@ func UnpackAttributes(b []byte) ([]*Attribute, error) {
 		if f.Default != 0 {
 			a.Default = f.Default == 2
 		}
+		a.nameFacts()
 		out[i] = a
 	}
 	return out, nil
@@ -171,6 +172,7 @@ func (a *Attribute) Equal(b *Attribute) bool {
 	x, y := *a, *b
 	x.doc, y.doc = nil, nil
 	x.lookupProperty, y.lookupProperty = "", ""
+	x.member, y.member, x.memberNull, y.memberNull = "", "", "", ""
 	return reflect.DeepEqual(x, y) && bytes.Equal(a.Doc(), b.Doc())
 }
 

@@ -94,8 +94,9 @@ type Attribute struct {
 
 	// doc is the full AttributeMetadata document (Doc).
 	doc *attributeDocument
-	// lookupProperty is LookupProperty, written once by ParseAttribute.
-	lookupProperty string
+	// lookupProperty is LookupProperty; member and memberNull are ReadMember and ReadMemberNull.
+	// ParseAttribute and UnpackAttributes write them once (nameFacts).
+	lookupProperty, member, memberNull string
 }
 
 // IsLookup reports whether the column holds a reference to another row.
@@ -139,6 +140,42 @@ func (a *Attribute) LookupProperty() string {
 		return a.lookupProperty
 	}
 	return "_" + a.LogicalName + "_value"
+}
+
+// ReadMember is the start of the column's member in a row read, "name": (the _x_value property
+// for a lookup), and ReadMemberNull the whole member with no value. A read of a wide table
+// writes a hundred or more of them a row, most of them null.
+func (a *Attribute) ReadMember() string {
+	if a.member != "" {
+		return a.member
+	}
+	return readMember(a)
+}
+
+// ReadMemberNull is ReadMember followed by null.
+func (a *Attribute) ReadMemberNull() string {
+	if a.memberNull != "" {
+		return a.memberNull
+	}
+	return readMember(a) + "null"
+}
+
+func readMember(a *Attribute) string {
+	name := a.LogicalName
+	if a.IsLookup() {
+		name = a.LookupProperty()
+	}
+	return `"` + name + `":`
+}
+
+// nameFacts writes the names derived from the column's logical name once, for the columns of a
+// schema, which every request reads.
+func (a *Attribute) nameFacts() {
+	if a.IsLookup() {
+		a.lookupProperty = "_" + a.LogicalName + "_value"
+	}
+	a.member = readMember(a)
+	a.memberNull = a.member + "null"
 }
 
 // Scale is the number of digits after the point the store keeps for exact numbers. Money is kept
@@ -716,9 +753,7 @@ func ParseAttribute(doc json.RawMessage) (*Attribute, error) {
 			a.FalseLabel = "No"
 		}
 	}
-	if a.IsLookup() {
-		a.lookupProperty = "_" + a.LogicalName + "_value"
-	}
+	a.nameFacts()
 	return a, nil
 }
 

@@ -3,6 +3,7 @@ package model
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -111,6 +112,29 @@ func TestAttributePackRoundTrip(t *testing.T) {
 		if !a.Equal(b) {
 			t.Errorf("%s: Equal says the unpacked column differs", a.LogicalName)
 		}
+		// The names a read writes are made once, for unpacked columns too: a lookup's
+		// _x_value property was made again, one string, for every row read.
+		for _, c := range []*Attribute{a, b} {
+			if got, want := c.ReadMember(), readMember(c); got != want {
+				t.Errorf("%s: ReadMember = %s, want %s", c.LogicalName, got, want)
+			}
+			if got, want := c.ReadMemberNull(), readMember(c)+"null"; got != want {
+				t.Errorf("%s: ReadMemberNull = %s, want %s", c.LogicalName, got, want)
+			}
+			same := func(f func() string) bool {
+				first := f()
+				return unsafe.StringData(first) == unsafe.StringData(f())
+			}
+			if !same(c.ReadMember) || !same(c.ReadMemberNull) || c.IsLookup() && !same(c.LookupProperty) {
+				t.Errorf("%s: its names are made again on every call", c.LogicalName)
+			}
+		}
+	}
+	if got := parsed[3].ReadMemberNull(); got != `"_parentcustomerid_value":null` {
+		t.Errorf("a lookup's member is %s", got)
+	}
+	if got := parsed[5].ReadMember(); got != `"fullname":` {
+		t.Errorf("a string's member is %s", got)
 	}
 	if _, err := UnpackAttributes([]byte("not a pack")); err == nil {
 		t.Error("a damaged pack unpacked")

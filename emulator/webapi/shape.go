@@ -145,9 +145,7 @@ func (s *shaper) encoded(version int64, attrs []*model.Attribute, vals []any) (*
 			b.WriteByte(',')
 		}
 		v := vals[i]
-		name := a.LogicalName
 		if a.IsLookup() {
-			name = a.LookupProperty()
 			if l, ok := v.(model.Lookup); ok && l.ID != "" {
 				v = l.ID
 			} else {
@@ -155,7 +153,7 @@ func (s *shaper) encoded(version int64, attrs []*model.Attribute, vals []any) (*
 			}
 		} else if t, ok := v.(time.Time); ok && a.Format != "DateOnly" {
 			// The commonest column after strings, written without a string of its own.
-			wire.AppendName(b, name)
+			b.WriteString(a.ReadMember())
 			b.WriteByte('"')
 			b.Write(model.AppendDateTime(b.AvailableBuffer(), t))
 			b.WriteByte('"')
@@ -163,7 +161,12 @@ func (s *shaper) encoded(version int64, attrs []*model.Attribute, vals []any) (*
 		} else {
 			v = jsonValue(a, v)
 		}
-		if err := wire.AppendMember(b, name, v); err != nil {
+		if v == nil {
+			b.WriteString(a.ReadMemberNull())
+			continue
+		}
+		b.WriteString(a.ReadMember())
+		if err := wire.AppendValue(b, v); err != nil {
 			return nil, err
 		}
 	}

@@ -116,21 +116,9 @@ func appendJSON(b *bytes.Buffer, v any) error {
 	return nil
 }
 
-// AppendMember writes "name":value, as Marshal writes an object's member. The name is written
-// without escaping: it must be a plain identifier (a column's logical name or its _x_value
-// property), which never needs any.
-func AppendMember(b *bytes.Buffer, name string, v any) error {
-	AppendName(b, name)
-	return appendJSON(b, v)
-}
-
-// AppendName writes the "name": that starts a member, for a caller that writes the value itself.
-// The name is written as AppendMember writes it.
-func AppendName(b *bytes.Buffer, name string) {
-	b.WriteByte('"')
-	b.WriteString(name)
-	b.WriteString(`":`)
-}
+// AppendValue writes v as Marshal writes a member's value, for a caller that wrote the member's
+// name (model.Attribute.ReadMember).
+func AppendValue(b *bytes.Buffer, v any) error { return appendJSON(b, v) }
 
 func appendList[T any](b *bytes.Buffer, list []T) error {
 	b.WriteByte('[')
