@@ -74,7 +74,7 @@ type DataVersion struct {
 // DataVersion returns the current lineage and version counter.
 func (t *Tx) DataVersion() (DataVersion, error) {
 	var dv DataVersion
-	err := t.tx.QueryRowContext(t.ctx, `SELECT l.value, v.value FROM "_dynlocal" l, "_dynlocal" v WHERE l.key = 'lineage' AND v.key = 'versionnumber'`).Scan(&dv.Lineage, &dv.Version)
+	err := t.query().QueryRowContext(t.ctx, `SELECT l.value, v.value FROM "_dynlocal" l, "_dynlocal" v WHERE l.key = 'lineage' AND v.key = 'versionnumber'`).Scan(&dv.Lineage, &dv.Version)
 	if err != nil {
 		return dv, fmt.Errorf("store: data version: %w", err)
 	}
@@ -95,7 +95,7 @@ func (t *Tx) Tracks(lineage, v int64) (bool, error) {
 		return v <= cur.Version, nil
 	}
 	var upto int64
-	switch err := t.tx.QueryRowContext(t.ctx, `SELECT upto FROM "_dynlocal_lineage" WHERE id = ?`, lineage).Scan(&upto); err {
+	switch err := t.query().QueryRowContext(t.ctx, `SELECT upto FROM "_dynlocal_lineage" WHERE id = ?`, lineage).Scan(&upto); err {
 	case nil:
 		return v <= upto, nil
 	case sql.ErrNoRows:
@@ -152,7 +152,7 @@ func (t *Tx) ChangedRows(e *model.Entity, names []string, r ChangeRange) ([]Chan
 	q := "SELECT " + pk + ", " + cols + " FROM " + quote(e.LogicalName) + " WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + ver + ", " + pk + " LIMIT ?"
 	args = append(args, r.Limit+1)
-	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	rows, err := t.query().QueryContext(t.ctx, q, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: changes of %s: %w", e.LogicalName, err)
 	}
@@ -194,7 +194,7 @@ func (t *Tx) DeletedRows(e *model.Entity, r ChangeRange) ([]Deleted, bool, error
 		where = append(where, "(version, id) > (?, ?)")
 		args = append(args, r.AfterVersion, r.AfterID)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, version FROM "_dynlocal_deleted" WHERE `+strings.Join(where, " AND ")+
+	rows, err := t.query().QueryContext(t.ctx, `SELECT id, version FROM "_dynlocal_deleted" WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY version, id LIMIT ?`, append(args, r.Limit+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: deletions of %s: %w", e.LogicalName, err)
@@ -218,10 +218,10 @@ func (t *Tx) DeletedRows(e *model.Entity, r ChangeRange) ([]Deleted, bool, error
 func (t *Tx) CountChanges(e *model.Entity, since, upto int64) (int64, error) {
 	var changed, deleted int64
 	ver := quote(model.VersionColumn)
-	if err := t.tx.QueryRowContext(t.ctx, "SELECT count(*) FROM "+quote(e.LogicalName)+" WHERE "+ver+" > ? AND "+ver+" <= ?", since, upto).Scan(&changed); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, "SELECT count(*) FROM "+quote(e.LogicalName)+" WHERE "+ver+" > ? AND "+ver+" <= ?", since, upto).Scan(&changed); err != nil {
 		return 0, fmt.Errorf("store: count changes of %s: %w", e.LogicalName, err)
 	}
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM "_dynlocal_deleted" WHERE entity = ? AND version > ? AND version <= ? AND `+notRecreated(e), e.LogicalName, since, upto).Scan(&deleted); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, `SELECT count(*) FROM "_dynlocal_deleted" WHERE entity = ? AND version > ? AND version <= ? AND `+notRecreated(e), e.LogicalName, since, upto).Scan(&deleted); err != nil {
 		return 0, fmt.Errorf("store: count deletions of %s: %w", e.LogicalName, err)
 	}
 	return changed + deleted, nil

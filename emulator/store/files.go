@@ -260,7 +260,7 @@ func (t *Tx) OrderBlocks(id string, ids []string) error {
 		}
 		seen[b] = true
 		var n int64
-		err := t.tx.QueryRowContext(t.ctx, `SELECT length(data) FROM "_dynlocal_file_block" WHERE fileid = ? AND blockid = ? AND pos < 0`, id, b).Scan(&n)
+		err := t.query().QueryRowContext(t.ctx, `SELECT length(data) FROM "_dynlocal_file_block" WHERE fileid = ? AND blockid = ? AND pos < 0`, id, b).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrUnknownBlock
 		}
@@ -330,7 +330,7 @@ func (t *Tx) CommitUpload(id, name, mimeType string) (*File, error) {
 
 // ColumnFile returns the committed file of a row's column (and variant).
 func (t *Tx) ColumnFile(entity, recordID, attribute, variant string) (*File, error) {
-	return scanFile(t.tx.QueryRowContext(t.ctx, `SELECT `+fileColumns+` FROM "_dynlocal_file" WHERE entity = ? AND recordid = ? AND attribute = ? AND variant = ? AND committed = 1`,
+	return scanFile(t.query().QueryRowContext(t.ctx, `SELECT `+fileColumns+` FROM "_dynlocal_file" WHERE entity = ? AND recordid = ? AND attribute = ? AND variant = ? AND committed = 1`,
 		entity, strings.ToLower(recordID), attribute, variant))
 }
 
@@ -341,7 +341,7 @@ func (t *Tx) DeleteColumnFiles(entity, recordID, attribute string) (bool, error)
 		return false, err
 	}
 	var n int
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM "_dynlocal_file" WHERE entity = ? AND recordid = ? AND attribute = ? AND committed = 1`, entity, strings.ToLower(recordID), attribute).Scan(&n); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, `SELECT count(*) FROM "_dynlocal_file" WHERE entity = ? AND recordid = ? AND attribute = ? AND committed = 1`, entity, strings.ToLower(recordID), attribute).Scan(&n); err != nil {
 		return false, fmt.Errorf("store: delete files: %w", err)
 	}
 	if n == 0 {

@@ -68,7 +68,7 @@ func (s *Store) beginGrouped(ctx context.Context) (*Tx, error) {
 		s.abandonGroup(g, err)
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
 		t.Rollback()
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}

@@ -17,7 +17,7 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 		return err
 	}
 	var seq int
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(MAX(seq), 0) FROM "_meta_entity"`).Scan(&seq); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, `SELECT COALESCE(MAX(seq), 0) FROM "_meta_entity"`).Scan(&seq); err != nil {
 		return fmt.Errorf("store: put metadata: %w", err)
 	}
 	for _, doc := range entities {
@@ -48,7 +48,7 @@ func (t *Tx) PutMetadata(entities, relationships []json.RawMessage) error {
 	if _, err := t.execStmt(`UPDATE "_dynlocal" SET value = value + 1 WHERE key = 'schemaversion'`); err != nil {
 		return fmt.Errorf("store: put metadata: %w", err)
 	}
-	sch, err := loadSchema(t.ctx, t.tx)
+	sch, err := loadSchema(t.ctx, t.query())
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (t *Tx) putEntity(e *model.Entity, seq int) error {
 		return fmt.Errorf("store: entity %s: %w", e.LogicalName, err)
 	}
 	var existing int
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT seq FROM "_meta_entity" WHERE logicalname = ?`, e.LogicalName).Scan(&existing); err == nil {
+	if err := t.query().QueryRowContext(t.ctx, `SELECT seq FROM "_meta_entity" WHERE logicalname = ?`, e.LogicalName).Scan(&existing); err == nil {
 		seq = existing
 	}
 	// The columns are kept packed beside the table (loadSchema); their rows name them, with no
@@ -126,7 +126,7 @@ func columns(e *model.Entity) [][2]string {
 // ensureTable creates the entity's table, or adds the columns an existing table lacks.
 func (t *Tx) ensureTable(e *model.Entity) error {
 	have := map[string]bool{}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT name FROM pragma_table_info(?)`, e.LogicalName)
+	rows, err := t.query().QueryContext(t.ctx, `SELECT name FROM pragma_table_info(?)`, e.LogicalName)
 	if err != nil {
 		return fmt.Errorf("store: table info %s: %w", e.LogicalName, err)
 	}

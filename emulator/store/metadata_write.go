@@ -225,7 +225,7 @@ func (t *Tx) DeleteRelationship(schemaName string) error {
 
 // OptionSets returns the global option set (OptionSetMetadata) documents, ordered by name.
 func (t *Tx) OptionSets() ([]json.RawMessage, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT doc FROM "_meta_optionset" ORDER BY name`)
+	rows, err := t.query().QueryContext(t.ctx, `SELECT doc FROM "_meta_optionset" ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: option sets: %w", err)
 	}
@@ -267,7 +267,7 @@ func (t *Tx) reloadSchema() error {
 	if err := t.exec(`UPDATE "_dynlocal" SET value = value + 1 WHERE key = 'schemaversion'`, "schema version"); err != nil {
 		return err
 	}
-	sch, err := loadSchema(t.ctx, t.tx)
+	sch, err := loadSchema(t.ctx, t.query())
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func (t *Tx) exec(query, what string, args ...any) error {
 
 // tableColumns returns the names of a table's SQL columns.
 func (t *Tx) tableColumns(table string) (map[string]bool, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	rows, err := t.query().QueryContext(t.ctx, `SELECT name FROM pragma_table_info(?)`, table)
 	if err != nil {
 		return nil, fmt.Errorf("store: table info %s: %w", table, err)
 	}
@@ -304,7 +304,7 @@ func (t *Tx) tableColumns(table string) (map[string]bool, error) {
 // dropIndexesOn drops the explicit indexes of table that cover column, which SQLite requires before
 // the column can be dropped.
 func (t *Tx) dropIndexesOn(table, column string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT il.name FROM pragma_index_list(?) AS il WHERE il.origin = 'c'
+	rows, err := t.query().QueryContext(t.ctx, `SELECT il.name FROM pragma_index_list(?) AS il WHERE il.origin = 'c'
 		AND EXISTS (SELECT 1 FROM pragma_index_info(il.name) AS ii WHERE ii.name = ?)`, table, column)
 	if err != nil {
 		return fmt.Errorf("store: indexes of %s.%s: %w", table, column, err)
@@ -381,7 +381,7 @@ func replaceMember(doc json.RawMessage, name string, value any) (json.RawMessage
 // parses them.
 func (t *Tx) unpackColumns(entity string) error {
 	var packed []byte
-	err := t.tx.QueryRowContext(t.ctx, `SELECT attrs FROM "_meta_entity" WHERE logicalname = ?`, entity).Scan(&packed)
+	err := t.query().QueryRowContext(t.ctx, `SELECT attrs FROM "_meta_entity" WHERE logicalname = ?`, entity).Scan(&packed)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && packed == nil {
 		return nil
 	}

@@ -114,7 +114,7 @@ func (t *Tx) readRow(e *model.Entity, p *getPlan, id string) ([]any, error) {
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := t.tx.QueryRowContext(t.ctx, p.sql, strings.ToLower(id)).Scan(ptrs...); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, p.sql, strings.ToLower(id)).Scan(ptrs...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -257,7 +257,7 @@ func hashNames(names []string) uint64 {
 // Version returns a row's current version, or ErrNotFound.
 func (t *Tx) Version(e *model.Entity, id string) (int64, error) {
 	var v int64
-	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(model.VersionColumn)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&v)
+	err := t.query().QueryRowContext(t.ctx, "SELECT "+quote(model.VersionColumn)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
 	}
@@ -271,7 +271,7 @@ func (t *Tx) Version(e *model.Entity, id string) (int64, error) {
 // lookup bound on a create is checked this way, once per row of a bulk load.
 func (t *Tx) Exists(e *model.Entity, id string) (bool, error) {
 	var one int
-	err := t.tx.QueryRowContext(t.ctx, "SELECT 1 FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&one)
+	err := t.query().QueryRowContext(t.ctx, "SELECT 1 FROM "+quote(e.LogicalName)+" WHERE "+quote(e.PrimaryIDAttribute)+" = ?", strings.ToLower(id)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -514,7 +514,7 @@ func (t *Tx) delete(e *model.Entity, id string, deleting map[string]bool) error 
 
 // ids returns the primary keys of the rows of e matching a condition.
 func (t *Tx) ids(e *model.Entity, where string, args []any) ([]string, error) {
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+where, args...)
+	rows, err := t.query().QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s ids: %w", e.LogicalName, err)
 	}
@@ -554,7 +554,7 @@ func (t *Tx) FindByKey(e *model.Entity, values model.Row) (string, error) {
 		}
 	}
 	var id string
-	err = t.tx.QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+strings.Join(conds, " AND ")+" LIMIT 2", bound...).Scan(&id)
+	err = t.query().QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+strings.Join(conds, " AND ")+" LIMIT 2", bound...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -576,7 +576,7 @@ func (t *Tx) Associate(r *model.Relationship, id1, id2, linkID string) error {
 	}
 	id1, id2 = strings.ToLower(id1), strings.ToLower(id2)
 	var n int
-	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(inter.LogicalName)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", id1, id2).Scan(&n); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(inter.LogicalName)+" WHERE "+quote(r.Entity1IntersectAttribute)+" = ? AND "+quote(r.Entity2IntersectAttribute)+" = ?", id1, id2).Scan(&n); err != nil {
 		return fmt.Errorf("store: associate %s: %w", r.SchemaName, err)
 	}
 	if n > 0 {
@@ -623,7 +623,7 @@ func (t *Tx) Linked(r *model.Relationship, entity, id string) ([]string, error) 
 	if entity != r.Entity1 {
 		from, to = to, from
 	}
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(to)+" FROM "+quote(r.IntersectEntity)+" WHERE "+quote(from)+" = ? ORDER BY "+quote(to), strings.ToLower(id))
+	rows, err := t.query().QueryContext(t.ctx, "SELECT "+quote(to)+" FROM "+quote(r.IntersectEntity)+" WHERE "+quote(from)+" = ? ORDER BY "+quote(to), strings.ToLower(id))
 	if err != nil {
 		return nil, fmt.Errorf("store: linked %s: %w", r.SchemaName, err)
 	}
@@ -662,7 +662,7 @@ func (t *Tx) CheckReferences() error {
 					continue
 				}
 				var sid, ref string
-				err := t.tx.QueryRowContext(t.ctx, q+" LIMIT 1", args...).Scan(&sid, &ref)
+				err := t.query().QueryRowContext(t.ctx, q+" LIMIT 1", args...).Scan(&sid, &ref)
 				if err == nil {
 					return fmt.Errorf("store: %s %s: %s points at missing %s %s", e.LogicalName, sid, a.LogicalName, target, ref)
 				}
@@ -687,7 +687,7 @@ func contains(list []string, s string) bool {
 // First returns the primary key of the table's first row in key order, or ErrNotFound.
 func (t *Tx) First(e *model.Entity) (string, error) {
 	var id string
-	err := t.tx.QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" ORDER BY "+quote(e.PrimaryIDAttribute)+" LIMIT 1").Scan(&id)
+	err := t.query().QueryRowContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" ORDER BY "+quote(e.PrimaryIDAttribute)+" LIMIT 1").Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -700,7 +700,7 @@ func (t *Tx) First(e *model.Entity) (string, error) {
 // Count returns the number of rows in a table.
 func (t *Tx) Count(e *model.Entity) (int64, error) {
 	var n int64
-	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(e.LogicalName)).Scan(&n); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, "SELECT COUNT(*) FROM "+quote(e.LogicalName)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count %s: %w", e.LogicalName, err)
 	}
 	return n, nil
@@ -713,7 +713,7 @@ func (t *Tx) Referencing(e *model.Entity, attr, id string) ([]string, error) {
 	if !ok || !a.IsLookup() {
 		return nil, fmt.Errorf("store: %s has no lookup %s", e.LogicalName, attr)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(attr)+" = ? ORDER BY "+quote(e.PrimaryIDAttribute), strings.ToLower(id))
+	rows, err := t.query().QueryContext(t.ctx, "SELECT "+quote(e.PrimaryIDAttribute)+" FROM "+quote(e.LogicalName)+" WHERE "+quote(attr)+" = ? ORDER BY "+quote(e.PrimaryIDAttribute), strings.ToLower(id))
 	if err != nil {
 		return nil, fmt.Errorf("store: referencing %s.%s: %w", e.LogicalName, attr, err)
 	}

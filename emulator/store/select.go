@@ -75,7 +75,7 @@ func (t *Tx) scan(q *model.Query, positional bool, fn func(ResultRow) error) (*R
 	if err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.QueryContext(t.ctx, query, c.args...)
+	rows, err := t.query().QueryContext(t.ctx, query, c.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: select %s: %w", q.Entity.LogicalName, limitError(err))
 	}
@@ -321,7 +321,7 @@ func (t *Tx) CountRows(q *model.Query, limit int) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := t.tx.QueryRowContext(t.ctx, "SELECT COUNT(*) FROM ("+inner+")", c.args...).Scan(&n); err != nil {
+	if err := t.query().QueryRowContext(t.ctx, "SELECT COUNT(*) FROM ("+inner+")", c.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count %s: %w", q.Entity.LogicalName, limitError(err))
 	}
 	return n, nil

@@ -10,7 +10,7 @@ import (
 // from; ok is false when it was never set. Settings travel with the database: snapshots and
 // resets copy them.
 func (t *Tx) Setting(key string) (value string, ok bool, err error) {
-	err = t.tx.QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal_setting" WHERE key = ?`, key).Scan(&value)
+	err = t.query().QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal_setting" WHERE key = ?`, key).Scan(&value)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", false, nil

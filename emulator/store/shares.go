@@ -29,7 +29,7 @@ type Share struct {
 // hasShares reports whether the shares table exists.
 func (t *Tx) hasShares() (bool, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, "_dynlocal_share").Scan(&n)
+	err := t.query().QueryRowContext(t.ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, "_dynlocal_share").Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: shares: %w", err)
 	}
@@ -41,7 +41,7 @@ func (t *Tx) Shares(entity, recordID string) ([]Share, error) {
 	if ok, err := t.hasShares(); err != nil || !ok {
 		return nil, err
 	}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT principaltype, principalid, mask FROM "_dynlocal_share" WHERE entity = ? AND recordid = ? ORDER BY rowid`,
+	rows, err := t.query().QueryContext(t.ctx, `SELECT principaltype, principalid, mask FROM "_dynlocal_share" WHERE entity = ? AND recordid = ? ORDER BY rowid`,
 		entity, strings.ToLower(recordID))
 	if err != nil {
 		return nil, fmt.Errorf("store: shares of %s: %w", entity, err)
@@ -64,7 +64,7 @@ func (t *Tx) Share(entity, recordID, principalID string) (s Share, ok bool, err 
 		return Share{}, false, err
 	}
 	s = Share{Entity: entity, RecordID: strings.ToLower(recordID), PrincipalID: strings.ToLower(principalID)}
-	err = t.tx.QueryRowContext(t.ctx, `SELECT principaltype, mask FROM "_dynlocal_share" WHERE entity = ? AND recordid = ? AND principalid = ?`,
+	err = t.query().QueryRowContext(t.ctx, `SELECT principaltype, mask FROM "_dynlocal_share" WHERE entity = ? AND recordid = ? AND principalid = ?`,
 		entity, s.RecordID, s.PrincipalID).Scan(&s.PrincipalType, &s.Mask)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

@@ -399,9 +399,8 @@ type Tx struct {
 	tx   *sql.Tx
 	// ctx is what statements run under. For a read it is the caller's context, so a given-up
 	// query is interrupted. A write's statements are short and must not be cut in the middle, so
-	// its ctx cannot end: each writing statement checks live first instead (execStmt). That also
-	// spares database/sql a goroutine per query watching a context that can end, which a change
-	// set of a thousand creates with lookups paid a thousand times.
+	// its ctx cannot end: each writing statement checks live first instead (execStmt), and its
+	// queries run where no goroutine watches them (query).
 	ctx    context.Context
 	live   context.Context
 	write  bool
@@ -566,6 +565,19 @@ func (t *Tx) Rollback() error {
 	err := t.tx.Rollback()
 	t.conn.Close()
 	return err
+}
+
+// query is what the transaction's queries run on. A write's go to its connection, which holds
+// the transaction: database/sql starts a goroutine for every row set read through a sql.Tx, to
+// close it should the transaction end first, whatever the query's context; read on the
+// connection under a context that cannot end, it starts none. A change set of 1,000 creates that
+// check a lookup each spent 4 % of its time starting and waking those. A read's queries stay on
+// its sql.Tx, and follow the caller's context.
+func (t *Tx) query() queryer {
+	if t.write {
+		return t.conn
+	}
+	return t.tx
 }
 
 // execStmt runs a statement that writes. Once started it is not interrupted (a write's t.ctx
