@@ -478,7 +478,7 @@ func (s *Store) Begin(ctx context.Context, write bool) (*Tx, error) {
 	t := &Tx{s: s, conn: conn, tx: tx, ctx: ctx, live: ctx, write: write, schema: s.Schema()}
 	if write {
 		t.ctx = context.WithoutCancel(ctx)
-		if err := tx.QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
+		if err := t.query().QueryRowContext(t.ctx, `SELECT value FROM "_dynlocal" WHERE key = 'versionnumber'`).Scan(&t.version); err != nil {
 			t.Rollback()
 			return nil, fmt.Errorf("store: begin: %w", err)
 		}
