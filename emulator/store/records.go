@@ -68,6 +68,21 @@ func readValue(a *model.Attribute, vals []any, i int) (any, int, error) {
 	return v, i, err
 }
 
+// readValues converts the values of attrs read from vals[i:] in place: the value of attrs[k]
+// lands at vals[i+k], at or before where it was read. It returns the index of the next column.
+func readValues(attrs []*model.Attribute, vals []any, i int) (int, error) {
+	start := i
+	for k, a := range attrs {
+		v, next, err := readValue(a, vals, i)
+		if err != nil {
+			return 0, err
+		}
+		vals[start+k] = v
+		i = next
+	}
+	return i, nil
+}
+
 // storedAttrs returns the stored attributes of e named in names, or all of them when names is nil.
 func storedAttrs(e *model.Entity, names []string) ([]*model.Attribute, error) {
 	var out []*model.Attribute
@@ -135,14 +150,9 @@ func (t *Tx) GetColumns(e *model.Entity, id string, cols []*model.Attribute) ([]
 	if err != nil {
 		return nil, 0, err
 	}
-	// The values are converted in place: column i of the result lands at or before vals[i].
-	i := 0
-	for k, a := range cols {
-		var v any
-		if v, i, err = readValue(a, vals, i); err != nil {
-			return nil, 0, err
-		}
-		vals[k] = v
+	i, err := readValues(cols, vals, 0)
+	if err != nil {
+		return nil, 0, err
 	}
 	ver, err := asInt(vals[i])
 	if err != nil {

@@ -178,14 +178,9 @@ func plainRow(q *model.Query, attrs []*model.Attribute, vals []any, positional b
 	}
 	var err error
 	if positional {
-		// Column k is read from vals[i] with i >= k, so each lands where it has been read.
 		start := i
-		for k, a := range attrs {
-			var v any
-			if v, i, err = readValue(a, vals, i); err != nil {
-				return rr, err
-			}
-			vals[start+k] = v
+		if i, err = readValues(attrs, vals, i); err != nil {
+			return rr, err
 		}
 		rr.Values = vals[start : start+len(attrs)]
 	} else {
