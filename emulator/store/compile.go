@@ -3,8 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dynlocal/dynlocal/emulator/model"
@@ -42,28 +44,28 @@ func (c *compiler) arg(v any) string {
 
 // Compile returns the SQL and arguments of a query, for tests and diagnostics. Select runs it.
 func Compile(q *model.Query) (string, []any, error) {
-	c, sql, err := compile(q)
+	c, sql, err := compile(q, nil)
 	if err != nil {
 		return "", nil, err
 	}
 	return sql, c.args, nil
 }
 
-func compile(q *model.Query) (*compiler, string, error) {
+func compile(q *model.Query, lists *listCache) (*compiler, string, error) {
 	if q.Entity == nil {
 		return nil, "", errors.New("store: query without an entity")
 	}
 	if err := checkReadable(q); err != nil {
 		return nil, "", err
 	}
-	c, sql, err := compileSQL(q)
+	c, sql, err := compileSQL(q, lists)
 	if err == nil && len(c.args) > maxVariables {
 		return nil, "", errQueryTooLarge()
 	}
 	return c, sql, err
 }
 
-func compileSQL(q *model.Query) (*compiler, string, error) {
+func compileSQL(q *model.Query, lists *listCache) (*compiler, string, error) {
 	c := &compiler{q: q, links: map[*model.Link]string{}, paths: map[string]string{}}
 	root := scope{alias: c.alias(), entity: q.Entity}
 	// Links first, so their aliases are fixed before filters refer to them.
@@ -88,24 +90,13 @@ func compileSQL(q *model.Query) (*compiler, string, error) {
 	if attrs == nil {
 		attrs, _ = storedAttrs(q.Entity, nil)
 	}
-	// The select list is written in place: a row of every column is a few hundred of them.
+	list, err := lists.rootColumns(q.Entity, root.alias, attrs, q.Distinct)
+	if err != nil {
+		return nil, "", err
+	}
+	// More columns follow the root's: those of links, and the order keys.
 	var cols columnWriter
-	cols.Grow(24 * (len(attrs) + 4))
 	pk := q.Entity.PrimaryID()
-	if !q.Distinct {
-		// Distinct rows are compared on the selected columns only.
-		cols.column(root.alias, pk.LogicalName)
-		cols.column(root.alias, model.VersionColumn)
-	}
-	for _, a := range attrs {
-		if !a.Stored() {
-			return nil, "", fmt.Errorf("store: %s.%s is not stored", q.Entity.LogicalName, a.LogicalName)
-		}
-		cols.column(root.alias, a.LogicalName)
-		if a.IsPolymorphic() {
-			cols.column(root.alias, typeColumn(a))
-		}
-	}
 	for _, l := range q.Links {
 		c.linkColumns(&cols, l)
 	}
@@ -141,9 +132,14 @@ func compileSQL(q *model.Query) (*compiler, string, error) {
 		where = append(where, "("+w+")")
 	}
 	var b strings.Builder
+	b.Grow(len(list) + cols.Len() + 256)
 	b.WriteString("SELECT ")
 	if q.Distinct {
 		b.WriteString("DISTINCT ")
+	}
+	b.WriteString(list)
+	if list != "" && cols.Len() > 0 {
+		b.WriteString(", ")
 	}
 	b.WriteString(cols.String())
 	b.WriteString(" FROM " + quote(q.Entity.LogicalName) + " " + root.alias)
@@ -240,6 +236,77 @@ func (c *compiler) linkColumns(cols *columnWriter, l *model.Link) {
 			cols.column(a, typeColumn(at))
 		}
 	}
+}
+
+// rootColumns writes the select list of a query's own columns: the primary key and version
+// (unless the query is distinct: distinct rows are compared on the selected columns only), then
+// each column, and after a lookup to several tables its type column.
+func rootColumns(e *model.Entity, alias string, attrs []*model.Attribute, distinct bool) (string, error) {
+	var cols columnWriter
+	cols.Grow(24 * (len(attrs) + 2))
+	if !distinct {
+		cols.column(alias, e.PrimaryID().LogicalName)
+		cols.column(alias, model.VersionColumn)
+	}
+	for _, a := range attrs {
+		if !a.Stored() {
+			return "", fmt.Errorf("store: %s.%s is not stored", e.LogicalName, a.LogicalName)
+		}
+		cols.column(alias, a.LogicalName)
+		if a.IsPolymorphic() {
+			cols.column(alias, typeColumn(a))
+		}
+	}
+	return cols.String(), nil
+}
+
+// listCache keeps the select lists rootColumns writes, by table and column list. A list of
+// every column of a standard table names a few hundred of them: writing it again on every
+// query was a tenth of the time of reading the contacts of one account. A nil cache keeps
+// nothing.
+type listCache struct {
+	mu sync.RWMutex
+	m  map[listKey]*cachedList
+}
+
+// listKey knows a column list by its length and its first and last columns; the list is
+// compared whole.
+type listKey struct {
+	colPlanKey
+	distinct bool
+}
+
+type cachedList struct {
+	alias string
+	cols  []*model.Attribute
+	sql   string
+}
+
+func (c *listCache) rootColumns(e *model.Entity, alias string, attrs []*model.Attribute, distinct bool) (string, error) {
+	if c == nil {
+		return rootColumns(e, alias, attrs, distinct)
+	}
+	key := listKey{colPlanKey: colPlanKey{e: e, n: len(attrs)}, distinct: distinct}
+	if len(attrs) > 0 {
+		key.first, key.last = attrs[0], attrs[len(attrs)-1]
+	}
+	c.mu.RLock()
+	l := c.m[key]
+	c.mu.RUnlock()
+	if l != nil && l.alias == alias && slices.Equal(l.cols, attrs) {
+		return l.sql, nil
+	}
+	sql, err := rootColumns(e, alias, attrs, distinct)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxGetPlans {
+		c.m = map[listKey]*cachedList{}
+	}
+	c.m[key] = &cachedList{alias: alias, cols: slices.Clone(attrs), sql: sql}
+	c.mu.Unlock()
+	return sql, nil
 }
 
 // columnWriter writes a select list: expressions separated by commas.

@@ -252,3 +252,42 @@ func TestPagingWithTopLevelOr(t *testing.T) {
 		t.Errorf("pages = %v", got)
 	}
 }
+
+// TestCachedSelectLists compiles every golden query, and queries whose column lists differ only
+// inside, through one list cache: each must compile to the SQL it has without the cache.
+func TestCachedSelectLists(t *testing.T) {
+	s := openTest(t, "")
+	acc, _ := s.Schema().Entity("account")
+	attr := func(n string) *model.Attribute {
+		a, ok := acc.Attribute(n)
+		if !ok {
+			t.Fatalf("no account.%s", n)
+		}
+		return a
+	}
+	queries := []*model.Query{
+		{Entity: acc, Columns: []*model.Attribute{attr("name"), attr("revenue"), attr("ownerid")}},
+		{Entity: acc, Columns: []*model.Attribute{attr("name"), attr("accountnumber"), attr("ownerid")}},
+		{Entity: acc, Columns: []*model.Attribute{attr("name"), attr("accountnumber"), attr("ownerid")}, Distinct: true},
+		{Entity: acc},
+	}
+	for _, q := range compileCases(t, s.Schema()) {
+		queries = append(queries, q)
+	}
+	var lists listCache
+	for round := range 2 {
+		for i, q := range queries {
+			_, want, err := compile(q, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got, err := compile(q, &lists)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("round %d, query %d: cached SQL\n%s\nwant\n%s", round, i, got, want)
+			}
+		}
+	}
+}

@@ -71,7 +71,7 @@ func (t *Tx) ScanValues(q *model.Query, fn func(ResultRow) error) (*Result, erro
 }
 
 func (t *Tx) scan(q *model.Query, positional bool, fn func(ResultRow) error) (*Result, error) {
-	c, query, err := compile(q)
+	c, query, err := compile(q, &t.s.lists)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (t *Tx) CountRows(q *model.Query, limit int) (int64, error) {
 	cq.Offset = 0
 	cq.Top = limit
 	cq.Distinct = false
-	c, inner, err := compile(&cq)
+	c, inner, err := compile(&cq, &t.s.lists)
 	if err != nil {
 		return 0, err
 	}

@@ -47,9 +47,11 @@ type Store struct {
 	snapMu sync.Mutex
 	// getPlans and colPlans are the statements of Get and GetColumns by table and column list
 	// (records.go).
-	plansMu   sync.RWMutex
-	getPlans  map[getPlanKey]*getPlan
-	colPlans  map[colPlanKey]*getPlan
+	plansMu  sync.RWMutex
+	getPlans map[getPlanKey]*getPlan
+	colPlans map[colPlanKey]*getPlan
+	// lists are the select lists of queries, by table and column list.
+	lists     listCache
 	snapshots map[string]*sql.DB // in-memory snapshots
 
 	// generation counts committed writes per table (and restores, which change every table), so
