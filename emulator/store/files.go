@@ -101,7 +101,7 @@ func (s *Store) short(ctx context.Context, tx *Tx, fn func(c sqlConn) error) err
 // reading runs fn on tx, or on the reader pool outside any transaction.
 func (s *Store) reading(tx *Tx) sqlConn {
 	if tx != nil {
-		return tx.tx
+		return tx.conn
 	}
 	return s.reader
 }

@@ -116,7 +116,7 @@ func TestDeleteEntity(t *testing.T) {
 	}
 	err := s.Read(ctx, func(tx *Tx) error {
 		var n int
-		if err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'contact'`).Scan(&n); err != nil {
+		if err := tx.query().QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'contact'`).Scan(&n); err != nil {
 			return err
 		}
 		if n != 0 {
@@ -286,7 +286,7 @@ func TestPutMetadataRollbackLeavesNoTable(t *testing.T) {
 			t.Errorf("table new_ghost exists with %v", cols)
 		}
 		var n int
-		if err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM "_meta_entity" WHERE logicalname = 'new_ghost'`).Scan(&n); err != nil {
+		if err := tx.query().QueryRowContext(ctx, `SELECT COUNT(*) FROM "_meta_entity" WHERE logicalname = 'new_ghost'`).Scan(&n); err != nil {
 			return err
 		}
 		if n != 0 {

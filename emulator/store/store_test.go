@@ -307,7 +307,7 @@ func dump(t *testing.T, s *Store, e *model.Entity) []model.Row {
 	t.Helper()
 	var out []model.Row
 	err := s.Read(context.Background(), func(tx *Tx) error {
-		ids, err := tx.tx.QueryContext(tx.ctx, `SELECT accountid FROM account ORDER BY accountid`)
+		ids, err := tx.query().QueryContext(tx.ctx, `SELECT accountid FROM account ORDER BY accountid`)
 		if err != nil {
 			return err
 		}
@@ -436,6 +436,81 @@ func TestCancelledTransactionKeepsTheDatabase(t *testing.T) {
 		})
 		if err != nil || !ok || lost {
 			t.Errorf("%q after cancelled transactions: kept row %v, cancelled row %v, err %v", path, ok, lost, err)
+		}
+	}
+}
+
+// TestReadsEndTheirTransaction ends reads in every way a caller can: returning, failing,
+// cancelled in the middle, committed by hand. Each time the next read, on the same connection,
+// must start a transaction of its own and see the write made in between.
+func TestReadsEndTheirTransaction(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "db.sqlite")} {
+		s := openTest(t, path)
+		acc, _ := s.Schema().Entity("account")
+		bg := context.Background()
+		id := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1) }
+		exists := func(ctx context.Context, tx *Tx, i int) error {
+			_, err := tx.Exists(acc, id(i))
+			return err
+		}
+		ends := []struct {
+			name string
+			end  func(i int) error
+		}{
+			{"returned", func(i int) error {
+				return s.Read(bg, func(tx *Tx) error { return exists(bg, tx, i) })
+			}},
+			{"failed", func(i int) error {
+				err := s.Read(bg, func(tx *Tx) error {
+					if err := exists(bg, tx, i); err != nil {
+						return err
+					}
+					return errors.New("the caller gives up")
+				})
+				if err == nil {
+					return errors.New("the failed read succeeded")
+				}
+				return nil
+			}},
+			{"cancelled", func(i int) error {
+				ctx, cancel := context.WithCancel(bg)
+				if err := s.Read(ctx, func(tx *Tx) error { cancel(); return exists(ctx, tx, i) }); err == nil {
+					return errors.New("the cancelled read succeeded")
+				}
+				return nil
+			}},
+			{"committed", func(i int) error {
+				tx, err := s.Begin(bg, false)
+				if err != nil {
+					return err
+				}
+				if err := exists(bg, tx, i); err != nil {
+					tx.Rollback()
+					return err
+				}
+				return tx.Commit()
+			}},
+		}
+		for i, e := range ends {
+			if err := e.end(i); err != nil {
+				t.Fatalf("%q, read %s: %v", path, e.name, err)
+			}
+			if err := s.Write(bg, func(tx *Tx) error {
+				_, err := tx.Insert(acc, model.Row{"accountid": id(i), "name": e.name})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var found bool
+			err := s.Read(bg, func(tx *Tx) error {
+				var err error
+				found, err = tx.Exists(acc, id(i))
+				return err
+			})
+			if err != nil || !found {
+				t.Errorf("%q after a read %s: the next read found the new row %v, err %v", path, e.name, found, err)
+			}
 		}
 	}
 }
