@@ -478,7 +478,7 @@ func (s *Store) Begin(ctx context.Context, write bool) (*Tx, error) {
 		// reader pool's (or, for an in-memory database, the only one) and is held until the read
 		// ends either way. An 8th of a read by id went on them.
 		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "BEGIN"); err != nil {
-			discard(conn)
+			s.release(conn)
 			return nil, fmt.Errorf("store: begin: %w", err)
 		}
 		return t, nil
@@ -591,21 +591,28 @@ func (t *Tx) Rollback() error {
 	return err
 }
 
-// endRead ends a read's transaction with stmt and gives its connection back. A connection whose
-// transaction could not be ended is closed instead, so no later read starts inside it.
+// endRead ends a read's transaction with stmt and gives its connection back.
 func (t *Tx) endRead(stmt string) error {
 	_, err := t.conn.ExecContext(context.WithoutCancel(t.ctx), stmt)
 	if err != nil {
-		discard(t.conn)
+		t.s.release(t.conn)
 		return err
 	}
 	return t.conn.Close()
 }
 
-// discard closes a connection rather than give it back to its pool: database/sql closes a
-// connection that reports driver.ErrBadConn.
-func discard(conn *sql.Conn) {
-	conn.Raw(func(any) error { return driver.ErrBadConn })
+// release gives back a read's connection whose transaction could not be begun or ended. One still
+// inside a transaction would start every later read in it, so it is closed instead (database/sql
+// closes a connection that reports driver.ErrBadConn), unless it is an in-memory database's only
+// connection, which is the whole database. One that SQLite took out of its transaction itself
+// (after an I/O or memory error) is as good as new.
+func (s *Store) release(conn *sql.Conn) {
+	conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok && !c.AutoCommit() && s.opts.Path != "" {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
 	conn.Close()
 }
 

@@ -634,3 +634,54 @@ func TestPositionalReadsMatchRows(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReleaseClosesAConnectionLeftInATransaction hands release a read connection left inside a
+// transaction, and one that is not: the first is closed (a file database's next read gets a
+// fresh connection and can begin), the second goes back to the pool. An in-memory database's only
+// connection is kept either way, with its data.
+func TestReleaseClosesAConnectionLeftInATransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "db.sqlite")} {
+		s := openTest(t, path)
+		acc, _ := s.Schema().Entity("account")
+		if err := s.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Insert(acc, model.Row{"accountid": "00000000-0000-4000-8000-000000000001", "name": "kept"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, inTx := range []bool{true, false} {
+			conn, err := s.reader.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inTx {
+				if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := s.reader.Stats().OpenConnections
+			s.release(conn)
+			after := s.reader.Stats().OpenConnections
+			closed := inTx && path != ""
+			if (after < before) != closed {
+				t.Errorf("%q, left in a transaction %v: open connections %d before release, %d after", path, inTx, before, after)
+			}
+			if inTx && path == "" {
+				// The in-memory database kept its connection, transaction and all: end it.
+				c, _ := s.reader.Conn(ctx)
+				c.ExecContext(ctx, "ROLLBACK")
+				c.Close()
+			}
+			var found bool
+			err = s.Read(ctx, func(tx *Tx) error {
+				found, err = tx.Exists(acc, "00000000-0000-4000-8000-000000000001")
+				return err
+			})
+			if err != nil || !found {
+				t.Errorf("%q, left in a transaction %v: the next read found the row %v, err %v", path, inTx, found, err)
+			}
+		}
+	}
+}
