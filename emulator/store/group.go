@@ -95,6 +95,24 @@ func (s *Store) acquireWriter(ctx context.Context) error {
 
 func (s *Store) releaseWriter() { <-s.wtok }
 
+// holdWriter takes the writer's turn with no write open, committing the open group first (as its
+// closer would), for the checkpointer; release passes the turn on. It gives up, reporting false,
+// when stop closes first.
+func (s *Store) holdWriter(stop <-chan struct{}) (release func(), ok bool) {
+	for {
+		select {
+		case s.wtok <- struct{}{}:
+		case <-stop:
+			return nil, false
+		}
+		g := s.grp
+		if g == nil {
+			return s.releaseWriter, true
+		}
+		_ = s.commitGroup(g, nil) // passes the turn on; its writes learn the outcome
+	}
+}
+
 // commitGrouped ends a write of a group: it releases the write's savepoint, then commits the
 // group when nobody waits to join it, or else leaves it open and waits for its commit.
 func (t *Tx) commitGrouped() error {

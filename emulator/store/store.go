@@ -141,8 +141,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
 		cp.SetMaxOpenConns(1)
-		s.ckpt = newCheckpointer(cp)
 		s.wtok = make(chan struct{}, 1)
+		s.ckpt = newCheckpointer(cp, opts.Path+"-wal", s.holdWriter)
 	}
 	if err := s.init(ctx); err != nil {
 		s.Close()

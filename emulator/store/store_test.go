@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"encoding/binary"
 	"github.com/dynlocal/dynlocal/emulator/model"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"io"
+	"os"
+	"strings"
 )
 
 // testEntities is a small schema: account (with money, a lookup, an alternate key) and contact.
@@ -683,5 +687,68 @@ func TestReleaseClosesAConnectionLeftInATransaction(t *testing.T) {
 				t.Errorf("%q, left in a transaction %v: the next read found the row %v, err %v", path, inTx, found, err)
 			}
 		}
+	}
+}
+
+// TestWriteAheadLogStartsOver writes from eight goroutines without a pause, so a group of writes
+// is nearly always open and a checkpoint beside the writer never catches up on its own. SQLite
+// must still start the log over, again and again: each time it does, it counts a checkpoint in
+// the log file's header (bytes 12-15). Without the checkpointer holding the writer the log never
+// started over and grew by some 20 MB a second here; the limit that makes it hold is lowered to
+// 1 MiB.
+func TestWriteAheadLogStartsOver(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	s := openTest(t, path)
+	s.ckpt.limit.Store(1 << 20)
+	acc, _ := s.Schema().Entity("account")
+	ctx := context.Background()
+	restarts := func() uint32 {
+		f, err := os.Open(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var h [16]byte
+		if _, err := io.ReadFull(f, h[:]); err != nil {
+			t.Fatal(err)
+		}
+		return binary.BigEndian.Uint32(h[12:])
+	}
+	write := func(g, i int) error {
+		return s.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Insert(acc, model.Row{"accountid": fmt.Sprintf("00000000-0000-4000-8%03d-%012d", g, i), "name": strings.Repeat("x", 2000)})
+			return err
+		})
+	}
+	if err := write(999, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := restarts()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := write(g, i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	after := restarts()
+	close(stop)
+	wg.Wait()
+	if after < before+2 {
+		t.Errorf("under writes without a pause the log started over %d times in 2 s, want at least 2", after-before)
 	}
 }
