@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +28,8 @@ func init() {
 				return err
 			}
 			// Once a checkpoint has caught up, the log starts over and its file is cut back to
-			// this size.
-			_, err := conn.Exec("PRAGMA journal_size_limit=67108864", nil)
+			// walLimit.
+			_, err := conn.Exec("PRAGMA journal_size_limit="+strconv.Itoa(walLimit), nil)
 			return err
 		},
 	})
@@ -36,7 +37,8 @@ func init() {
 
 // checkpointer copies committed pages of the write-ahead log back into the database file on a
 // connection of its own, in PASSIVE mode, which neither waits for nor blocks readers and the
-// writer. It runs when enough commits have gathered, or a little after the last one.
+// writer, except that past walLimit it holds the writer while it copies. It runs when enough
+// commits have gathered, or a little after the last one.
 type checkpointer struct {
 	db *sql.DB
 	// wal is the log's file, and hold takes the writer's turn with no write open (group.go) when
