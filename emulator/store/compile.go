@@ -269,8 +269,7 @@ type listCache struct {
 	m  map[listKey]*cachedList
 }
 
-// listKey knows a column list by its length and its first and last columns; the list is
-// compared whole.
+// listKey is colKey's key with the query's distinctness.
 type listKey struct {
 	colPlanKey
 	distinct bool
@@ -286,10 +285,7 @@ func (c *listCache) rootColumns(e *model.Entity, alias string, attrs []*model.At
 	if c == nil {
 		return rootColumns(e, alias, attrs, distinct)
 	}
-	key := listKey{colPlanKey: colPlanKey{e: e, n: len(attrs)}, distinct: distinct}
-	if len(attrs) > 0 {
-		key.first, key.last = attrs[0], attrs[len(attrs)-1]
-	}
+	key := listKey{colPlanKey: colKey(e, attrs), distinct: distinct}
 	c.mu.RLock()
 	l := c.m[key]
 	c.mu.RUnlock()

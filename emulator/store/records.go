@@ -164,10 +164,7 @@ func (t *Tx) GetColumns(e *model.Entity, id string, cols []*model.Attribute) ([]
 // columnsPlan is the statement GetColumns runs for a column list. Plans are kept by table and
 // list; a list is known by its length and its first and last columns, and compared whole.
 func (s *Store) columnsPlan(e *model.Entity, cols []*model.Attribute) (*getPlan, error) {
-	key := colPlanKey{e: e, n: len(cols)}
-	if len(cols) > 0 {
-		key.first, key.last = cols[0], cols[len(cols)-1]
-	}
+	key := colKey(e, cols)
 	s.plansMu.RLock()
 	p := s.colPlans[key]
 	s.plansMu.RUnlock()
@@ -195,6 +192,16 @@ type colPlanKey struct {
 	e           *model.Entity
 	n           int
 	first, last *model.Attribute
+}
+
+// colKey is the key of a table's column list: its length and its first and last columns. Lists
+// that share a key are told apart by comparing them whole.
+func colKey(e *model.Entity, cols []*model.Attribute) colPlanKey {
+	key := colPlanKey{e: e, n: len(cols)}
+	if len(cols) > 0 {
+		key.first, key.last = cols[0], cols[len(cols)-1]
+	}
+	return key
 }
 
 // getPlan is how Get reads a table's row for one list of columns: the statement and the
