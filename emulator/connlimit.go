@@ -107,14 +107,23 @@ var refusedAnswer = func() string {
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }()
 
-// refuseConn answers a connection beyond every limit and closes it. The answer is written first
-// and the request read (and dropped) for a moment after, as closing a socket with unread data
-// would reset it and could lose the answer on the way.
+// refuseWait is how long a refused connection's request is waited for before the answer goes.
+const refuseWait = 250 * time.Millisecond
+
+// refuseConn answers a connection beyond every limit and closes it. The answer waits for the
+// request to begin (or refuseWait): an answer that arrives before its client has sent anything
+// can be taken by the client for a stray one on an idle connection and dropped, leaving it a
+// transport error instead of a 503. The rest of the request is read (and dropped) for a moment
+// after the answer, as closing a socket with unread data would reset it and could lose the answer
+// on the way.
 func refuseConn(c net.Conn, isTLS bool) {
 	defer c.Close()
 	if isTLS {
 		return
 	}
+	_ = c.SetReadDeadline(time.Now().Add(refuseWait))
+	var first [1]byte
+	_, _ = c.Read(first[:])
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := c.Write([]byte(refusedAnswer)); err != nil {
 		return
